@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# chimney: build, test and demo.  `make help` lists the targets.
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+CACHE ?= $(HOME)/.cache/chimney
+
+# KDIR: the kernel tree to build against.  Default: the cached test kernel
+# (built by `make kernel`); on a test host: KDIR=/lib/modules/$(uname -r)/build
+ifeq ($(KDIR),)
+KDIR_DEFAULT := 1
+KDIR = $(shell $(ROOT)/scripts/build-kernel.sh)
+endif
+
+# Debian's packaged 6.1 headers, compiled against by `make check`.
+KDIR61 ?= $(firstword $(wildcard /usr/src/linux-headers-6.1.*-amd64))
+
+KMAKE = $(MAKE) -C $(1) M=$(2) CHIMNEY_ROOT=$(ROOT)
+
+SOURCES = $(shell cd $(ROOT) && git ls-files -co --exclude-standard \
+	'drivers/*.[ch]' 'include/*.h' 'kunit/*.[ch]' 'compat/*.h' 'tools/*.[ch]')
+
+.PHONY: all deps kernel modules tools compat-6.1 checkpatch check demo clean help
+
+all: modules tools
+
+help:
+	@echo "make demo        boot the test VM and show what chimney does"
+	@echo "make check       everything: deps, kernel, modules, 6.1 build, checkpatch, VM tests"
+	@echo "make             chimney.ko, chimney_kunit.ko and tools (KDIR=... for another kernel)"
+	@echo "make kernel      build (or reuse) the cached 6.12 test kernel"
+	@echo "make compat-6.1  compile against Debian's 6.1 headers"
+	@echo "make checkpatch  checkpatch.pl --strict on our sources"
+
+deps:
+	@$(ROOT)/scripts/install-deps.sh
+
+kernel: deps
+	@$(ROOT)/scripts/build-kernel.sh >/dev/null
+
+modules: $(if $(KDIR_DEFAULT),kernel)
+	@$(call KMAKE,$(KDIR),$(ROOT)) modules
+
+tools:
+
+# A separate copy of the tree, so that 6.1 objects never mix with ours.
+compat-6.1: deps
+	@test -n "$(KDIR61)" || { echo "compat-6.1: no 6.1 headers in /usr/src"; exit 1; }
+	@rm -rf $(CACHE)/build-6.1 && mkdir -p $(CACHE)/build-6.1
+	@cd $(ROOT) && cp -r --parents Kbuild compat drivers include kunit $(CACHE)/build-6.1/
+	@$(MAKE) -C $(KDIR61) M=$(CACHE)/build-6.1 CHIMNEY_ROOT=$(CACHE)/build-6.1 modules >$(CACHE)/build-6.1.log 2>&1 \
+		|| { cat $(CACHE)/build-6.1.log; exit 1; }
+	@echo "compat-6.1: built against $(notdir $(KDIR61))"
+
+checkpatch: kernel
+	@$(ROOT)/scripts/checkpatch.sh $(SOURCES)
+
+check: deps kernel
+	@$(ROOT)/scripts/check.sh
+
+demo: deps kernel modules tools
+	@$(ROOT)/scripts/demo.sh
+
+clean:
+	@cd $(ROOT) && find . -path ./.git -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name modules.order -o -name Module.symvers \) -print \
+		| xargs rm -f
+	@rm -rf $(ROOT)/.results

@@ -1,0 +1,16 @@
+#!/bin/bash
+# checkpatch.pl --strict (from the test kernel's source tree) on the given
+# files; generated files (with the generator's banner) are skipped.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+kdir=${KDIR:-$("$here/build-kernel.sh")}
+cp=$(readlink -f "$kdir/source")/scripts/checkpatch.pl
+files=()
+for f in "$@"; do
+	grep -q "Do not edit directly, auto-generated from" "$f" && continue
+	files+=("$f")
+done
+[ ${#files[@]} -gt 0 ] || exit 0
+cd "$here/.."
+"$cp" --strict --no-tree --terse --show-types --quiet -f "${files[@]}"
+echo "checkpatch: ${#files[@]} files clean"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs inside the test VM for `make check`: the KUnit suites (read as KTAP
+# from debugfs), then every selftests/*.sh.  Results go to $CHIMNEY_RESULTS:
+# kunit/SUITE.ktap, selftests/NAME.ktap and NAME.rc.
+set -u
+root=$CHIMNEY_ROOT
+res=$CHIMNEY_RESULTS
+mkdir -p "$res/kunit" "$res/selftests"
+filter=${CHIMNEY_TESTS:-}
+
+echo "== KUnit"
+if insmod "$root/drivers/net/chimney/chimney.ko"; then
+	if insmod "$root/kunit/chimney_kunit.ko"; then
+		for d in /sys/kernel/debug/kunit/chimney_*; do
+			[ -e "$d/results" ] || continue
+			cp "$d/results" "$res/kunit/$(basename "$d").ktap"
+			grep -E '^    (not )?ok ' "$d/results" | sed "s/^    /  $(basename "$d"): /"
+		done
+		rmmod chimney_kunit || echo "not ok 1 rmmod chimney_kunit" >"$res/kunit/rmmod.ktap"
+	else
+		echo "not ok 1 insmod chimney_kunit.ko" >"$res/kunit/insmod.ktap"
+	fi
+	rmmod chimney || echo "not ok 1 rmmod chimney" >"$res/kunit/rmmod-chimney.ktap"
+else
+	echo "not ok 1 insmod chimney.ko" >"$res/kunit/insmod.ktap"
+fi
+
+for t in "$root"/selftests/*.sh; do
+	name=$(basename "$t" .sh)
+	[ "$name" = lib ] && continue
+	[ -n "$filter" ] && ! grep -qw "$name" <<<"$filter" && continue
+	echo "== selftest $name"
+	timeout 1200 bash "$t" >"$res/selftests/$name.ktap" 2>"$res/selftests/$name.err"
+	echo $? >"$res/selftests/$name.rc"
+	grep -E '^(not )?ok ' "$res/selftests/$name.ktap" | sed "s/^/  $name: /"
+done
+exit 0
