@@ -6,6 +6,7 @@
 #include <linux/cpumask.h>
 #include <linux/random.h>
 #include <linux/socket.h>
+#include <net/ipv6.h>
 
 #include "table.h"
 

@@ -3,7 +3,7 @@
 set -u
 patterns=(
 	'BUG:' 'WARNING:' 'Oops' 'Kernel panic' 'general protection fault'
-	'KASAN' 'UBSAN' 'unreferenced object' 'kmemleak:.*(leak|error)'
+	'KASAN' 'UBSAN' 'unreferenced object' 'kmemleak: .*disabled'
 	'refcount_t:' 'possible recursive locking' 'circular locking'
 	'inconsistent lock state' 'suspicious RCU usage'
 	'rcu: INFO:' 'detected stall' 'blocked for more than' 'soft lockup'

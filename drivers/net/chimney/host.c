@@ -1,0 +1,1161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The host stack's side: builds block trees, runs initiate, terminate
+ * (Part 2), query, update and invalidate against a target, and schedules
+ * the target's Part 1 requests.
+ *
+ * Every operation is synchronous for its caller: build the tree under
+ * host->lock, drop the lock, hand the tree to the target, wait for its
+ * completion, then take the lock again to apply the statuses.  host->lock
+ * is never held across a target operation or an owner callback, so a
+ * target may complete from any process context and an owner may lock its
+ * socket in a callback.
+ */
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "block.h"
+#include "defs.h"
+#include "host.h"
+
+static const char * const reason_names[__CHIM_REASON_MAX] = {
+	[CHIM_REASON_NONE] = "none",
+	[CHIM_REASON_LOW_ACTIVITY] = "low-activity",
+	[CHIM_REASON_HIGH_DROP_RATE] = "high-drop-rate",
+	[CHIM_REASON_SMALL_IO] = "small-io",
+	[CHIM_REASON_NO_BUFFER_PREPOSTING] = "no-buffer-preposting",
+	[CHIM_REASON_RECEIVED_URGENT_DATA] = "received-urgent-data",
+	[CHIM_REASON_HIGH_FRAGMENTATION] = "high-fragmentation",
+	[CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS] = "high-out-of-order-packets",
+	[CHIM_REASON_TIMEOUT_EXPIRATION] = "timeout-expiration",
+	[CHIM_REASON_INVALID_STATE] = "invalid-state",
+	[CHIM_REASON_UPLOAD_REQUESTED] = "upload-requested",
+	[CHIM_REASON_HARDWARE_FAILURE] = "hardware-failure",
+	[CHIM_REASON_ADMIN] = "admin",
+	[CHIM_REASON_LINK_DOWN] = "link-down",
+	[CHIM_REASON_PAUSE] = "pause",
+	[CHIM_REASON_PRIORITY] = "priority",
+	[CHIM_REASON_CLOSE] = "close",
+	[CHIM_REASON_DETACH] = "detach",
+	[CHIM_REASON_UPLOAD_ALL] = "upload-all",
+	[CHIM_REASON_PARENT] = "parent",
+};
+
+/**
+ * chim_reason_name() - kebab-case name of an upload reason
+ * @reason: the reason
+ *
+ * Return: a static string.
+ */
+const char *chim_reason_name(enum chim_upload_reason reason)
+{
+	return reason < __CHIM_REASON_MAX ? reason_names[reason] : "?";
+}
+EXPORT_SYMBOL_GPL(chim_reason_name);
+
+/**
+ * chim_reason_is_mandatory() - whether the host must honour a request
+ * @reason: a TCP_UPLOAD_REASON or one of the host's own reasons
+ *
+ * ReceivedUrgentData, TimeoutExpiration, InvalidState, UploadRequested and
+ * HardwareFailure are mandatory (the target has stopped the connection);
+ * LowActivity, HighDropRate, SmallIO, NoBufferPreposting,
+ * HighFragmentation and HighOutOfOrderPackets are optional.
+ *
+ * Return: true if mandatory.
+ */
+bool chim_reason_is_mandatory(enum chim_upload_reason reason)
+{
+	switch (reason) {
+	case CHIM_REASON_LOW_ACTIVITY:
+	case CHIM_REASON_HIGH_DROP_RATE:
+	case CHIM_REASON_SMALL_IO:
+	case CHIM_REASON_NO_BUFFER_PREPOSTING:
+	case CHIM_REASON_HIGH_FRAGMENTATION:
+	case CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS:
+		return false;
+	default:
+		return true;
+	}
+}
+EXPORT_SYMBOL_GPL(chim_reason_is_mandatory);
+
+/**
+ * chim_status_to_errno() - the errno for a failed block status
+ * @status: a block status
+ *
+ * Return: 0 for SUCCESS and PARTIAL_SUCCESS, a negative errno otherwise.
+ */
+int chim_status_to_errno(enum chim_status status)
+{
+	switch (status) {
+	case CHIM_STATUS_SUCCESS:
+	case CHIM_STATUS_PARTIAL_SUCCESS:
+		return 0;
+	case CHIM_STATUS_RESOURCES:
+		return -ENOMEM;
+	case CHIM_STATUS_OFFLOAD_TCP_ENTRIES:
+	case CHIM_STATUS_OFFLOAD_PATH_ENTRIES:
+	case CHIM_STATUS_OFFLOAD_NEIGHBOR_ENTRIES:
+		return -ENOSPC;
+	case CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED:
+		return -ECONNREFUSED;
+	default:
+		return -EIO;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_status_to_errno);
+
+/**
+ * chim_trace_step() - record one step of a Part 2 terminate
+ * @target: the target
+ * @step: the step
+ *
+ * Context: any.
+ */
+void chim_trace_step(struct chim_target *target, enum chim_step step)
+{
+	struct chim_host *host = target->host;
+
+	if (host && host->trace)
+		host->trace(host, step);
+}
+EXPORT_SYMBOL_GPL(chim_trace_step);
+
+static void request_work(struct work_struct *work);
+
+/**
+ * chim_host_create() - attach a host to a target
+ * @target: the target; its ops and capacity are set
+ *
+ * Context: process.
+ * Return: the host, or NULL.
+ */
+struct chim_host *chim_host_create(struct chim_target *target)
+{
+	struct chim_host *host = kzalloc(sizeof(*host), GFP_KERNEL);
+
+	if (!host)
+		return NULL;
+	host->target = target;
+	mutex_init(&host->lock);
+	INIT_LIST_HEAD(&host->neighs);
+	host->accept_optional = CHIM_DEFAULT_ACCEPT_OPTIONAL;
+	spin_lock_init(&host->req_lock);
+	INIT_LIST_HEAD(&host->requests);
+	INIT_WORK(&host->req_work, request_work);
+	target->host = host;
+	return host;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_create);
+
+/* Put the object into @tree (once), with placeholders for its ancestors. */
+static struct chim_block *tree_add(struct chim_tree *tree,
+				   struct chim_obj *obj, bool target_owned)
+{
+	struct chim_block *parent = NULL, *b;
+
+	lockdep_assert_held(&obj->host->lock);
+	if (obj->block)
+		return obj->block;
+	if (obj->parent) {
+		parent = tree_add(tree, obj->parent, false);
+		if (!parent)
+			return NULL;
+	}
+	b = chim_block_create(tree, parent, obj->type, obj,
+			      target_owned ? &obj->target_ctx : NULL);
+	if (!b)
+		return NULL;
+	chim_obj_hold(obj);	/* the block's, dropped by tree_release() */
+	obj->block = b;
+	return b;
+}
+
+static int forget_block(struct chim_block *b, void *arg)
+{
+	b->handle->block = NULL;
+	return 0;
+}
+
+static int put_handle(struct chim_block *b, void *arg)
+{
+	chim_obj_put(b->handle);
+	return 0;
+}
+
+/* Tree building is over: clear the objects' block pointers. */
+static void tree_seal(struct chim_tree *tree)
+{
+	chim_tree_walk(tree, forget_block, NULL, NULL);
+}
+
+static void tree_release(struct chim_tree *tree)
+{
+	chim_tree_walk(tree, NULL, put_handle, NULL);
+	chim_tree_destroy(tree);
+}
+
+static void fill_state(struct chim_block *b)
+{
+	struct chim_obj *obj = b->handle;
+
+	switch (obj->type) {
+	case CHIM_OBJ_NEIGH:
+		b->neigh.c = chim_obj_neigh(obj)->c;
+		b->neigh.cached = chim_obj_neigh(obj)->cached;
+		b->neigh.delegated = chim_obj_neigh(obj)->delegated;
+		break;
+	case CHIM_OBJ_PATH:
+		b->path.c = chim_obj_path(obj)->c;
+		b->path.cached = chim_obj_path(obj)->cached;
+		break;
+	case CHIM_OBJ_TCP: {
+		struct chim_conn *conn = chim_obj_conn(obj);
+		struct chim_tcp_delegated *d = &b->tcp.delegated;
+
+		b->tcp.c = conn->c;
+		b->tcp.cached = conn->cached;
+		/* The queues move with the block, the rest is copied. */
+		*d = conn->d;
+		skb_queue_head_init(&d->send_data);
+		skb_queue_head_init(&d->buffered_data);
+		skb_queue_splice_init(&conn->d.send_data, &d->send_data);
+		skb_queue_splice_init(&conn->d.buffered_data, &d->buffered_data);
+		break;
+	}
+	}
+}
+
+/* The role of @obj's block in an initiate; see &struct chim_block. */
+static int add_for_initiate(struct chim_tree *tree, struct chim_obj *obj)
+{
+	struct chim_block *parent = NULL, *b;
+
+	lockdep_assert_held(&obj->host->lock);
+	if (obj->block)
+		return 0;
+	if (obj->parent) {
+		if (add_for_initiate(tree, obj->parent))
+			return -EBUSY;
+		parent = obj->parent->block;
+	}
+	switch (obj->state) {
+	case CHIM_STATE_NEW:
+		break;
+	case CHIM_STATE_OFFLOADED:
+		/* Linker, or placeholder (decided once its children are in). */
+		break;
+	default:
+		/* Another operation owns it; the seed forbids overlap. */
+		return -EBUSY;
+	}
+	b = chim_block_create(tree, parent, obj->type, obj, &obj->target_ctx);
+	if (!b)
+		return -ENOMEM;
+	chim_obj_hold(obj);
+	obj->block = b;
+	if (obj->state == CHIM_STATE_NEW) {
+		fill_state(b);
+		chim_obj_set_state(obj, CHIM_STATE_OFFLOADING);
+		if (obj->type == CHIM_OBJ_TCP)
+			obj->host->offloaded++;
+	}
+	return 0;
+}
+
+/* An offloaded block that gained no new dependent is only an anchor. */
+static int mark_placeholders(struct chim_block *b, void *arg)
+{
+	struct chim_block *d;
+
+	if (b->handle->state != CHIM_STATE_OFFLOADED)
+		return 0;
+	for (d = b->dependents; d; d = d->next)
+		if (d->handle->state == CHIM_STATE_OFFLOADING)
+			return 0;
+	b->target_ctx = NULL;
+	return 0;
+}
+
+struct initiate_result {
+	struct chim_host *host;
+	struct list_head deferred;	/* objects with a pending terminate */
+};
+
+static void initiate_apply_tcp(struct chim_block *b)
+{
+	struct chim_conn *conn = chim_obj_conn(b->handle);
+
+	/* On failure the data goes back to the owner, untouched. */
+	if (!chim_status_ok(b->status)) {
+		skb_queue_splice_init(&b->tcp.delegated.send_data,
+				      &conn->d.send_data);
+		skb_queue_splice_init(&b->tcp.delegated.buffered_data,
+				      &conn->d.buffered_data);
+	}
+}
+
+static int initiate_apply(struct chim_block *b, void *arg)
+{
+	struct initiate_result *r = arg;
+	struct chim_obj *obj = b->handle;
+
+	if (obj->state != CHIM_STATE_OFFLOADING)
+		return 0;	/* linker or placeholder */
+	if (obj->type == CHIM_OBJ_TCP)
+		initiate_apply_tcp(b);
+	if (chim_status_ok(b->status) && obj->target_ctx) {
+		chim_obj_set_state(obj, CHIM_STATE_OFFLOADED);
+		chim_obj_hold(obj);	/* the target's context */
+		if (obj->type == CHIM_OBJ_TCP)
+			r->host->stats.offloads++;
+		if (obj->pending_reason) {
+			chim_obj_hold(obj);
+			list_add_tail(&obj->defer_node, &r->deferred);
+		}
+		return 0;
+	}
+	/* Not offloaded: the object goes, nothing changed for the owner. */
+	if (b->status == CHIM_STATUS_PENDING || chim_status_ok(b->status))
+		b->status = CHIM_STATUS_FAILURE;
+	obj->target_ctx = NULL;
+	obj->pending_reason = CHIM_REASON_NONE;
+	chim_obj_set_state(obj, CHIM_STATE_DEAD);
+	if (obj->type == CHIM_OBJ_TCP) {
+		r->host->stats.offload_failures++;
+		r->host->offloaded--;
+	}
+	return 0;
+}
+
+static int initiate_unlink_dead(struct chim_block *b, void *arg)
+{
+	if (b->handle->state == CHIM_STATE_DEAD)
+		chim_obj_unlink(b->handle);
+	return 0;
+}
+
+static int initiate_notify(struct chim_block *b, void *arg)
+{
+	struct chim_conn *conn;
+
+	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
+		return 0;
+	conn = chim_obj_conn(b->handle);
+	if (conn->ops && conn->ops->offloaded)
+		conn->ops->offloaded(conn, b->status, &conn->d);
+	return 0;
+}
+
+static int fail_all(struct chim_block *b, void *arg)
+{
+	if (b->status == CHIM_STATUS_PENDING)
+		b->status = CHIM_STATUS_FAILURE;
+	return 0;
+}
+
+static void run_deferred(struct chim_host *host, struct list_head *list)
+{
+	struct chim_obj *obj, *tmp;
+
+	list_for_each_entry_safe(obj, tmp, list, defer_node) {
+		enum chim_upload_reason reason;
+
+		list_del_init(&obj->defer_node);
+		mutex_lock(&host->lock);
+		reason = obj->pending_reason;
+		obj->pending_reason = CHIM_REASON_NONE;
+		mutex_unlock(&host->lock);
+		if (reason)
+			chim_host_terminate(host, &obj, 1, reason);
+		chim_obj_put(obj);
+	}
+}
+
+/**
+ * chim_host_offload() - offload objects (MiniportInitiateOffload)
+ * @host: the host
+ * @objs: objects to offload, usually TCP objects; the ancestors that are
+ *	not offloaded yet go into the same tree
+ * @n: number of objects
+ *
+ * Each TCP object's owner learns its result through ->offloaded(); objects
+ * that failed are DEAD and unlinked.  A terminate asked meanwhile runs
+ * right after.
+ *
+ * Context: process; sleeps until the target completes.  host->lock not
+ * held.
+ * Return: 0 when a tree went to the target, -EAGAIN when paused,
+ * -EBUSY when no object could be put into a tree, -ENOMEM.
+ */
+int chim_host_offload(struct chim_host *host, struct chim_obj **objs,
+		      unsigned int n)
+{
+	struct initiate_result r = { .host = host };
+	struct chim_tree *tree;
+	unsigned int i, added = 0;
+	int err;
+
+	INIT_LIST_HEAD(&r.deferred);
+	tree = chim_tree_create(host, CHIM_OP_INITIATE, CHIM_REASON_NONE);
+	if (!tree)
+		return -ENOMEM;
+
+	mutex_lock(&host->lock);
+	if (host->paused) {
+		mutex_unlock(&host->lock);
+		chim_tree_destroy(tree);
+		return -EAGAIN;
+	}
+	for (i = 0; i < n; i++) {
+		if (objs[i]->state != CHIM_STATE_NEW)
+			continue;
+		err = add_for_initiate(tree, objs[i]);
+		if (err == -ENOMEM)
+			break;
+		if (!err)
+			added++;
+	}
+	chim_tree_walk(tree, NULL, mark_placeholders, NULL);
+	tree_seal(tree);
+	mutex_unlock(&host->lock);
+
+	if (!added && !tree->root) {
+		chim_tree_destroy(tree);
+		return -EBUSY;
+	}
+
+	if (host->target->ops->initiate(host->target, tree))
+		chim_tree_walk(tree, fail_all, NULL, NULL);
+	else
+		wait_for_completion(&tree->done);
+
+	mutex_lock(&host->lock);
+	chim_tree_walk(tree, NULL, initiate_apply, &r);
+	chim_tree_walk(tree, NULL, initiate_unlink_dead, NULL);
+	mutex_unlock(&host->lock);
+
+	chim_tree_walk(tree, NULL, initiate_notify, NULL);
+	tree_release(tree);
+	run_deferred(host, &r.deferred);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_offload);
+
+/**
+ * chim_host_offload_conn() - offload one TCP object
+ * @host: the host
+ * @conn: a NEW connection
+ *
+ * Context: process; sleeps.
+ * Return: 0 when offloaded, else a negative errno (from the block status
+ * when the target refused it).
+ */
+int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn)
+{
+	struct chim_obj *obj = &conn->obj;
+	int err;
+
+	if (obj->state != CHIM_STATE_NEW)
+		return -EALREADY;
+	chim_obj_hold(obj);
+	err = chim_host_offload(host, &obj, 1);
+	if (!err && obj->state == CHIM_STATE_DEAD)
+		err = -EIO;
+	chim_obj_put(obj);
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_offload_conn);
+
+/*
+ * Add @obj and all its dependents to a terminate tree, dependents that are
+ * still being offloaded excepted: they get a pending terminate, and @obj
+ * then stays (it still has a dependent) until theirs completes.
+ * Return: true if @obj itself goes into the tree.
+ */
+static bool add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
+			      enum chim_upload_reason reason)
+{
+	struct chim_obj *child;
+	bool whole = true;
+
+	lockdep_assert_held(&obj->host->lock);
+	switch (obj->state) {
+	case CHIM_STATE_OFFLOADING:
+		obj->pending_reason = reason;
+		return false;
+	case CHIM_STATE_OFFLOADED:
+	case CHIM_STATE_INVALIDATED:
+		break;
+	default:
+		return false;
+	}
+	list_for_each_entry(child, &obj->children, sibling)
+		if (!add_for_terminate(tree, child, reason) &&
+		    child->state != CHIM_STATE_NEW &&
+		    child->state != CHIM_STATE_DEAD &&
+		    child->state != CHIM_STATE_UPLOADING)
+			whole = false;
+	if (!whole)
+		return false;
+	if (!tree_add(tree, obj, true))
+		return false;
+	chim_obj_set_state(obj, CHIM_STATE_UPLOADING);
+	return true;
+}
+
+static int terminate_begin(struct chim_block *b, void *arg)
+{
+	struct chim_conn *conn;
+
+	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
+		return 0;
+	conn = chim_obj_conn(b->handle);
+	if (conn->ops && conn->ops->upload_begin)
+		conn->ops->upload_begin(conn);
+	return 0;
+}
+
+/* Dependents before parents: hand each connection back to its owner. */
+static int terminate_restore(struct chim_block *b, void *arg)
+{
+	struct chim_host *host = arg;
+	struct chim_conn *conn;
+
+	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
+		return 0;
+	conn = chim_obj_conn(b->handle);
+	if (b->status == CHIM_STATUS_SUCCESS) {
+		if (conn->ops && conn->ops->uploaded)
+			conn->ops->uploaded(conn, &b->tcp.delegated);
+		if (host->trace)
+			host->trace(host, CHIM_STEP_HOST_RESTORE);
+	} else if (conn->ops && conn->ops->aborted) {
+		/* FAILURE: the state is lost; only this connection pays. */
+		conn->ops->aborted(conn);
+	}
+	return 0;
+}
+
+struct terminate_result {
+	struct chim_tree *tree;
+	struct list_head orphans;	/* parents left without dependents */
+};
+
+static int terminate_apply(struct chim_block *b, void *arg)
+{
+	struct terminate_result *r = arg;
+	struct chim_obj *obj = b->handle, *parent = obj->parent;
+	struct chim_host *host = obj->host;
+
+	if (!b->target_ctx)
+		return 0;	/* placeholder */
+	if (obj->type == CHIM_OBJ_TCP) {
+		if (b->status == CHIM_STATUS_SUCCESS) {
+			host->stats.terminates[r->tree->reason]++;
+		} else {
+			chim_obj_set_state(obj, CHIM_STATE_ABORTED);
+			host->stats.terminate_failures++;
+		}
+		host->offloaded--;
+	}
+	chim_obj_set_state(obj, CHIM_STATE_DEAD);
+	obj->target_ctx = NULL;
+	chim_obj_put(obj);	/* the target's context */
+	chim_obj_unlink(obj);
+
+	/* "No longer serving a useful purpose": terminate it too. */
+	if (parent && !parent->dependents &&
+	    parent->state == CHIM_STATE_OFFLOADED &&
+	    list_empty(&parent->defer_node)) {
+		chim_obj_hold(parent);
+		list_add_tail(&parent->defer_node, &r->orphans);
+	}
+	return 0;
+}
+
+/**
+ * chim_host_terminate() - Part 2: upload objects (MiniportTerminateOffload)
+ * @host: the host
+ * @objs: objects to terminate; a neighbor or path brings all its
+ *	dependents into the same tree
+ * @n: number of objects
+ * @reason: why, for the statistics and the owners
+ *
+ * Runs the seed's five steps: (1) build the tree and call ->terminate(),
+ * (2) the target copies the delegated variables into the blocks, (3) it
+ * writes SUCCESS or FAILURE in every block, (4) completes with the same
+ * tree, (5) frees its resources.  The host then restores each connection,
+ * dependents before parents, through its owner's ->uploaded(), or aborts it
+ * through ->aborted() on FAILURE.  Parents left with no dependents are
+ * terminated afterwards.
+ *
+ * Races have one outcome each: an object still being offloaded is
+ * terminated right after its initiate completes (-EINPROGRESS); one
+ * already uploading is left to that terminate (-EALREADY); one unknown or
+ * gone is refused (-ENOENT).
+ *
+ * Context: process; sleeps until the target completes.  host->lock not
+ * held.
+ * Return: 0 when at least one object was uploaded by this call, else the
+ * outcome for the first object.
+ */
+int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
+			unsigned int n, enum chim_upload_reason reason)
+{
+	struct terminate_result r;
+	struct chim_obj *obj, *tmp;
+	struct chim_tree *tree;
+	int first = 0;
+	unsigned int i;
+
+	tree = chim_tree_create(host, CHIM_OP_TERMINATE, reason);
+	if (!tree)
+		return -ENOMEM;
+	r.tree = tree;
+	INIT_LIST_HEAD(&r.orphans);
+
+	mutex_lock(&host->lock);
+	for (i = 0; i < n; i++) {
+		int err = 0;
+
+		obj = objs[i];
+		if (obj->host != host)
+			err = -ENOENT;
+		else if (obj->state == CHIM_STATE_OFFLOADING)
+			err = -EINPROGRESS;
+		else if (obj->state == CHIM_STATE_UPLOADING)
+			err = -EALREADY;
+		else if (obj->state != CHIM_STATE_OFFLOADED &&
+			 obj->state != CHIM_STATE_INVALIDATED)
+			err = -ENOENT;
+		if (!err || err == -EINPROGRESS)
+			add_for_terminate(tree, obj, reason);
+		if (i == 0)
+			first = err;
+	}
+	tree_seal(tree);
+	mutex_unlock(&host->lock);
+
+	if (!tree->root) {
+		chim_tree_destroy(tree);
+		return first;
+	}
+
+	chim_tree_walk(tree, terminate_begin, NULL, NULL);
+	if (host->trace)
+		host->trace(host, CHIM_STEP_TERMINATE_CALL);
+	if (host->target->ops->terminate(host->target, tree))
+		chim_tree_walk(tree, fail_all, NULL, NULL);
+	else
+		wait_for_completion(&tree->done);
+
+	chim_tree_walk(tree, NULL, terminate_restore, host);
+
+	mutex_lock(&host->lock);
+	chim_tree_walk(tree, NULL, terminate_apply, &r);
+	mutex_unlock(&host->lock);
+	tree_release(tree);
+
+	list_for_each_entry_safe(obj, tmp, &r.orphans, defer_node) {
+		list_del_init(&obj->defer_node);
+		chim_host_terminate(host, &obj, 1, CHIM_REASON_PARENT);
+		chim_obj_put(obj);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate);
+
+/**
+ * chim_host_terminate_all() - upload every object of the host
+ * @host: the host
+ * @reason: why
+ *
+ * Objects still being offloaded are uploaded when their initiate
+ * completes.
+ *
+ * Context: process; sleeps.
+ * Return: 0, or -ENOMEM.
+ */
+int chim_host_terminate_all(struct chim_host *host,
+			    enum chim_upload_reason reason)
+{
+	struct chim_obj **objs;
+	struct chim_obj *obj;
+	unsigned int n = 0, max, i;
+	int err;
+
+	mutex_lock(&host->lock);
+	max = 0;
+	list_for_each_entry(obj, &host->neighs, sibling)
+		max++;
+	objs = kcalloc(max ?: 1, sizeof(*objs), GFP_KERNEL);
+	if (!objs) {
+		mutex_unlock(&host->lock);
+		return -ENOMEM;
+	}
+	list_for_each_entry(obj, &host->neighs, sibling) {
+		chim_obj_hold(obj);
+		objs[n++] = obj;
+	}
+	mutex_unlock(&host->lock);
+
+	err = n ? chim_host_terminate(host, objs, n, reason) : 0;
+	for (i = 0; i < n; i++)
+		chim_obj_put(objs[i]);
+	kfree(objs);
+	return err == -ENOMEM ? err : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);
+
+/* query, update and invalidate: one object, placeholders above it */
+static struct chim_tree *single_tree(struct chim_host *host,
+				     struct chim_obj *obj, enum chim_op op)
+{
+	struct chim_tree *tree = chim_tree_create(host, op, CHIM_REASON_NONE);
+	struct chim_block *b;
+
+	if (!tree)
+		return ERR_PTR(-ENOMEM);
+	mutex_lock(&host->lock);
+	if (obj->state != CHIM_STATE_OFFLOADED &&
+	    !(op != CHIM_OP_UPDATE && obj->state == CHIM_STATE_INVALIDATED)) {
+		mutex_unlock(&host->lock);
+		chim_tree_destroy(tree);
+		return ERR_PTR(obj->state == CHIM_STATE_UPLOADING ? -EALREADY :
+			       obj->state == CHIM_STATE_OFFLOADING ? -EBUSY : -ENOENT);
+	}
+	b = tree_add(tree, obj, true);
+	if (b && op == CHIM_OP_UPDATE)
+		fill_state(b);
+	tree_seal(tree);
+	mutex_unlock(&host->lock);
+	if (!b) {
+		tree_release(tree);
+		return ERR_PTR(-ENOMEM);
+	}
+	return tree;
+}
+
+static int run_single(struct chim_host *host, struct chim_tree *tree,
+		      int (*op)(struct chim_target *, struct chim_tree *))
+{
+	if (op(host->target, tree))
+		return -EIO;
+	wait_for_completion(&tree->done);
+	return 0;
+}
+
+static struct chim_block *obj_block(struct chim_tree *tree, struct chim_obj *obj)
+{
+	struct chim_block *b = tree->root;
+
+	while (b && b->handle != obj)
+		b = b->dependents;
+	return b;
+}
+
+/* A failed query or update: the host terminates the object (seed 4.3, 4.5). */
+static int fail_single(struct chim_host *host, struct chim_obj *obj)
+{
+	chim_host_terminate(host, &obj, 1, CHIM_REASON_INVALID_STATE);
+	return -EIO;
+}
+
+/**
+ * chim_host_query() - read a connection's delegated state
+ *	(MiniportQueryOffload)
+ * @host: the host
+ * @conn: an offloaded connection
+ * @out: receives the delegated variables (no data; the backlog sizes tell
+ *	how much the target holds)
+ *
+ * Context: process; sleeps.
+ * Return: 0, -ENOENT/-EALREADY/-EBUSY when not offloaded, -EIO when the
+ * target failed the query (the connection is then terminated).
+ */
+int chim_host_query(struct chim_host *host, struct chim_conn *conn,
+		    struct chim_tcp_delegated *out)
+{
+	struct chim_tree *tree = single_tree(host, &conn->obj, CHIM_OP_QUERY);
+	struct chim_block *b;
+	int err;
+
+	if (IS_ERR(tree))
+		return PTR_ERR(tree);
+	err = run_single(host, tree, host->target->ops->query);
+	b = obj_block(tree, &conn->obj);
+	if (!err && b->status == CHIM_STATUS_SUCCESS) {
+		*out = b->tcp.delegated;
+		skb_queue_head_init(&out->send_data);
+		skb_queue_head_init(&out->buffered_data);
+	} else {
+		err = -EIO;
+	}
+	tree_release(tree);
+	return err ? fail_single(host, &conn->obj) : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_query);
+
+/**
+ * chim_host_update() - push an object's cached variables to the target
+ *	(MiniportUpdateOffload)
+ * @host: the host
+ * @obj: an offloaded object whose cached variables the caller changed
+ *
+ * Context: process; sleeps.
+ * Return: 0, or -EIO when the target failed (the object is terminated).
+ */
+int chim_host_update(struct chim_host *host, struct chim_obj *obj)
+{
+	struct chim_tree *tree = single_tree(host, obj, CHIM_OP_UPDATE);
+	struct chim_block *b;
+	int err;
+
+	if (IS_ERR(tree))
+		return PTR_ERR(tree);
+	err = run_single(host, tree, host->target->ops->update);
+	b = obj_block(tree, obj);
+	if (!err && b->status != CHIM_STATUS_SUCCESS)
+		err = -EIO;
+	tree_release(tree);
+	return err ? fail_single(host, obj) : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_update);
+
+/**
+ * chim_host_invalidate() - stop the target using an object
+ *	(MiniportInvalidateOffload)
+ * @host: the host
+ * @obj: an offloaded object
+ *
+ * The object becomes INVALIDATED; the target asks for the upload of what
+ * depends on it (InvalidState), and the host terminates it.
+ *
+ * Context: process; sleeps.
+ * Return: 0, or a negative errno.
+ */
+int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj)
+{
+	struct chim_tree *tree = single_tree(host, obj, CHIM_OP_INVALIDATE);
+	int err;
+
+	if (IS_ERR(tree))
+		return PTR_ERR(tree);
+	err = run_single(host, tree, host->target->ops->invalidate);
+	mutex_lock(&host->lock);
+	if (!err && obj->state == CHIM_STATE_OFFLOADED)
+		chim_obj_set_state(obj, CHIM_STATE_INVALIDATED);
+	mutex_unlock(&host->lock);
+	tree_release(tree);
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_invalidate);
+
+static void complete_tree(struct chim_tree *tree)
+{
+	complete(&tree->done);
+}
+
+/**
+ * chim_initiate_complete() - NdisMInitiateOffloadComplete
+ * @tree: the tree passed to ->initiate(), a status in every block
+ *
+ * Context: any; the host applies the statuses in the caller of the
+ * operation, not here.
+ */
+void chim_initiate_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_initiate_complete);
+
+/**
+ * chim_terminate_complete() - NdisMTerminateOffloadComplete
+ * @tree: the tree passed to ->terminate(), a status in every block
+ *
+ * Context: any.
+ */
+void chim_terminate_complete(struct chim_tree *tree)
+{
+	struct chim_host *host = tree->host;
+
+	if (host->trace)
+		host->trace(host, CHIM_STEP_COMPLETE);
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_terminate_complete);
+
+/**
+ * chim_update_complete() - NdisMUpdateOffloadComplete
+ * @tree: the tree passed to ->update()
+ *
+ * Context: any.
+ */
+void chim_update_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_update_complete);
+
+/**
+ * chim_invalidate_complete() - NdisMInvalidateOffloadComplete
+ * @tree: the tree passed to ->invalidate()
+ *
+ * Context: any.
+ */
+void chim_invalidate_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_invalidate_complete);
+
+/**
+ * chim_query_complete() - NdisMQueryOffloadStateComplete
+ * @tree: the tree passed to ->query()
+ *
+ * Context: any.
+ */
+void chim_query_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_query_complete);
+
+/**
+ * chim_indicate_retrieve() - Part 1: the target asks for an upload
+ *	(TcpIndicateRetrieve)
+ * @handle: the TCP object's handle, from its block
+ * @reason: a TCP_UPLOAD_REASON
+ *
+ * Never runs the terminate itself: the request is queued and the host
+ * decides in process context.  A request for an object that already has
+ * one queued, is uploading or is gone is ignored and counted.
+ *
+ * Context: any; the target must still own the connection.
+ */
+void chim_indicate_retrieve(struct chim_obj *handle,
+			    enum chim_upload_reason reason)
+{
+	struct chim_host *host = handle->host;
+	unsigned long flags;
+	bool queued = false;
+
+	if (reason < 1 || reason >= __CHIM_REASON_MAX)
+		reason = CHIM_REASON_UPLOAD_REQUESTED;
+	spin_lock_irqsave(&host->req_lock, flags);
+	host->stats.retrieves[reason]++;
+	if (!host->dying && handle->type == CHIM_OBJ_TCP &&
+	    !handle->retrieve_reason && READ_ONCE(handle->state) ==
+	    CHIM_STATE_OFFLOADED && chim_obj_get(handle)) {
+		handle->retrieve_reason = reason;
+		list_add_tail(&handle->req_node, &host->requests);
+		queued = true;
+	} else {
+		host->stats.retrieves_ignored++;
+	}
+	spin_unlock_irqrestore(&host->req_lock, flags);
+	if (queued)
+		schedule_work(&host->req_work);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
+
+/**
+ * chim_indicate_upload_all() - NDIS_STATUS_UPLOAD_ALL: the target asks for
+ *	everything to be uploaded; the host stops offloading until
+ *	chim_indicate_resume()
+ * @target: the target
+ *
+ * Context: any.
+ */
+void chim_indicate_upload_all(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+	unsigned long flags;
+
+	spin_lock_irqsave(&host->req_lock, flags);
+	host->stats.upload_all++;
+	host->upload_all = !host->dying;
+	spin_unlock_irqrestore(&host->req_lock, flags);
+	schedule_work(&host->req_work);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_upload_all);
+
+/**
+ * chim_indicate_disconnect() - TcpIndicateDisconnect: the peer closed its
+ *	half; the host uploads the connection and the stock stack goes on
+ * @handle: the TCP object's handle
+ *
+ * Context: any.
+ */
+void chim_indicate_disconnect(struct chim_obj *handle)
+{
+	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_disconnect);
+
+/**
+ * chim_indicate_abort() - TcpIndicateAbort: an acceptable RST arrived; the
+ *	host uploads the connection, which the stock stack then resets
+ * @handle: the TCP object's handle
+ *
+ * Context: any.
+ */
+void chim_indicate_abort(struct chim_obj *handle)
+{
+	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_abort);
+
+/**
+ * chim_indicate_pause() - NDIS_STATUS_OFFLOAD_PAUSE: no new offloads
+ * @target: the target
+ *
+ * Context: process.
+ */
+void chim_indicate_pause(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+
+	mutex_lock(&host->lock);
+	host->paused = true;
+	mutex_unlock(&host->lock);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_pause);
+
+/**
+ * chim_indicate_resume() - NDIS_STATUS_OFFLOAD_RESUME: offloads may start
+ *	again
+ * @target: the target
+ *
+ * Context: process.
+ */
+void chim_indicate_resume(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+
+	mutex_lock(&host->lock);
+	host->paused = false;
+	mutex_unlock(&host->lock);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_resume);
+
+static struct chim_obj *next_request(struct chim_host *host,
+				     enum chim_upload_reason *reason)
+{
+	struct chim_obj *obj = NULL;
+
+	spin_lock_irq(&host->req_lock);
+	if (!list_empty(&host->requests)) {
+		obj = list_first_entry(&host->requests, struct chim_obj,
+				       req_node);
+		list_del_init(&obj->req_node);
+		*reason = obj->retrieve_reason;
+		obj->retrieve_reason = CHIM_REASON_NONE;
+	}
+	spin_unlock_irq(&host->req_lock);
+	return obj;
+}
+
+static void request_work(struct work_struct *work)
+{
+	struct chim_host *host = container_of(work, struct chim_host, req_work);
+	enum chim_upload_reason reason;
+	struct chim_obj *obj;
+	bool all;
+
+	spin_lock_irq(&host->req_lock);
+	all = host->upload_all;
+	host->upload_all = false;
+	spin_unlock_irq(&host->req_lock);
+	if (all) {
+		mutex_lock(&host->lock);
+		host->paused = true;
+		mutex_unlock(&host->lock);
+		chim_host_terminate_all(host, CHIM_REASON_UPLOAD_ALL);
+	}
+
+	while ((obj = next_request(host, &reason))) {
+		bool accept;
+
+		mutex_lock(&host->lock);
+		accept = chim_reason_is_mandatory(reason) ||
+			 (host->accept_optional & BIT(reason));
+		if (!accept)
+			host->stats.retrieves_declined[reason]++;
+		mutex_unlock(&host->lock);
+		/* Declined: the target keeps running the connection. */
+		if (accept &&
+		    chim_host_terminate(host, &obj, 1, reason) == -EALREADY) {
+			spin_lock_irq(&host->req_lock);
+			host->stats.retrieves_ignored++;
+			spin_unlock_irq(&host->req_lock);
+		}
+		chim_obj_put(obj);
+	}
+}
+
+/**
+ * chim_host_flush() - wait until every queued Part 1 request ran
+ * @host: the host
+ *
+ * Context: process.
+ */
+void chim_host_flush(struct chim_host *host)
+{
+	flush_work(&host->req_work);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_flush);
+
+/**
+ * chim_host_destroy() - upload everything and detach from the target
+ * @host: the host
+ *
+ * Teardown order: (1) mark dying so that indications are ignored, (2) drop
+ * the queued requests, (3) wait for the request worker, (4) upload every
+ * object (reason detach), (5) unlink what is left (objects never
+ * offloaded) and free.  Owners must have dropped their references to
+ * objects that were never offloaded.
+ *
+ * Context: process; sleeps.
+ */
+void chim_host_destroy(struct chim_host *host)
+{
+	struct chim_obj *obj, *tmp;
+	LIST_HEAD(dropped);
+
+	spin_lock_irq(&host->req_lock);
+	host->dying = true;
+	host->upload_all = false;
+	list_splice_init(&host->requests, &dropped);
+	spin_unlock_irq(&host->req_lock);
+	list_for_each_entry_safe(obj, tmp, &dropped, req_node) {
+		list_del_init(&obj->req_node);
+		obj->retrieve_reason = CHIM_REASON_NONE;
+		chim_obj_put(obj);
+	}
+	cancel_work_sync(&host->req_work);
+
+	chim_host_terminate_all(host, CHIM_REASON_DETACH);
+
+	mutex_lock(&host->lock);
+	list_for_each_entry_safe(obj, tmp, &host->neighs, sibling) {
+		struct chim_obj *path, *ptmp;
+
+		list_for_each_entry_safe(path, ptmp, &obj->children, sibling) {
+			struct chim_obj *conn, *ctmp;
+
+			list_for_each_entry_safe(conn, ctmp, &path->children,
+						 sibling)
+				chim_obj_unlink(conn);
+			chim_obj_unlink(path);
+		}
+		chim_obj_unlink(obj);
+	}
+	mutex_unlock(&host->lock);
+	host->target->host = NULL;
+	mutex_destroy(&host->lock);
+	kfree(host);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_destroy);

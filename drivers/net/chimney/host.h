@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CHIMNEY_HOST_H
+#define _CHIMNEY_HOST_H
+
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <net/chimney.h>
+
+#include "object.h"
+
+/**
+ * struct chim_host_stats - what the host counts
+ * @offloads: TCP objects offloaded
+ * @offload_failures: TCP blocks of an initiate that failed
+ * @terminates: TCP objects uploaded, by reason
+ * @terminate_failures: TCP blocks of a terminate that came back FAILURE
+ *	(those connections were aborted)
+ * @retrieves: Part 1 requests received, by reason
+ * @retrieves_declined: optional requests the policy declined, by reason
+ * @retrieves_ignored: requests for an object already uploading or gone
+ * @upload_all: NDIS_STATUS_UPLOAD_ALL indications
+ */
+struct chim_host_stats {
+	u64 offloads;
+	u64 offload_failures;
+	u64 terminates[__CHIM_REASON_MAX];
+	u64 terminate_failures;
+	u64 retrieves[__CHIM_REASON_MAX];
+	u64 retrieves_declined[__CHIM_REASON_MAX];
+	u64 retrieves_ignored;
+	u64 upload_all;
+};
+
+/**
+ * struct chim_host - the host stack's side of one offload target
+ * @target: the target
+ * @lock: protects the object tree, object states, @offloaded, @paused,
+ *	@accept_optional and the stats not listed under @req_lock
+ * @neighs: neighbor objects (each holds its paths, each path its conns)
+ * @offloaded: TCP objects from OFFLOADING to DEAD
+ * @paused: no new offloads (NDIS_STATUS_OFFLOAD_PAUSE, upload-all)
+ * @accept_optional: bitmask of the optional upload reasons honoured
+ * @stats: counters
+ * @req_lock: protects @requests, @upload_all, @dying and the Part 1 stats;
+ *	taken from any context
+ * @requests: queued Part 1 requests (objects, each holding a reference)
+ * @upload_all: an upload-all indication is queued
+ * @dying: the host is going away; indications are ignored
+ * @req_work: runs the queued Part 1 requests
+ * @trace: called for each Part 2 step (KUnit), may be NULL
+ * @trace_priv: for @trace
+ */
+struct chim_host {
+	struct chim_target *target;
+	struct mutex lock;
+	struct list_head neighs;
+	unsigned int offloaded;
+	bool paused;
+	u32 accept_optional;
+	struct chim_host_stats stats;
+	spinlock_t req_lock;
+	struct list_head requests;
+	bool upload_all;
+	bool dying;
+	struct work_struct req_work;
+	void (*trace)(struct chim_host *host, enum chim_step step);
+	void *trace_priv;
+};
+
+struct chim_host *chim_host_create(struct chim_target *target);
+void chim_host_destroy(struct chim_host *host);
+int chim_host_offload(struct chim_host *host, struct chim_obj **objs,
+		      unsigned int n);
+int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn);
+int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
+			unsigned int n, enum chim_upload_reason reason);
+int chim_host_terminate_all(struct chim_host *host,
+			    enum chim_upload_reason reason);
+int chim_host_query(struct chim_host *host, struct chim_conn *conn,
+		    struct chim_tcp_delegated *out);
+int chim_host_update(struct chim_host *host, struct chim_obj *obj);
+int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
+void chim_host_flush(struct chim_host *host);
+int chim_status_to_errno(enum chim_status status);
+
+#endif /* _CHIMNEY_HOST_H */

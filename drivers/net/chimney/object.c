@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Neighbor, path and TCP objects: creation, references, the dependent
+ * links conn -> path -> neigh and the state machine.
+ */
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "host.h"
+#include "object.h"
+
+static const char * const state_names[__CHIM_STATE_MAX] = {
+	[CHIM_STATE_NEW] = "new",
+	[CHIM_STATE_OFFLOADING] = "offloading",
+	[CHIM_STATE_OFFLOADED] = "offloaded",
+	[CHIM_STATE_UPLOADING] = "uploading",
+	[CHIM_STATE_INVALIDATED] = "invalidated",
+	[CHIM_STATE_ABORTED] = "aborted",
+	[CHIM_STATE_DEAD] = "dead",
+};
+
+/* transitions[from] = bitmask of the states reachable from it */
+static const u8 transitions[__CHIM_STATE_MAX] = {
+	[CHIM_STATE_NEW] = BIT(CHIM_STATE_OFFLOADING) | BIT(CHIM_STATE_DEAD),
+	[CHIM_STATE_OFFLOADING] = BIT(CHIM_STATE_OFFLOADED) | BIT(CHIM_STATE_DEAD),
+	[CHIM_STATE_OFFLOADED] = BIT(CHIM_STATE_UPLOADING) |
+				 BIT(CHIM_STATE_INVALIDATED),
+	[CHIM_STATE_INVALIDATED] = BIT(CHIM_STATE_UPLOADING),
+	[CHIM_STATE_UPLOADING] = BIT(CHIM_STATE_DEAD) | BIT(CHIM_STATE_ABORTED),
+	[CHIM_STATE_ABORTED] = BIT(CHIM_STATE_DEAD),
+	[CHIM_STATE_DEAD] = 0,
+};
+
+/**
+ * chim_state_name() - printable name of an object state
+ * @state: the state
+ *
+ * Return: a static string.
+ */
+const char *chim_state_name(enum chim_obj_state state)
+{
+	return state < __CHIM_STATE_MAX ? state_names[state] : "?";
+}
+
+static void obj_init(struct chim_obj *obj, enum chim_obj_type type,
+		     struct chim_host *host)
+{
+	obj->type = type;
+	obj->state = CHIM_STATE_NEW;
+	refcount_set(&obj->ref, 1);
+	obj->host = host;
+	INIT_LIST_HEAD(&obj->children);
+	INIT_LIST_HEAD(&obj->sibling);
+	INIT_LIST_HEAD(&obj->req_node);
+	INIT_LIST_HEAD(&obj->defer_node);
+}
+
+/* Link @obj under @parent; the child holds a reference on its parent. */
+static void obj_link(struct chim_obj *obj, struct chim_obj *parent)
+{
+	lockdep_assert_held(&obj->host->lock);
+	chim_obj_hold(parent);
+	obj->parent = parent;
+	list_add_tail(&obj->sibling, &parent->children);
+	parent->dependents++;
+}
+
+/**
+ * chim_neigh_create() - create a neighbor object (state NEW)
+ * @host: owning host
+ * @next_hop: next-hop IP address (IPv4 v4-mapped)
+ * @c: constant variables
+ * @cached: cached variables
+ *
+ * Context: process; takes host->lock.
+ * Return: the neighbor with one reference for the caller, or NULL.
+ */
+struct chim_neigh *chim_neigh_create(struct chim_host *host,
+				     const struct in6_addr *next_hop,
+				     const struct chim_neigh_const *c,
+				     const struct chim_neigh_cached *cached)
+{
+	struct chim_neigh *neigh = kzalloc(sizeof(*neigh), GFP_KERNEL);
+
+	if (!neigh)
+		return NULL;
+	obj_init(&neigh->obj, CHIM_OBJ_NEIGH, host);
+	neigh->next_hop = *next_hop;
+	neigh->c = *c;
+	neigh->cached = *cached;
+	/* HRD and NRD are equal at offload. */
+	neigh->delegated.nic_reachability_delta = cached->host_reachability_delta;
+
+	mutex_lock(&host->lock);
+	chim_obj_hold(&neigh->obj);	/* the host's list */
+	list_add_tail(&neigh->obj.sibling, &host->neighs);
+	mutex_unlock(&host->lock);
+	return neigh;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_neigh_create);
+
+/**
+ * chim_path_create() - create a path object under a neighbor (state NEW)
+ * @neigh: its neighbor
+ * @c: constant variables
+ * @cached: cached variables
+ *
+ * Context: process; takes host->lock.
+ * Return: the path with one reference for the caller, or NULL.
+ */
+struct chim_path *chim_path_create(struct chim_neigh *neigh,
+				   const struct chim_path_const *c,
+				   const struct chim_path_cached *cached)
+{
+	struct chim_host *host = neigh->obj.host;
+	struct chim_path *path = kzalloc(sizeof(*path), GFP_KERNEL);
+
+	if (!path)
+		return NULL;
+	obj_init(&path->obj, CHIM_OBJ_PATH, host);
+	path->c = *c;
+	path->cached = *cached;
+
+	mutex_lock(&host->lock);
+	chim_obj_hold(&path->obj);	/* the parent's list */
+	obj_link(&path->obj, &neigh->obj);
+	mutex_unlock(&host->lock);
+	return path;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_path_create);
+
+/**
+ * chim_conn_create() - create a TCP object under a path (state NEW)
+ * @path: its path
+ * @tuple: its 4-tuple
+ *
+ * The caller fills the const, cached and delegated variables before
+ * offloading it.  Its HashValue is the tuple's flow hash.
+ *
+ * Context: process; takes host->lock.
+ * Return: the connection with one reference for the caller, or NULL.
+ */
+struct chim_conn *chim_conn_create(struct chim_path *path,
+				   const struct chim_tuple *tuple)
+{
+	struct chim_host *host = path->obj.host;
+	struct chim_conn *conn = kzalloc(sizeof(*conn), GFP_KERNEL);
+
+	if (!conn)
+		return NULL;
+	obj_init(&conn->obj, CHIM_OBJ_TCP, host);
+	conn->tuple = *tuple;
+	conn->c.local_port = tuple->lport;
+	conn->c.remote_port = tuple->rport;
+	conn->c.hash_value = chim_tuple_hash(tuple);
+	conn->d.state = CHIM_TCP_ESTABLISHED;
+	conn->d.keepalive.timeout_delta = CHIM_TIMER_NOT_RUNNING;
+	conn->d.retransmit.timeout_delta = CHIM_TIMER_NOT_RUNNING;
+	skb_queue_head_init(&conn->d.send_data);
+	skb_queue_head_init(&conn->d.buffered_data);
+
+	mutex_lock(&host->lock);
+	chim_obj_hold(&conn->obj);	/* the parent's list */
+	obj_link(&conn->obj, &path->obj);
+	mutex_unlock(&host->lock);
+	return conn;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_conn_create);
+
+/**
+ * chim_obj_hold() - take a reference on an object known to be alive
+ * @obj: the object
+ *
+ * Context: any.
+ */
+void chim_obj_hold(struct chim_obj *obj)
+{
+	refcount_inc(&obj->ref);
+}
+
+/**
+ * chim_obj_get() - take a reference unless the object is being freed
+ * @obj: the object
+ *
+ * Context: any.
+ * Return: true if a reference was taken.
+ */
+bool chim_obj_get(struct chim_obj *obj)
+{
+	return refcount_inc_not_zero(&obj->ref);
+}
+
+static void obj_free(struct chim_obj *obj)
+{
+	if (obj->type == CHIM_OBJ_TCP) {
+		struct chim_conn *conn = chim_obj_conn(obj);
+
+		skb_queue_purge(&conn->d.send_data);
+		skb_queue_purge(&conn->d.buffered_data);
+	}
+	kfree(obj);
+}
+
+/**
+ * chim_obj_put() - drop a reference; the last one frees the object and
+ *	drops its reference on the parent
+ * @obj: the object, may be NULL
+ *
+ * Context: process (a put can free a chain of parents).
+ */
+void chim_obj_put(struct chim_obj *obj)
+{
+	while (obj && refcount_dec_and_test(&obj->ref)) {
+		struct chim_obj *parent = obj->parent;
+
+		obj_free(obj);
+		obj = parent;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_obj_put);
+
+/**
+ * chim_obj_set_state() - move an object to a new state
+ * @obj: the object
+ * @state: the new state
+ *
+ * Only the transitions of enum chim_obj_state are allowed.
+ *
+ * Context: host->lock held.
+ * Return: 0, or -EINVAL (and no change) for a transition not allowed.
+ */
+int chim_obj_set_state(struct chim_obj *obj, enum chim_obj_state state)
+{
+	lockdep_assert_held(&obj->host->lock);
+	if (state >= __CHIM_STATE_MAX || !(transitions[obj->state] & BIT(state)))
+		return -EINVAL;
+	obj->state = state;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_obj_set_state);
+
+/**
+ * chim_obj_unlink() - take a DEAD object out of the tree
+ * @obj: the object, with no children left
+ *
+ * Drops the reference of the parent's list (or the host's list); the
+ * object's own reference on its parent goes with its last reference.
+ *
+ * Context: host->lock held.
+ */
+void chim_obj_unlink(struct chim_obj *obj)
+{
+	lockdep_assert_held(&obj->host->lock);
+	if (list_empty(&obj->sibling))
+		return;
+	list_del_init(&obj->sibling);
+	if (obj->parent)
+		obj->parent->dependents--;
+	chim_obj_put(obj);
+}
