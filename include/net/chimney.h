@@ -243,11 +243,14 @@ struct chim_target;
  * @tcp: TCP state; for a terminate only @tcp.delegated is meaningful and is
  *	filled by the target
  * @dependents_tail: the host's (ProtocolReserved): last of @dependents
+ * @target_reserved: the target's (MiniportReserved), for the duration of
+ *	one operation
  */
 struct chim_block {
 	struct chim_block *next;
 	struct chim_block *dependents;
 	struct chim_block *dependents_tail;
+	void *target_reserved[2];
 	enum chim_obj_type type;
 	enum chim_status status;
 	void **target_ctx;
@@ -308,6 +311,8 @@ struct chim_tree {
  * it cannot accept the tree at all (then no completion follows).  After a
  * 0, it writes a status into every block and calls the matching
  * chim_*_complete() exactly once, never from inside the callback itself.
+ * ->quiesce(), optional, waits until no operation of the target runs any
+ * more (the host calls it before it goes away).
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);
@@ -315,6 +320,7 @@ struct chim_target_ops {
 	int (*update)(struct chim_target *target, struct chim_tree *tree);
 	int (*invalidate)(struct chim_target *target, struct chim_tree *tree);
 	int (*query)(struct chim_target *target, struct chim_tree *tree);
+	void (*quiesce)(struct chim_target *target);
 };
 
 /**

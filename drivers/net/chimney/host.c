@@ -1154,6 +1154,8 @@ void chim_host_destroy(struct chim_host *host)
 		chim_obj_unlink(obj);
 	}
 	mutex_unlock(&host->lock);
+	if (host->target->ops->quiesce)
+		host->target->ops->quiesce(host->target);
 	host->target->host = NULL;
 	mutex_destroy(&host->lock);
 	kfree(host);

@@ -53,13 +53,13 @@ struct chim_host_stats {
  */
 struct chim_host {
 	struct chim_target *target;
-	struct mutex lock;
+	struct mutex lock;		/* see @lock above */
 	struct list_head neighs;
 	unsigned int offloaded;
 	bool paused;
 	u32 accept_optional;
 	struct chim_host_stats stats;
-	spinlock_t req_lock;
+	spinlock_t req_lock;		/* see @req_lock above */
 	struct list_head requests;
 	bool upload_all;
 	bool dying;

@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The connection table's keys: tuples, their hash and their home CPU.
+ * The connection table: tuples, their hash and home CPU, and the per-CPU
+ * shards a target keeps its connections in.
+ *
+ * Lookups are lockless under RCU; inserts and removals take the shard's
+ * lock.  An entry lives in the shard of its home CPU, so the receive path
+ * finds it from the tuple alone: hash -> home CPU -> bucket.
  */
 #include <linux/cpumask.h>
+#include <linux/hash.h>
 #include <linux/jhash.h>
 #include <linux/math.h>
 #include <linux/random.h>
@@ -103,3 +109,149 @@ void chim_table_init(void)
 {
 	chim_hash_seed = get_random_u32();
 }
+
+static struct hlist_head *bucket(struct chim_shard *shard, u32 hash)
+{
+	return &shard->buckets[hash_32(hash, CHIM_SHARD_BUCKETS_BITS)];
+}
+
+/**
+ * chim_table_create() - set up an empty table
+ * @table: the table
+ * @capacity: most entries allowed
+ *
+ * Context: process.
+ * Return: 0 or -ENOMEM.
+ */
+int chim_table_create(struct chim_table *table, u32 capacity)
+{
+	unsigned int cpu, i;
+
+	table->shards = alloc_percpu(struct chim_shard);
+	if (!table->shards)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct chim_shard *shard = per_cpu_ptr(table->shards, cpu);
+
+		spin_lock_init(&shard->lock);
+		shard->count = 0;
+		for (i = 0; i < ARRAY_SIZE(shard->buckets); i++)
+			INIT_HLIST_HEAD(&shard->buckets[i]);
+	}
+	atomic_set(&table->count, 0);
+	table->capacity = capacity;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_create);
+
+/**
+ * chim_table_destroy() - free an empty table
+ * @table: the table; its entries must have been removed
+ *
+ * Context: process.
+ */
+void chim_table_destroy(struct chim_table *table)
+{
+	free_percpu(table->shards);
+	table->shards = NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_destroy);
+
+static struct chim_table_entry *
+__lookup(struct chim_shard *shard, const struct chim_tuple *tuple, u32 hash)
+{
+	struct chim_table_entry *e;
+
+	hlist_for_each_entry_rcu(e, bucket(shard, hash), node,
+				 lockdep_is_held(&shard->lock))
+		if (e->hash == hash && !memcmp(&e->tuple, tuple, sizeof(*tuple)))
+			return e;
+	return NULL;
+}
+
+/**
+ * chim_table_insert() - add an entry in its home CPU's shard
+ * @table: the table
+ * @e: the entry, with @e->tuple set; its hash and CPU are filled in
+ *
+ * Context: any; takes the shard lock with BHs off.
+ * Return: 0, -ENOSPC at capacity, -EEXIST if the tuple is there already.
+ */
+int chim_table_insert(struct chim_table *table, struct chim_table_entry *e)
+{
+	struct chim_shard *shard;
+	int err = 0;
+
+	e->hash = chim_tuple_hash(&e->tuple);
+	e->cpu = chim_home_cpu(e->hash);
+	shard = per_cpu_ptr(table->shards, e->cpu);
+
+	spin_lock_bh(&shard->lock);
+	if (__lookup(shard, &e->tuple, e->hash)) {
+		err = -EEXIST;
+	} else if (atomic_inc_return(&table->count) > table->capacity) {
+		atomic_dec(&table->count);
+		err = -ENOSPC;
+	} else {
+		hlist_add_head_rcu(&e->node, bucket(shard, e->hash));
+		shard->count++;
+	}
+	spin_unlock_bh(&shard->lock);
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_insert);
+
+/**
+ * chim_table_remove() - take an entry out of its shard
+ * @table: the table
+ * @e: an entry that was inserted
+ *
+ * Readers may still see it until an RCU grace period has passed; free it
+ * only after one.
+ *
+ * Context: any; takes the shard lock with BHs off.
+ */
+void chim_table_remove(struct chim_table *table, struct chim_table_entry *e)
+{
+	struct chim_shard *shard = per_cpu_ptr(table->shards, e->cpu);
+
+	spin_lock_bh(&shard->lock);
+	hlist_del_init_rcu(&e->node);
+	shard->count--;
+	atomic_dec(&table->count);
+	spin_unlock_bh(&shard->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_remove);
+
+/**
+ * chim_table_lookup_rcu() - find an entry by tuple
+ * @table: the table
+ * @tuple: the key
+ *
+ * Context: RCU read-side critical section; the entry stays valid until it
+ * ends.
+ * Return: the entry or NULL.
+ */
+struct chim_table_entry *chim_table_lookup_rcu(struct chim_table *table,
+					       const struct chim_tuple *tuple)
+{
+	u32 hash = chim_tuple_hash(tuple);
+
+	return __lookup(per_cpu_ptr(table->shards, chim_home_cpu(hash)),
+			tuple, hash);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_lookup_rcu);
+
+/**
+ * chim_table_shard_count() - entries in one CPU's shard
+ * @table: the table
+ * @cpu: a possible CPU
+ *
+ * Context: any.
+ * Return: the count (a snapshot).
+ */
+unsigned int chim_table_shard_count(struct chim_table *table, unsigned int cpu)
+{
+	return READ_ONCE(per_cpu_ptr(table->shards, cpu)->count);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_shard_count);

@@ -2,8 +2,14 @@
 #ifndef _CHIMNEY_TABLE_H
 #define _CHIMNEY_TABLE_H
 
+#include <linux/atomic.h>
 #include <linux/in6.h>
+#include <linux/percpu.h>
+#include <linux/rculist.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+
+#include "defs.h"
 
 /**
  * struct chim_tuple - the 4-tuple that names an offloaded TCP connection
@@ -29,6 +35,55 @@ void chim_tuple_init6(struct chim_tuple *t, const struct in6_addr *laddr,
 		      __be16 lport, const struct in6_addr *raddr, __be16 rport);
 u32 chim_tuple_hash(const struct chim_tuple *t);
 unsigned int chim_home_cpu(u32 hash);
+
+/**
+ * struct chim_table_entry - what the table knows of a connection; embedded
+ *	in the target's connection context
+ * @node: bucket link (RCU)
+ * @tuple: key
+ * @hash: chim_tuple_hash(@tuple), the connection's HashValue
+ * @cpu: home CPU, whose shard holds the entry
+ */
+struct chim_table_entry {
+	struct hlist_node node;
+	struct chim_tuple tuple;
+	u32 hash;
+	unsigned int cpu;
+};
+
+/**
+ * struct chim_shard - one CPU's part of a table
+ * @lock: protects @buckets (writers; readers use RCU) and @count
+ * @count: entries in this shard
+ * @buckets: hash buckets
+ */
+struct chim_shard {
+	spinlock_t lock;	/* see @lock above */
+	unsigned int count;
+	struct hlist_head buckets[1 << CHIM_SHARD_BUCKETS_BITS];
+};
+
+/**
+ * struct chim_table - a target's connection table, one shard per possible
+ *	CPU, bounded by the target's capacity
+ * @shards: per-CPU shards
+ * @count: entries in all shards
+ * @capacity: most entries allowed
+ */
+struct chim_table {
+	struct chim_shard __percpu *shards;
+	atomic_t count;
+	u32 capacity;
+};
+
+int chim_table_create(struct chim_table *table, u32 capacity);
+void chim_table_destroy(struct chim_table *table);
+int chim_table_insert(struct chim_table *table, struct chim_table_entry *e);
+void chim_table_remove(struct chim_table *table, struct chim_table_entry *e);
+struct chim_table_entry *chim_table_lookup_rcu(struct chim_table *table,
+					       const struct chim_tuple *tuple);
+unsigned int chim_table_shard_count(struct chim_table *table,
+				    unsigned int cpu);
 
 void chim_table_init(void);
 

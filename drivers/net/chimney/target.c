@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The emulated offload target: what a TOE miniport and its NIC would do
+ * with the host's block trees.  Every operation runs on the target's own
+ * workqueue, so completions never happen inside the host's call, and may
+ * be delayed by fault injection.  TCP connections live in a per-CPU table.
+ */
+#include <linux/netdevice.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "block.h"
+#include "target.h"
+
+struct emu_job {
+	struct delayed_work dwork;
+	struct chim_emu *emu;
+	struct chim_tree *tree;
+	/* initiate: the path context TCP blocks below are linked to */
+	struct chim_emu_obj *cur_path;
+	/* terminate: contexts to free in step 5 */
+	struct list_head free_conns;
+	struct list_head free_objs;
+};
+
+static void emu_stats_add(struct chim_emu *emu, unsigned int cpu,
+			  u64 initiated, u64 terminated)
+{
+	struct chim_emu_stats *s = per_cpu_ptr(emu->stats, cpu);
+
+	u64_stats_update_begin(&s->syncp);
+	s->initiated += initiated;
+	s->terminated += terminated;
+	u64_stats_update_end(&s->syncp);
+}
+
+/* ---- initiate ---------------------------------------------------------- */
+
+static enum chim_status emu_initiate_tcp(struct emu_job *job,
+					 struct chim_block *b)
+{
+	struct chim_emu *emu = job->emu;
+	struct chim_tcp_delegated *src = &b->tcp.delegated;
+	struct chim_emu_conn *ec;
+	struct chim_emu_obj *path = job->cur_path;
+	int err;
+
+	if (!path)
+		return CHIM_STATUS_FAILURE;	/* a TCP block needs its path */
+	if (atomic_add_unless(&emu->faults.initiate_fail, -1, 0))
+		return READ_ONCE(emu->faults.initiate_status);
+
+	ec = kzalloc(sizeof(*ec), GFP_KERNEL);
+	if (!ec)
+		return CHIM_STATUS_RESOURCES;
+	spin_lock_init(&ec->lock);
+	ec->handle = b->handle;
+	ec->path = path;
+	ec->c = b->tcp.c;
+	ec->cached = b->tcp.cached;
+	ec->entry.tuple.laddr = path->path.c.source_address;
+	ec->entry.tuple.raddr = path->path.c.destination_address;
+	ec->entry.tuple.lport = b->tcp.c.local_port;
+	ec->entry.tuple.rport = b->tcp.c.remote_port;
+	ec->entry.tuple.family = path->path.c.family;
+	INIT_LIST_HEAD(&ec->free_node);
+
+	err = chim_table_insert(&emu->table, &ec->entry);
+	if (err) {
+		kfree(ec);
+		return err == -ENOSPC ? CHIM_STATUS_OFFLOAD_TCP_ENTRIES :
+			CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED;
+	}
+	/* The state is ours now, the data too (the seed: copy it first). */
+	ec->d = *src;
+	skb_queue_head_init(&ec->d.send_data);
+	skb_queue_head_init(&ec->d.buffered_data);
+	skb_queue_splice_init(&src->send_data, &ec->d.send_data);
+	skb_queue_splice_init(&src->buffered_data, &ec->d.buffered_data);
+	emu_stats_add(emu, ec->entry.cpu, 1, 0);
+	b->target_reserved[0] = ec;
+	return CHIM_STATUS_SUCCESS;
+}
+
+static enum chim_status emu_initiate_obj(struct emu_job *job,
+					 struct chim_block *b)
+{
+	struct chim_emu_obj *eo = kzalloc(sizeof(*eo), GFP_KERNEL);
+
+	if (!eo)
+		return CHIM_STATUS_RESOURCES;
+	eo->type = b->type;
+	eo->handle = b->handle;
+	INIT_LIST_HEAD(&eo->free_node);
+	if (b->type == CHIM_OBJ_NEIGH) {
+		eo->neigh.c = b->neigh.c;
+		eo->neigh.cached = b->neigh.cached;
+		eo->neigh.delegated = b->neigh.delegated;
+	} else {
+		eo->path.c = b->path.c;
+		eo->path.cached = b->path.cached;
+	}
+	atomic_inc(&job->emu->objs);
+	b->target_reserved[0] = eo;
+	return CHIM_STATUS_SUCCESS;
+}
+
+/*
+ * Pre-order: offload the block itself.  A new block's context is kept in
+ * target_reserved[0] and published in *target_ctx only once its status is
+ * known (post-order), so that a linker can still be told from a new block.
+ */
+static int emu_initiate_pre(struct chim_block *b, void *arg)
+{
+	struct emu_job *job = arg;
+	enum chim_status st = CHIM_STATUS_SUCCESS;
+	bool linker = b->target_ctx && *b->target_ctx;
+
+	b->target_reserved[1] = (void *)(unsigned long)linker;
+	if (b->type == CHIM_OBJ_PATH)
+		job->cur_path = NULL;
+	if (b->target_ctx && !linker)
+		st = b->type == CHIM_OBJ_TCP ? emu_initiate_tcp(job, b) :
+					       emu_initiate_obj(job, b);
+	if (st != CHIM_STATUS_SUCCESS) {
+		/* The seed: unvisited dependents of a failed block fail. */
+		b->status = st;
+		chim_block_fail_dependents(b);
+		return 1;
+	}
+	if (b->type == CHIM_OBJ_PATH && b->target_ctx)
+		job->cur_path = linker ? *b->target_ctx : b->target_reserved[0];
+	if (b->type == CHIM_OBJ_NEIGH && b->target_ctx && !linker)
+		b->target_reserved[1] = NULL;
+	return 0;
+}
+
+static int emu_initiate_post(struct chim_block *b, void *arg)
+{
+	bool linker = b->target_reserved[1];
+	struct chim_block *d;
+
+	b->status = chim_block_initiate_status(b, linker);
+	if (!b->target_ctx || linker)
+		return 0;
+	*b->target_ctx = b->target_reserved[0];
+	/* Link the new paths below a neighbor to it. */
+	if (b->type == CHIM_OBJ_NEIGH)
+		for (d = b->dependents; d; d = d->next)
+			if (d->target_ctx && *d->target_ctx &&
+			    chim_status_ok(d->status))
+				((struct chim_emu_obj *)*d->target_ctx)->parent =
+					*b->target_ctx;
+	return 0;
+}
+
+static void emu_initiate_work(struct work_struct *work)
+{
+	struct emu_job *job = container_of(to_delayed_work(work),
+					   struct emu_job, dwork);
+
+	chim_tree_walk(job->tree, emu_initiate_pre, emu_initiate_post, job);
+	chim_initiate_complete(job->tree);
+	kfree(job);
+}
+
+/* ---- terminate (Part 2, steps 2-5) ------------------------------------- */
+
+/* Stop the engine: out of the table, so the receive path no longer sees it. */
+static int emu_terminate_stop(struct chim_block *b, void *arg)
+{
+	struct emu_job *job = arg;
+	struct chim_emu_conn *ec;
+
+	if (b->type != CHIM_OBJ_TCP || !b->target_ctx || !*b->target_ctx)
+		return 0;
+	ec = *b->target_ctx;
+	chim_table_remove(&job->emu->table, &ec->entry);
+	ec->stopped = true;
+	return 0;
+}
+
+/* Step 2: copy the delegated variables and hand the data back. */
+static int emu_terminate_copy(struct chim_block *b, void *arg)
+{
+	struct emu_job *job = arg;
+	struct chim_tcp_delegated *dst = &b->tcp.delegated;
+	struct chim_emu_conn *ec;
+	struct chim_emu_obj *eo;
+
+	b->target_reserved[1] = NULL;
+	if (!b->target_ctx || !*b->target_ctx)
+		return 0;
+	if (b->type != CHIM_OBJ_TCP) {
+		eo = *b->target_ctx;
+		if (b->type == CHIM_OBJ_NEIGH)
+			b->neigh.delegated = eo->neigh.delegated;
+		list_add_tail(&eo->free_node, &job->free_objs);
+		return 0;
+	}
+	ec = *b->target_ctx;
+	list_add_tail(&ec->free_node, &job->free_conns);
+	if (atomic_add_unless(&job->emu->faults.terminate_fail, -1, 0)) {
+		/* Injected hardware failure: this state is lost. */
+		b->target_reserved[1] = (void *)1UL;
+		return 0;
+	}
+	spin_lock_bh(&ec->lock);
+	*dst = ec->d;
+	skb_queue_head_init(&dst->send_data);
+	skb_queue_head_init(&dst->buffered_data);
+	skb_queue_splice_init(&ec->d.send_data, &dst->send_data);
+	skb_queue_splice_init(&ec->d.buffered_data, &dst->buffered_data);
+	spin_unlock_bh(&ec->lock);
+	return 0;
+}
+
+/* Step 3: a status in every block. */
+static int emu_terminate_status(struct chim_block *b, void *arg)
+{
+	b->status = b->target_reserved[1] ? CHIM_STATUS_FAILURE :
+					    CHIM_STATUS_SUCCESS;
+	return 0;
+}
+
+/* Step 5: RCU readers are gone since the synchronize_net() of the stop. */
+static void emu_free_contexts(struct emu_job *job)
+{
+	struct chim_emu_conn *ec, *ectmp;
+	struct chim_emu_obj *eo, *eotmp;
+
+	list_for_each_entry_safe(ec, ectmp, &job->free_conns, free_node) {
+		emu_stats_add(job->emu, ec->entry.cpu, 0, 1);
+		skb_queue_purge(&ec->d.send_data);
+		skb_queue_purge(&ec->d.buffered_data);
+		kfree(ec);
+	}
+	list_for_each_entry_safe(eo, eotmp, &job->free_objs, free_node) {
+		atomic_dec(&job->emu->objs);
+		kfree(eo);
+	}
+}
+
+static void emu_terminate_work(struct work_struct *work)
+{
+	struct emu_job *job = container_of(to_delayed_work(work),
+					   struct emu_job, dwork);
+	struct chim_target *target = &job->emu->target;
+
+	/* Stop every connection, then wait out the RCU readers once. */
+	chim_tree_walk(job->tree, emu_terminate_stop, NULL, job);
+	synchronize_net();
+
+	chim_tree_walk(job->tree, emu_terminate_copy, NULL, job);
+	chim_trace_step(target, CHIM_STEP_TARGET_COPY);
+	chim_tree_walk(job->tree, emu_terminate_status, NULL, job);
+	chim_trace_step(target, CHIM_STEP_TARGET_STATUS);
+
+	/* Step 4; the tree belongs to the host again afterwards. */
+	chim_terminate_complete(job->tree);
+
+	/* Step 5: free what the target held. */
+	emu_free_contexts(job);
+	chim_trace_step(target, CHIM_STEP_TARGET_FREE);
+	kfree(job);
+}
+
+/* ---- update, invalidate, query ----------------------------------------- */
+
+static int emu_update_block(struct chim_block *b, void *arg)
+{
+	if (!b->target_ctx || !*b->target_ctx) {
+		b->status = CHIM_STATUS_SUCCESS;
+		return 0;
+	}
+	if (b->type == CHIM_OBJ_TCP) {
+		struct chim_emu_conn *ec = *b->target_ctx;
+
+		spin_lock_bh(&ec->lock);
+		ec->cached = b->tcp.cached;
+		spin_unlock_bh(&ec->lock);
+	} else {
+		struct chim_emu_obj *eo = *b->target_ctx;
+
+		/* Only cached variables change, never the links. */
+		if (b->type == CHIM_OBJ_NEIGH)
+			eo->neigh.cached = b->neigh.cached;
+		else
+			eo->path.cached = b->path.cached;
+	}
+	b->status = CHIM_STATUS_SUCCESS;
+	return 0;
+}
+
+static void emu_update_work(struct work_struct *work)
+{
+	struct emu_job *job = container_of(to_delayed_work(work),
+					   struct emu_job, dwork);
+
+	chim_tree_walk(job->tree, emu_update_block, NULL, job);
+	chim_update_complete(job->tree);
+	kfree(job);
+}
+
+static bool emu_conn_depends_on(struct chim_emu_conn *ec, void *ctx)
+{
+	return ec == ctx || ec->path == ctx || ec->path->parent == ctx;
+}
+
+/*
+ * Mark the objects invalid and ask for the upload of every connection that
+ * depends on one of them (InvalidState); the host terminates them.
+ */
+static int emu_invalidate_block(struct chim_block *b, void *arg)
+{
+	struct emu_job *job = arg;
+	struct chim_table *table = &job->emu->table;
+	unsigned int cpu, i;
+	void *ctx;
+
+	b->status = CHIM_STATUS_SUCCESS;
+	if (!b->target_ctx || !*b->target_ctx)
+		return 0;
+	ctx = *b->target_ctx;
+	if (b->type != CHIM_OBJ_TCP)
+		((struct chim_emu_obj *)ctx)->invalid = true;
+
+	rcu_read_lock();
+	for_each_possible_cpu(cpu) {
+		struct chim_shard *shard = per_cpu_ptr(table->shards, cpu);
+
+		for (i = 0; i < ARRAY_SIZE(shard->buckets); i++) {
+			struct chim_table_entry *e;
+
+			hlist_for_each_entry_rcu(e, &shard->buckets[i], node) {
+				struct chim_emu_conn *ec =
+					container_of(e, struct chim_emu_conn, entry);
+
+				if (emu_conn_depends_on(ec, ctx))
+					chim_indicate_retrieve(ec->handle,
+							       CHIM_REASON_INVALID_STATE);
+			}
+		}
+	}
+	rcu_read_unlock();
+	return 0;
+}
+
+static void emu_invalidate_work(struct work_struct *work)
+{
+	struct emu_job *job = container_of(to_delayed_work(work),
+					   struct emu_job, dwork);
+
+	chim_tree_walk(job->tree, emu_invalidate_block, NULL, job);
+	chim_invalidate_complete(job->tree);
+	kfree(job);
+}
+
+static u32 queue_bytes(struct sk_buff_head *q)
+{
+	struct sk_buff *skb;
+	u32 bytes = 0;
+
+	skb_queue_walk(q, skb)
+		bytes += skb->len;
+	return bytes;
+}
+
+static int emu_query_block(struct chim_block *b, void *arg)
+{
+	struct chim_tcp_delegated *dst = &b->tcp.delegated;
+	struct chim_emu_conn *ec;
+
+	b->status = CHIM_STATUS_SUCCESS;
+	if (b->type != CHIM_OBJ_TCP || !b->target_ctx || !*b->target_ctx) {
+		if (b->type == CHIM_OBJ_NEIGH && b->target_ctx && *b->target_ctx)
+			b->neigh.delegated =
+				((struct chim_emu_obj *)*b->target_ctx)->neigh.delegated;
+		return 0;
+	}
+	ec = *b->target_ctx;
+	spin_lock_bh(&ec->lock);
+	*dst = ec->d;
+	/* A query returns sizes, never the data itself. */
+	skb_queue_head_init(&dst->send_data);
+	skb_queue_head_init(&dst->buffered_data);
+	dst->send_backlog_size = queue_bytes(&ec->d.send_data);
+	dst->receive_backlog_size = queue_bytes(&ec->d.buffered_data);
+	spin_unlock_bh(&ec->lock);
+	return 0;
+}
+
+static void emu_query_work(struct work_struct *work)
+{
+	struct emu_job *job = container_of(to_delayed_work(work),
+					   struct emu_job, dwork);
+
+	chim_tree_walk(job->tree, emu_query_block, NULL, job);
+	chim_query_complete(job->tree);
+	kfree(job);
+}
+
+/* ---- the ops table ----------------------------------------------------- */
+
+static int emu_queue(struct chim_target *target, struct chim_tree *tree,
+		     work_func_t fn)
+{
+	struct chim_emu *emu = chim_target_emu(target);
+	struct emu_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
+
+	if (!job)
+		return -ENOMEM;
+	job->emu = emu;
+	job->tree = tree;
+	INIT_LIST_HEAD(&job->free_conns);
+	INIT_LIST_HEAD(&job->free_objs);
+	INIT_DELAYED_WORK(&job->dwork, fn);
+	queue_delayed_work(emu->wq, &job->dwork,
+			   msecs_to_jiffies(READ_ONCE(emu->faults.complete_delay_ms)));
+	return 0;
+}
+
+static int emu_initiate(struct chim_target *target, struct chim_tree *tree)
+{
+	return emu_queue(target, tree, emu_initiate_work);
+}
+
+static int emu_terminate(struct chim_target *target, struct chim_tree *tree)
+{
+	return emu_queue(target, tree, emu_terminate_work);
+}
+
+static int emu_update(struct chim_target *target, struct chim_tree *tree)
+{
+	return emu_queue(target, tree, emu_update_work);
+}
+
+static int emu_invalidate(struct chim_target *target, struct chim_tree *tree)
+{
+	return emu_queue(target, tree, emu_invalidate_work);
+}
+
+static int emu_query(struct chim_target *target, struct chim_tree *tree)
+{
+	return emu_queue(target, tree, emu_query_work);
+}
+
+static void emu_quiesce(struct chim_target *target)
+{
+	flush_workqueue(chim_target_emu(target)->wq);
+}
+
+static const struct chim_target_ops emu_ops = {
+	.initiate = emu_initiate,
+	.terminate = emu_terminate,
+	.update = emu_update,
+	.invalidate = emu_invalidate,
+	.query = emu_query,
+	.quiesce = emu_quiesce,
+};
+
+/**
+ * chim_emu_create() - create an emulated target
+ * @name: its name (the bound device's), copied
+ * @capacity: TcpConnectionOffloadCapacity, 1 to CHIM_MAX_CAPACITY
+ *
+ * Context: process.
+ * Return: the target, or an ERR_PTR.
+ */
+struct chim_emu *chim_emu_create(const char *name, u32 capacity)
+{
+	struct chim_emu *emu;
+	unsigned int cpu;
+	int err = -ENOMEM;
+
+	if (!capacity || capacity > CHIM_MAX_CAPACITY)
+		return ERR_PTR(-ERANGE);
+	emu = kzalloc(sizeof(*emu), GFP_KERNEL);
+	if (!emu)
+		return ERR_PTR(-ENOMEM);
+	emu->target.ops = &emu_ops;
+	emu->target.capacity = capacity;
+	emu->target.name = kstrdup(name, GFP_KERNEL);
+	if (!emu->target.name)
+		goto err_free;
+	emu->stats = alloc_percpu(struct chim_emu_stats);
+	if (!emu->stats)
+		goto err_name;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(emu->stats, cpu)->syncp);
+	err = chim_table_create(&emu->table, capacity);
+	if (err)
+		goto err_stats;
+	emu->wq = alloc_workqueue("chimney-%s", WQ_UNBOUND, 0, name);
+	if (!emu->wq) {
+		err = -ENOMEM;
+		goto err_table;
+	}
+	return emu;
+
+err_table:
+	chim_table_destroy(&emu->table);
+err_stats:
+	free_percpu(emu->stats);
+err_name:
+	kfree(emu->target.name);
+err_free:
+	kfree(emu);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_create);
+
+/**
+ * chim_emu_destroy() - free an emulated target
+ * @emu: the target; its host must be gone (so nothing is offloaded)
+ *
+ * Context: process.
+ */
+void chim_emu_destroy(struct chim_emu *emu)
+{
+	destroy_workqueue(emu->wq);
+	chim_table_destroy(&emu->table);
+	free_percpu(emu->stats);
+	kfree(emu->target.name);
+	kfree(emu);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_destroy);
+
+/**
+ * chim_emu_stats_read() - sum the counters
+ * @emu: the target
+ * @cpu: one CPU, or -1 for all
+ * @sum: receives the sum; tcp.currently_established is the table count
+ *
+ * Context: any.
+ */
+void chim_emu_stats_read(struct chim_emu *emu, int cpu,
+			 struct chim_emu_stats *sum)
+{
+	unsigned int c;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(c) {
+		const struct chim_emu_stats *s = per_cpu_ptr(emu->stats, c);
+		struct chim_emu_stats snap;
+		unsigned int start;
+		const u64 *from;
+		u64 *to;
+		size_t i;
+
+		if (cpu >= 0 && c != cpu)
+			continue;
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			snap = *s;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		/* Every counter after syncp is a u64. */
+		from = (const u64 *)&snap.tcp;
+		to = (u64 *)&sum->tcp;
+		for (i = 0; i < (sizeof(*sum) - offsetof(typeof(*sum), tcp)) / sizeof(u64); i++)
+			to[i] += from[i];
+		sum->tcp.currently_established +=
+			chim_table_shard_count(&emu->table, c);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_stats_read);
+
+/**
+ * chim_emu_fault_terminate() - fail the next @n TCP blocks of terminates
+ * @emu: the target
+ * @n: how many
+ *
+ * Context: any.
+ */
+void chim_emu_fault_terminate(struct chim_emu *emu, unsigned int n)
+{
+	atomic_set(&emu->faults.terminate_fail, n);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_terminate);
+
+/**
+ * chim_emu_fault_initiate() - fail the next @n TCP blocks of initiates
+ * @emu: the target
+ * @n: how many
+ * @status: with this status, a failure code of an initiate
+ *
+ * Context: any.
+ * Return: 0, or -EINVAL for a status that is not a failure.
+ */
+int chim_emu_fault_initiate(struct chim_emu *emu, unsigned int n,
+			    enum chim_status status)
+{
+	if (status < CHIM_STATUS_FAILURE ||
+	    status > CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED)
+		return -EINVAL;
+	WRITE_ONCE(emu->faults.initiate_status, status);
+	atomic_set(&emu->faults.initiate_fail, n);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_initiate);
+
+/**
+ * chim_emu_fault_delay() - delay every completion
+ * @emu: the target
+ * @ms: by this many milliseconds
+ *
+ * Context: any.
+ */
+void chim_emu_fault_delay(struct chim_emu *emu, unsigned int ms)
+{
+	WRITE_ONCE(emu->faults.complete_delay_ms, ms);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_delay);
+
+/**
+ * chim_emu_fault_clear() - no more fault injection
+ * @emu: the target
+ *
+ * Context: any.
+ */
+void chim_emu_fault_clear(struct chim_emu *emu)
+{
+	atomic_set(&emu->faults.terminate_fail, 0);
+	atomic_set(&emu->faults.initiate_fail, 0);
+	WRITE_ONCE(emu->faults.complete_delay_ms, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_clear);
+
+/**
+ * chim_emu_request_retrieve() - make the target ask for one upload
+ * @emu: the target
+ * @tuple: the connection
+ * @reason: a TCP_UPLOAD_REASON (1-11)
+ *
+ * Context: any.
+ * Return: 0, -EINVAL for a reason a target cannot give, -ENOENT when the
+ * target does not run that connection.
+ */
+int chim_emu_request_retrieve(struct chim_emu *emu,
+			      const struct chim_tuple *tuple,
+			      enum chim_upload_reason reason)
+{
+	struct chim_table_entry *e;
+	int err = -ENOENT;
+
+	if (reason < CHIM_REASON_LOW_ACTIVITY || reason > CHIM_REASON_TARGET_MAX)
+		return -EINVAL;
+	rcu_read_lock();
+	e = chim_table_lookup_rcu(&emu->table, tuple);
+	if (e) {
+		chim_indicate_retrieve(container_of(e, struct chim_emu_conn,
+						    entry)->handle, reason);
+		err = 0;
+	}
+	rcu_read_unlock();
+	return err;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_retrieve);
+
+/**
+ * chim_emu_request_upload_all() - make the target ask for everything
+ * @emu: the target
+ *
+ * Context: any.
+ */
+void chim_emu_request_upload_all(struct chim_emu *emu)
+{
+	chim_indicate_upload_all(&emu->target);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_upload_all);

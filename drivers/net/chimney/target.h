@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CHIMNEY_TARGET_H
+#define _CHIMNEY_TARGET_H
+
+#include <linux/u64_stats_sync.h>
+#include <linux/workqueue.h>
+#include <net/chimney.h>
+
+#include "table.h"
+
+/* TCP_OFFLOAD_STATS */
+struct chim_tcp_offload_stats {
+	u64 in_segments;
+	u64 out_segments;
+	u64 currently_established;
+	u64 reset_established;
+	u64 retransmitted_segments;
+	u64 in_errors;
+	u64 out_resets;
+};
+
+/* IP_OFFLOAD_STATS */
+struct chim_ip_offload_stats {
+	u64 in_receives;
+	u64 in_octets;
+	u64 in_delivers;
+	u64 out_requests;
+	u64 out_octets;
+	u64 in_header_errors;
+	u64 in_truncated_packets;
+	u64 in_discards;
+	u64 out_discards;
+	u64 out_no_routes;
+};
+
+/**
+ * struct chim_emu_stats - one CPU's counters of the emulated target
+ * @syncp: for 64-bit reads on 32-bit hosts
+ * @tcp: TCP_OFFLOAD_STATS (currently_established is filled on read)
+ * @ip: IP_OFFLOAD_STATS
+ * @initiated: TCP connections offloaded on this CPU's shard
+ * @terminated: TCP connections uploaded from it
+ */
+struct chim_emu_stats {
+	struct u64_stats_sync syncp;
+	struct chim_tcp_offload_stats tcp;
+	struct chim_ip_offload_stats ip;
+	u64 initiated;
+	u64 terminated;
+};
+
+/**
+ * struct chim_emu_conn - the emulated target's context of a TCP object
+ * @entry: its place in the per-CPU table
+ * @handle: the host's handle, for indications
+ * @path: the path context it sends through
+ * @lock: protects @d
+ * @c: constant variables
+ * @cached: cached variables
+ * @d: delegated variables, owned by the target while offloaded
+ * @stopped: taken out of the table by a terminate
+ * @free_node: entry in a terminate's list of contexts to free
+ */
+struct chim_emu_conn {
+	struct chim_table_entry entry;
+	struct chim_obj *handle;
+	struct chim_emu_obj *path;
+	spinlock_t lock;	/* see @lock above */
+	struct chim_tcp_const c;
+	struct chim_tcp_cached cached;
+	struct chim_tcp_delegated d;
+	bool stopped;
+	struct list_head free_node;
+};
+
+/**
+ * struct chim_emu_obj - the emulated target's context of a neighbor or path
+ * @type: neighbor or path
+ * @handle: the host's handle
+ * @parent: a path's neighbor context
+ * @invalid: invalidated; dependents are being uploaded
+ * @neigh: neighbor state
+ * @path: path state
+ * @free_node: entry in a terminate's list of contexts to free
+ */
+struct chim_emu_obj {
+	enum chim_obj_type type;
+	struct chim_obj *handle;
+	struct chim_emu_obj *parent;
+	bool invalid;
+	union {
+		struct {
+			struct chim_neigh_const c;
+			struct chim_neigh_cached cached;
+			struct chim_neigh_delegated delegated;
+		} neigh;
+		struct {
+			struct chim_path_const c;
+			struct chim_path_cached cached;
+		} path;
+	};
+	struct list_head free_node;
+};
+
+/**
+ * struct chim_emu_faults - fault injection
+ * @terminate_fail: fail this many next TCP blocks of terminates (FAILURE)
+ * @initiate_fail: fail this many next TCP blocks of initiates
+ * @initiate_status: with this status
+ * @complete_delay_ms: delay every completion by this much
+ */
+struct chim_emu_faults {
+	atomic_t terminate_fail;
+	atomic_t initiate_fail;
+	enum chim_status initiate_status;
+	unsigned int complete_delay_ms;
+};
+
+/**
+ * struct chim_emu - the emulated offload target (the miniport and its NIC)
+ * @target: what the host sees
+ * @table: offloaded TCP connections, one shard per CPU
+ * @wq: runs the operations asynchronously
+ * @faults: fault injection
+ * @stats: per-CPU counters
+ * @objs: neighbor and path contexts alive
+ */
+struct chim_emu {
+	struct chim_target target;
+	struct chim_table table;
+	struct workqueue_struct *wq;
+	struct chim_emu_faults faults;
+	struct chim_emu_stats __percpu *stats;
+	atomic_t objs;
+};
+
+static inline struct chim_emu *chim_target_emu(struct chim_target *target)
+{
+	return container_of(target, struct chim_emu, target);
+}
+
+struct chim_emu *chim_emu_create(const char *name, u32 capacity);
+void chim_emu_destroy(struct chim_emu *emu);
+void chim_emu_stats_read(struct chim_emu *emu, int cpu,
+			 struct chim_emu_stats *sum);
+void chim_emu_fault_terminate(struct chim_emu *emu, unsigned int n);
+int chim_emu_fault_initiate(struct chim_emu *emu, unsigned int n,
+			    enum chim_status status);
+void chim_emu_fault_delay(struct chim_emu *emu, unsigned int ms);
+void chim_emu_fault_clear(struct chim_emu *emu);
+int chim_emu_request_retrieve(struct chim_emu *emu,
+			      const struct chim_tuple *tuple,
+			      enum chim_upload_reason reason);
+void chim_emu_request_upload_all(struct chim_emu *emu);
+
+#endif /* _CHIMNEY_TARGET_H */
