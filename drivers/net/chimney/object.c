@@ -41,6 +41,7 @@ const char *chim_state_name(enum chim_obj_state state)
 {
 	return state < __CHIM_STATE_MAX ? state_names[state] : "?";
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_state_name);
 
 static void obj_init(struct chim_obj *obj, enum chim_obj_type type,
 		     struct chim_host *host)
@@ -62,7 +63,6 @@ static void obj_link(struct chim_obj *obj, struct chim_obj *parent)
 	chim_obj_hold(parent);
 	obj->parent = parent;
 	list_add_tail(&obj->sibling, &parent->children);
-	parent->dependents++;
 }
 
 /**
@@ -177,6 +177,7 @@ void chim_obj_hold(struct chim_obj *obj)
 {
 	refcount_inc(&obj->ref);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_obj_hold);
 
 /**
  * chim_obj_get() - take a reference unless the object is being freed
@@ -189,6 +190,7 @@ bool chim_obj_get(struct chim_obj *obj)
 {
 	return refcount_inc_not_zero(&obj->ref);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_obj_get);
 
 static void obj_free(struct chim_obj *obj)
 {
@@ -234,6 +236,13 @@ int chim_obj_set_state(struct chim_obj *obj, enum chim_obj_state state)
 	lockdep_assert_held(&obj->host->lock);
 	if (state >= __CHIM_STATE_MAX || !(transitions[obj->state] & BIT(state)))
 		return -EINVAL;
+	/* A dependent is a child the target knows: from OFFLOADING to DEAD. */
+	if (obj->parent && obj->state == CHIM_STATE_NEW &&
+	    state == CHIM_STATE_OFFLOADING)
+		obj->parent->dependents++;
+	else if (obj->parent && obj->state != CHIM_STATE_NEW &&
+		 state == CHIM_STATE_DEAD)
+		obj->parent->dependents--;
 	obj->state = state;
 	return 0;
 }
@@ -254,7 +263,6 @@ void chim_obj_unlink(struct chim_obj *obj)
 	if (list_empty(&obj->sibling))
 		return;
 	list_del_init(&obj->sibling);
-	if (obj->parent)
-		obj->parent->dependents--;
 	chim_obj_put(obj);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_obj_unlink);

@@ -36,7 +36,7 @@ enum chim_obj_state {
  * @parent: conn -> path -> neigh, holding a reference; NULL for a neighbor
  * @children: dependents; host->lock
  * @sibling: entry in the parent's @children (or the host's neighbors)
- * @dependents: children that are not DEAD; the host terminates an object
+ * @dependents: children from OFFLOADING to DEAD; the host terminates an object
  *	only when this is zero, or together with all of them in one tree
  * @target_ctx: MiniportOffloadContext, written by the target
  * @pending_reason: a terminate asked while the object was OFFLOADING, run

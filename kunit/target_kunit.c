@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite chimney_target: the per-CPU connection table under
+ * concurrent use from every CPU, capacity, statistics and the emulated
+ * target's request and fault injection entry points.
+ */
+#include <kunit/test.h>
+#include <linux/kthread.h>
+#include <linux/slab.h>
+
+#include "test_util.h"
+
+static void table_free(void *arg)
+{
+	chim_table_destroy(arg);
+}
+
+static struct chim_table *table_create(struct kunit *test, u32 capacity)
+{
+	struct chim_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_EQ(test, chim_table_create(t, capacity), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, table_free, t), 0);
+	return t;
+}
+
+static void entry_init(struct chim_table_entry *e, u32 n)
+{
+	memset(e, 0, sizeof(*e));
+	chim_tuple_init4(&e->tuple, htonl(0x0a000001), htons(1024 + (n & 0xffff)),
+			 htonl(0x0a010000 + (n >> 16)), htons(80));
+}
+
+static void table_insert_lookup_remove(struct kunit *test)
+{
+	struct chim_table *t = table_create(test, 2);
+	struct chim_table_entry a, b, c, dup;
+
+	entry_init(&a, 1);
+	entry_init(&b, 2);
+	entry_init(&c, 3);
+	entry_init(&dup, 1);
+	KUNIT_EXPECT_EQ(test, chim_table_insert(t, &a), 0);
+	KUNIT_EXPECT_EQ(test, chim_table_insert(t, &dup), -EEXIST);
+	KUNIT_EXPECT_EQ(test, chim_table_insert(t, &b), 0);
+	KUNIT_EXPECT_EQ(test, chim_table_insert(t, &c), -ENOSPC);
+
+	rcu_read_lock();
+	KUNIT_EXPECT_PTR_EQ(test, chim_table_lookup_rcu(t, &a.tuple), &a);
+	KUNIT_EXPECT_PTR_EQ(test, chim_table_lookup_rcu(t, &b.tuple), &b);
+	KUNIT_EXPECT_NULL(test, chim_table_lookup_rcu(t, &c.tuple));
+	rcu_read_unlock();
+
+	KUNIT_EXPECT_EQ(test, a.cpu, chim_home_cpu(a.hash));
+	KUNIT_EXPECT_EQ(test, chim_table_shard_count(t, a.cpu) +
+			(a.cpu == b.cpu ? 0 : chim_table_shard_count(t, b.cpu)), 2u);
+
+	chim_table_remove(t, &a);
+	KUNIT_EXPECT_EQ(test, chim_table_insert(t, &c), 0);
+	rcu_read_lock();
+	KUNIT_EXPECT_NULL(test, chim_table_lookup_rcu(t, &a.tuple));
+	rcu_read_unlock();
+	chim_table_remove(t, &b);
+	chim_table_remove(t, &c);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->count), 0);
+}
+
+#define PER_THREAD 2000
+
+struct table_worker {
+	struct kunit *test;
+	struct chim_table *table;
+	struct chim_table_entry *entries;
+	u32 base;
+	int errors;
+	bool reader;
+	bool *stop;
+	struct completion done;
+};
+
+/* Insert, find, remove, find again: every step must see its own entry. */
+static int table_writer(void *arg)
+{
+	struct table_worker *w = arg;
+	u32 i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		struct chim_table_entry *e = &w->entries[i];
+
+		entry_init(e, w->base + i);
+		if (chim_table_insert(w->table, e))
+			w->errors++;
+	}
+	for (i = 0; i < PER_THREAD; i++) {
+		struct chim_table_entry *e = &w->entries[i];
+
+		rcu_read_lock();
+		if (chim_table_lookup_rcu(w->table, &e->tuple) != e)
+			w->errors++;
+		rcu_read_unlock();
+		chim_table_remove(w->table, e);
+		rcu_read_lock();
+		if (chim_table_lookup_rcu(w->table, &e->tuple))
+			w->errors++;
+		rcu_read_unlock();
+	}
+	complete(&w->done);
+	return 0;
+}
+
+/* Lockless lookups of everybody's tuples while they come and go. */
+static int table_reader(void *arg)
+{
+	struct table_worker *w = arg;
+	struct chim_table_entry probe;
+	u32 n = 0;
+
+	while (!READ_ONCE(*w->stop)) {
+		struct chim_table_entry *e;
+
+		entry_init(&probe, n++ % (4 * PER_THREAD));
+		rcu_read_lock();
+		e = chim_table_lookup_rcu(w->table, &probe.tuple);
+		if (e && memcmp(&e->tuple, &probe.tuple, sizeof(probe.tuple)))
+			w->errors++;
+		rcu_read_unlock();
+		if (!(n % 256))
+			cond_resched();
+	}
+	complete(&w->done);
+	return 0;
+}
+
+static void table_concurrent_all_cpus(struct kunit *test)
+{
+	unsigned int ncpu = num_online_cpus(), cpu, i = 0;
+	struct chim_table *t = table_create(test, ncpu * PER_THREAD);
+	struct table_worker *w, reader = {};
+	struct task_struct *task;
+	bool stop = false;
+
+	w = kunit_kcalloc(test, ncpu, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+
+	reader.table = t;
+	reader.stop = &stop;
+	init_completion(&reader.done);
+	task = kthread_run(table_reader, &reader, "chim-reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+
+	for_each_online_cpu(cpu) {
+		w[i].table = t;
+		w[i].base = i * PER_THREAD;
+		w[i].entries = kunit_kcalloc(test, PER_THREAD,
+					     sizeof(*w[i].entries), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, w[i].entries);
+		init_completion(&w[i].done);
+		task = kthread_create_on_cpu(table_writer, &w[i], cpu, "chim-w%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		wake_up_process(task);
+		i++;
+	}
+	for (i = 0; i < ncpu; i++) {
+		wait_for_completion(&w[i].done);
+		KUNIT_EXPECT_EQ(test, w[i].errors, 0);
+	}
+	WRITE_ONCE(stop, true);
+	wait_for_completion(&reader.done);
+	KUNIT_EXPECT_EQ(test, reader.errors, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->count), 0);
+	for_each_possible_cpu(cpu)
+		KUNIT_EXPECT_EQ(test, chim_table_shard_count(t, cpu), 0u);
+}
+
+/* Each connection sits in its home CPU's shard and is counted there. */
+static void stats_per_cpu(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 64);
+	unsigned int home[NR_CPUS] = {};
+	struct chim_emu_stats all, one;
+	unsigned int cpu, i, sum = 0;
+
+	for (i = 0; i < 16; i++) {
+		struct chim_conn *c = chim_test_conn(test, env, i & 1, 2000 + i);
+
+		KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, c), 0);
+		home[chim_home_cpu(c->c.hash_value)]++;
+	}
+	chim_emu_stats_read(env->emu, -1, &all);
+	KUNIT_EXPECT_EQ(test, all.initiated, 16u);
+	KUNIT_EXPECT_EQ(test, all.tcp.currently_established, 16u);
+	for_each_possible_cpu(cpu) {
+		chim_emu_stats_read(env->emu, cpu, &one);
+		KUNIT_EXPECT_EQ(test, one.tcp.currently_established, home[cpu]);
+		KUNIT_EXPECT_EQ(test, one.initiated, home[cpu]);
+		sum += one.initiated;
+	}
+	KUNIT_EXPECT_EQ(test, sum, 16u);
+
+	KUNIT_ASSERT_EQ(test, chim_host_terminate_all(env->host,
+						      CHIM_REASON_ADMIN), 0);
+	env->emu->target.ops->quiesce(&env->emu->target);
+	chim_emu_stats_read(env->emu, -1, &all);
+	KUNIT_EXPECT_EQ(test, all.terminated, 16u);
+	KUNIT_EXPECT_EQ(test, all.tcp.currently_established, 0u);
+}
+
+static void request_entry_points_refuse_bad_input(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_tuple other;
+
+	chim_tuple_init4(&other, htonl(0x0a000001), htons(9), htonl(0x0a000002),
+			 htons(80));
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple,
+							CHIM_REASON_UPLOAD_REQUESTED),
+			-ENOENT);	/* not offloaded yet */
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &other,
+							CHIM_REASON_UPLOAD_REQUESTED),
+			-ENOENT);
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple,
+							CHIM_REASON_ADMIN),
+			-EINVAL);	/* a host reason, not a target's */
+	KUNIT_EXPECT_EQ(test, chim_emu_fault_initiate(env->emu, 1,
+						      CHIM_STATUS_SUCCESS), -EINVAL);
+	KUNIT_EXPECT_EQ(test, chim_emu_fault_initiate(env->emu, 1,
+						      CHIM_STATUS_UPLOAD_IN_PROGRESS),
+			-EINVAL);
+	KUNIT_EXPECT_TRUE(test, IS_ERR(chim_emu_create("x", 0)));
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_OFFLOADED);
+}
+
+static void fault_delay_and_clear(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	unsigned long start = jiffies;
+
+	chim_emu_fault_delay(env->emu, 300);
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
+	/* The completion came no earlier than the delay. */
+	KUNIT_EXPECT_GE(test, jiffies_to_msecs(jiffies - start), 300u);
+	chim_emu_fault_terminate(env->emu, 5);
+	chim_emu_fault_clear(env->emu);
+	KUNIT_ASSERT_EQ(test, chim_host_terminate_all(env->host,
+						      CHIM_REASON_ADMIN), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->uploaded), 1);
+	KUNIT_EXPECT_EQ(test, env->host->stats.terminate_failures, 0u);
+}
+
+static struct kunit_case target_cases[] = {
+	KUNIT_CASE(table_insert_lookup_remove),
+	KUNIT_CASE(table_concurrent_all_cpus),
+	KUNIT_CASE(stats_per_cpu),
+	KUNIT_CASE(request_entry_points_refuse_bad_input),
+	KUNIT_CASE(fault_delay_and_clear),
+	{}
+};
+
+static struct kunit_suite target_suite = {
+	.name = "chimney_target",
+	.test_cases = target_cases,
+};
+
+kunit_test_suite(target_suite);
