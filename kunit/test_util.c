@@ -57,6 +57,7 @@ static void env_destroy(void *arg)
 
 		skb_queue_purge(&o->back.send_data);
 		skb_queue_purge(&o->back.buffered_data);
+		kfree(o);
 		chim_obj_put(&env->conns[i]->obj);
 	}
 	chim_obj_put(&env->path[0]->obj);
@@ -131,13 +132,16 @@ struct chim_conn *chim_test_conn(struct kunit *test, struct chim_test_env *env,
 	struct chim_tuple t;
 
 	KUNIT_ASSERT_LT(test, env->nconns, ARRAY_SIZE(env->conns));
-	o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
+	/* Freed by env_destroy(), which runs before kunit_kzalloc()'s frees. */
+	o = kzalloc(sizeof(*o), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	skb_queue_head_init(&o->back.send_data);
 	skb_queue_head_init(&o->back.buffered_data);
 	chim_tuple_init4(&t, htonl(0x0a000001), htons(lport),
 			 htonl(0x0a000002 + path), htons(80));
 	conn = chim_conn_create(env->path[path], &t);
+	if (!conn)
+		kfree(o);
 	KUNIT_ASSERT_NOT_NULL(test, conn);
 	env->conns[env->nconns++] = conn;
 	conn->ops = &owner_ops;

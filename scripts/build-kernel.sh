@@ -37,7 +37,16 @@ if [ ! -f "$src/.chimney-extracted" ]; then
 fi
 
 rm -rf "$out"
-mkdir -p "$out"
+# Start from the newest build of the same source: make then rebuilds only
+# what the changed options touch.
+prev=$(ls -1td "$cache/kernel-$ver-"*/.chimney-built 2>/dev/null | head -n 1 || true)
+if [ -n "$prev" ]; then
+	log "seeding from $(dirname "$prev")"
+	cp -a "$(dirname "$prev")" "$out"
+	rm -f "$out/.chimney-built" "$out/build.log"
+else
+	mkdir -p "$out"
+fi
 log "configuring $out"
 make -C "$src" O="$out" ARCH=x86_64 allnoconfig >/dev/null
 KCONFIG_CONFIG="$out/.config" "$src/scripts/kconfig/merge_config.sh" \
@@ -65,5 +74,7 @@ make -C "$src" O="$out" ARCH=x86_64 -j"$(nproc)" bzImage modules_prepare \
 make -C "$src" O="$out" ARCH=x86_64 -j"$(nproc)" modules >>"$out/build.log" 2>&1 ||
 	{ tail -40 "$out/build.log" >&2; exit 1; }
 touch "$out/.chimney-built"
+# Keep this build and the one before it; each is a few GiB.
+ls -1td "$cache"/kernel-* | tail -n +3 | xargs -r rm -rf
 log "done: $out/arch/x86/boot/bzImage"
 echo "$out"

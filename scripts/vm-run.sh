@@ -52,10 +52,10 @@ cleanup() {
 trap cleanup EXIT
 
 qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp 2 -m 3G \
+	-accel tcg,thread=${CHIMNEY_TCG_THREAD:-multi} -cpu ${CHIMNEY_CPU:-max} -smp 2 -m 3G \
 	-display none -no-reboot -nodefaults \
 	-kernel "$kernel" \
-	-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/vm-init.sh panic=-1 oops=panic nokaslr bonding.max_bonds=0 dummy.numdummies=0" \
+	-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/vm-init.sh panic=-1 oops=panic nokaslr bonding.max_bonds=0 dummy.numdummies=0 acpi=noirq" \
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=root \
 	-fsdev local,id=resfs,path="$results",security_model=none,multidevs=remap \

@@ -156,8 +156,12 @@ static struct chim_block *tree_add(struct chim_tree *tree,
 	struct chim_block *parent = NULL, *b;
 
 	lockdep_assert_held(&obj->host->lock);
-	if (obj->block)
+	if (obj->block) {
+		/* Was an ancestor's placeholder, now terminated itself. */
+		if (target_owned)
+			obj->block->target_ctx = &obj->target_ctx;
 		return obj->block;
+	}
 	if (obj->parent) {
 		parent = tree_add(tree, obj->parent, false);
 		if (!parent)
@@ -305,7 +309,10 @@ static int initiate_apply(struct chim_block *b, void *arg)
 		return 0;	/* linker or placeholder */
 	if (obj->type == CHIM_OBJ_TCP)
 		initiate_apply_tcp(b);
-	if (chim_status_ok(b->status) && obj->target_ctx) {
+	if (chim_status_ok(b->status) && !obj->target_ctx)
+		b->status = CHIM_STATUS_FAILURE;
+	obj->status = b->status;
+	if (chim_status_ok(b->status)) {
 		chim_obj_set_state(obj, CHIM_STATE_OFFLOADED);
 		chim_obj_hold(obj);	/* the target's context */
 		if (obj->type == CHIM_OBJ_TCP)
@@ -317,8 +324,10 @@ static int initiate_apply(struct chim_block *b, void *arg)
 		return 0;
 	}
 	/* Not offloaded: the object goes, nothing changed for the owner. */
-	if (b->status == CHIM_STATUS_PENDING || chim_status_ok(b->status))
+	if (b->status == CHIM_STATUS_PENDING) {
 		b->status = CHIM_STATUS_FAILURE;
+		obj->status = b->status;
+	}
 	obj->target_ctx = NULL;
 	obj->pending_reason = CHIM_REASON_NONE;
 	chim_obj_set_state(obj, CHIM_STATE_DEAD);
@@ -449,8 +458,9 @@ EXPORT_SYMBOL_IF_KUNIT(chim_host_offload);
  * @conn: a NEW connection
  *
  * Context: process; sleeps.
- * Return: 0 when offloaded, else a negative errno (from the block status
- * when the target refused it).
+ * Return: 0 when offloaded (even if a terminate asked meanwhile has already
+ * uploaded it again), else a negative errno: from the block status
+ * (chim_status_to_errno()) when the target refused it.
  */
 int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn)
 {
@@ -460,49 +470,58 @@ int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn)
 	if (obj->state != CHIM_STATE_NEW)
 		return -EALREADY;
 	chim_obj_hold(obj);
+	obj->status = CHIM_STATUS_PENDING;
 	err = chim_host_offload(host, &obj, 1);
-	if (!err && obj->state == CHIM_STATE_DEAD)
-		err = -EIO;
+	if (!err)
+		err = obj->status == CHIM_STATUS_PENDING ? -EBUSY :
+		      chim_status_to_errno(obj->status);
 	chim_obj_put(obj);
 	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_offload_conn);
 
+static bool subtree_offloading(struct chim_obj *obj)
+{
+	struct chim_obj *child;
+
+	list_for_each_entry(child, &obj->children, sibling)
+		if (child->state == CHIM_STATE_OFFLOADING ||
+		    subtree_offloading(child))
+			return true;
+	return false;
+}
+
 /*
- * Add @obj and all its dependents to a terminate tree, dependents that are
- * still being offloaded excepted: they get a pending terminate, and @obj
- * then stays (it still has a dependent) until theirs completes.
- * Return: true if @obj itself goes into the tree.
+ * Add @obj and all its dependents to a terminate tree, the object before
+ * its dependents.  If a dependent is still being offloaded, it gets a
+ * pending terminate and @obj stays out (it still has a dependent) until
+ * that one has been uploaded and leaves @obj without dependents.
  */
-static bool add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
+static void add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
 			      enum chim_upload_reason reason)
 {
 	struct chim_obj *child;
-	bool whole = true;
+	bool whole;
 
 	lockdep_assert_held(&obj->host->lock);
 	switch (obj->state) {
 	case CHIM_STATE_OFFLOADING:
 		obj->pending_reason = reason;
-		return false;
+		return;
 	case CHIM_STATE_OFFLOADED:
 	case CHIM_STATE_INVALIDATED:
 		break;
 	default:
-		return false;
+		return;
+	}
+	whole = !subtree_offloading(obj);
+	if (whole) {
+		if (!tree_add(tree, obj, true))
+			return;
+		chim_obj_set_state(obj, CHIM_STATE_UPLOADING);
 	}
 	list_for_each_entry(child, &obj->children, sibling)
-		if (!add_for_terminate(tree, child, reason) &&
-		    child->state != CHIM_STATE_NEW &&
-		    child->state != CHIM_STATE_DEAD &&
-		    child->state != CHIM_STATE_UPLOADING)
-			whole = false;
-	if (!whole)
-		return false;
-	if (!tree_add(tree, obj, true))
-		return false;
-	chim_obj_set_state(obj, CHIM_STATE_UPLOADING);
-	return true;
+		add_for_terminate(tree, child, reason);
 }
 
 static int terminate_begin(struct chim_block *b, void *arg)
@@ -567,7 +586,8 @@ static int terminate_apply(struct chim_block *b, void *arg)
 
 	/* "No longer serving a useful purpose": terminate it too. */
 	if (parent && !parent->dependents &&
-	    parent->state == CHIM_STATE_OFFLOADED &&
+	    (parent->state == CHIM_STATE_OFFLOADED ||
+	     parent->state == CHIM_STATE_INVALIDATED) &&
 	    list_empty(&parent->defer_node)) {
 		chim_obj_hold(parent);
 		list_add_tail(&parent->defer_node, &r->orphans);

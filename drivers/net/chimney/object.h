@@ -41,6 +41,7 @@ enum chim_obj_state {
  * @target_ctx: MiniportOffloadContext, written by the target
  * @pending_reason: a terminate asked while the object was OFFLOADING, run
  *	once the initiate completes; host->lock
+ * @status: the block status of its last initiate; host->lock
  * @retrieve_reason: a queued Part 1 request; host->req_lock
  * @req_node: entry in the host's Part 1 request list; host->req_lock
  * @block: this object's block in the tree being built; host->lock
@@ -58,6 +59,7 @@ struct chim_obj {
 	unsigned int dependents;
 	void *target_ctx;
 	enum chim_upload_reason pending_reason;
+	enum chim_status status;
 	enum chim_upload_reason retrieve_reason;
 	struct list_head req_node;
 	struct chim_block *block;
