@@ -33,6 +33,7 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	echo scan >/sys/kernel/debug/kmemleak
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak >/dev/kmsg
+	echo "vm-init: kmemleak scan done" >/dev/kmsg
 fi
 
 dmesg >/mnt/dmesg.txt

@@ -82,6 +82,7 @@ int chim_host_query(struct chim_host *host, struct chim_conn *conn,
 int chim_host_update(struct chim_host *host, struct chim_obj *obj);
 int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
 void chim_host_flush(struct chim_host *host);
+void chim_host_request_work(struct work_struct *work);
 int chim_status_to_errno(enum chim_status status);
 
 #endif /* _CHIMNEY_HOST_H */

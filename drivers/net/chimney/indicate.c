@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a target calls into the host: completions of its operations and
+ * indications (Part 1 requests, upload-all, pause/resume, disconnect,
+ * abort), and the host's worker that decides on the Part 1 requests.
+ */
+#include <kunit/visibility.h>
+
+#include "host.h"
+
+static const char * const reason_names[__CHIM_REASON_MAX] = {
+	[CHIM_REASON_NONE] = "none",
+	[CHIM_REASON_LOW_ACTIVITY] = "low-activity",
+	[CHIM_REASON_HIGH_DROP_RATE] = "high-drop-rate",
+	[CHIM_REASON_SMALL_IO] = "small-io",
+	[CHIM_REASON_NO_BUFFER_PREPOSTING] = "no-buffer-preposting",
+	[CHIM_REASON_RECEIVED_URGENT_DATA] = "received-urgent-data",
+	[CHIM_REASON_HIGH_FRAGMENTATION] = "high-fragmentation",
+	[CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS] = "high-out-of-order-packets",
+	[CHIM_REASON_TIMEOUT_EXPIRATION] = "timeout-expiration",
+	[CHIM_REASON_INVALID_STATE] = "invalid-state",
+	[CHIM_REASON_UPLOAD_REQUESTED] = "upload-requested",
+	[CHIM_REASON_HARDWARE_FAILURE] = "hardware-failure",
+	[CHIM_REASON_ADMIN] = "admin",
+	[CHIM_REASON_LINK_DOWN] = "link-down",
+	[CHIM_REASON_PAUSE] = "pause",
+	[CHIM_REASON_PRIORITY] = "priority",
+	[CHIM_REASON_CLOSE] = "close",
+	[CHIM_REASON_DETACH] = "detach",
+	[CHIM_REASON_UPLOAD_ALL] = "upload-all",
+	[CHIM_REASON_PARENT] = "parent",
+};
+
+/**
+ * chim_reason_name() - kebab-case name of an upload reason
+ * @reason: the reason
+ *
+ * Return: a static string.
+ */
+const char *chim_reason_name(enum chim_upload_reason reason)
+{
+	return reason < __CHIM_REASON_MAX ? reason_names[reason] : "?";
+}
+EXPORT_SYMBOL_GPL(chim_reason_name);
+
+/**
+ * chim_reason_is_mandatory() - whether the host must honour a request
+ * @reason: a TCP_UPLOAD_REASON or one of the host's own reasons
+ *
+ * ReceivedUrgentData, TimeoutExpiration, InvalidState, UploadRequested and
+ * HardwareFailure are mandatory (the target has stopped the connection);
+ * LowActivity, HighDropRate, SmallIO, NoBufferPreposting,
+ * HighFragmentation and HighOutOfOrderPackets are optional.
+ *
+ * Return: true if mandatory.
+ */
+bool chim_reason_is_mandatory(enum chim_upload_reason reason)
+{
+	switch (reason) {
+	case CHIM_REASON_LOW_ACTIVITY:
+	case CHIM_REASON_HIGH_DROP_RATE:
+	case CHIM_REASON_SMALL_IO:
+	case CHIM_REASON_NO_BUFFER_PREPOSTING:
+	case CHIM_REASON_HIGH_FRAGMENTATION:
+	case CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS:
+		return false;
+	default:
+		return true;
+	}
+}
+EXPORT_SYMBOL_GPL(chim_reason_is_mandatory);
+
+static void complete_tree(struct chim_tree *tree)
+{
+	complete(&tree->done);
+}
+
+/**
+ * chim_initiate_complete() - NdisMInitiateOffloadComplete
+ * @tree: the tree passed to ->initiate(), a status in every block
+ *
+ * Context: any; the host applies the statuses in the caller of the
+ * operation, not here.
+ */
+void chim_initiate_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_initiate_complete);
+
+/**
+ * chim_terminate_complete() - NdisMTerminateOffloadComplete
+ * @tree: the tree passed to ->terminate(), a status in every block
+ *
+ * Context: any.
+ */
+void chim_terminate_complete(struct chim_tree *tree)
+{
+	struct chim_host *host = tree->host;
+
+	if (host->trace)
+		host->trace(host, CHIM_STEP_COMPLETE);
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_terminate_complete);
+
+/**
+ * chim_update_complete() - NdisMUpdateOffloadComplete
+ * @tree: the tree passed to ->update()
+ *
+ * Context: any.
+ */
+void chim_update_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_update_complete);
+
+/**
+ * chim_invalidate_complete() - NdisMInvalidateOffloadComplete
+ * @tree: the tree passed to ->invalidate()
+ *
+ * Context: any.
+ */
+void chim_invalidate_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_invalidate_complete);
+
+/**
+ * chim_query_complete() - NdisMQueryOffloadStateComplete
+ * @tree: the tree passed to ->query()
+ *
+ * Context: any.
+ */
+void chim_query_complete(struct chim_tree *tree)
+{
+	complete_tree(tree);
+}
+EXPORT_SYMBOL_GPL(chim_query_complete);
+
+/**
+ * chim_indicate_retrieve() - Part 1: the target asks for an upload
+ *	(TcpIndicateRetrieve)
+ * @handle: the TCP object's handle, from its block
+ * @reason: a TCP_UPLOAD_REASON
+ *
+ * Never runs the terminate itself: the request is queued and the host
+ * decides in process context.  A request for an object that already has
+ * one queued, is uploading or is gone is ignored and counted.
+ *
+ * Context: any; the target must still own the connection.
+ */
+void chim_indicate_retrieve(struct chim_obj *handle,
+			    enum chim_upload_reason reason)
+{
+	struct chim_host *host = handle->host;
+	unsigned long flags;
+	bool queued = false;
+
+	if (reason < 1 || reason >= __CHIM_REASON_MAX)
+		reason = CHIM_REASON_UPLOAD_REQUESTED;
+	spin_lock_irqsave(&host->req_lock, flags);
+	host->stats.retrieves[reason]++;
+	if (!host->dying && handle->type == CHIM_OBJ_TCP &&
+	    !handle->retrieve_reason && READ_ONCE(handle->state) ==
+	    CHIM_STATE_OFFLOADED && chim_obj_get(handle)) {
+		handle->retrieve_reason = reason;
+		list_add_tail(&handle->req_node, &host->requests);
+		queued = true;
+	} else {
+		host->stats.retrieves_ignored++;
+	}
+	spin_unlock_irqrestore(&host->req_lock, flags);
+	if (queued)
+		schedule_work(&host->req_work);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
+
+/**
+ * chim_indicate_upload_all() - NDIS_STATUS_UPLOAD_ALL: the target asks for
+ *	everything to be uploaded; the host stops offloading until
+ *	chim_indicate_resume()
+ * @target: the target
+ *
+ * Context: any.
+ */
+void chim_indicate_upload_all(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+	unsigned long flags;
+
+	spin_lock_irqsave(&host->req_lock, flags);
+	host->stats.upload_all++;
+	host->upload_all = !host->dying;
+	spin_unlock_irqrestore(&host->req_lock, flags);
+	schedule_work(&host->req_work);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_upload_all);
+
+/**
+ * chim_indicate_disconnect() - TcpIndicateDisconnect: the peer closed its
+ *	half; the host uploads the connection and the stock stack goes on
+ * @handle: the TCP object's handle
+ *
+ * Context: any.
+ */
+void chim_indicate_disconnect(struct chim_obj *handle)
+{
+	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_disconnect);
+
+/**
+ * chim_indicate_abort() - TcpIndicateAbort: an acceptable RST arrived; the
+ *	host uploads the connection, which the stock stack then resets
+ * @handle: the TCP object's handle
+ *
+ * Context: any.
+ */
+void chim_indicate_abort(struct chim_obj *handle)
+{
+	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_abort);
+
+/**
+ * chim_indicate_pause() - NDIS_STATUS_OFFLOAD_PAUSE: no new offloads
+ * @target: the target
+ *
+ * Context: process.
+ */
+void chim_indicate_pause(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+
+	mutex_lock(&host->lock);
+	host->paused = true;
+	mutex_unlock(&host->lock);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_pause);
+
+/**
+ * chim_indicate_resume() - NDIS_STATUS_OFFLOAD_RESUME: offloads may start
+ *	again
+ * @target: the target
+ *
+ * Context: process.
+ */
+void chim_indicate_resume(struct chim_target *target)
+{
+	struct chim_host *host = target->host;
+
+	mutex_lock(&host->lock);
+	host->paused = false;
+	mutex_unlock(&host->lock);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_resume);
+
+static struct chim_obj *next_request(struct chim_host *host,
+				     enum chim_upload_reason *reason)
+{
+	struct chim_obj *obj = NULL;
+
+	spin_lock_irq(&host->req_lock);
+	if (!list_empty(&host->requests)) {
+		obj = list_first_entry(&host->requests, struct chim_obj,
+				       req_node);
+		list_del_init(&obj->req_node);
+		*reason = obj->retrieve_reason;
+		obj->retrieve_reason = CHIM_REASON_NONE;
+	}
+	spin_unlock_irq(&host->req_lock);
+	return obj;
+}
+
+/**
+ * chim_host_request_work() - run the queued Part 1 requests and upload-all
+ * @work: the host's req_work
+ *
+ * Context: process (the system workqueue).
+ */
+void chim_host_request_work(struct work_struct *work)
+{
+	struct chim_host *host = container_of(work, struct chim_host, req_work);
+	enum chim_upload_reason reason;
+	struct chim_obj *obj;
+	bool all;
+
+	spin_lock_irq(&host->req_lock);
+	all = host->upload_all;
+	host->upload_all = false;
+	spin_unlock_irq(&host->req_lock);
+	if (all) {
+		mutex_lock(&host->lock);
+		host->paused = true;
+		mutex_unlock(&host->lock);
+		chim_host_terminate_all(host, CHIM_REASON_UPLOAD_ALL);
+	}
+
+	while ((obj = next_request(host, &reason))) {
+		bool accept;
+
+		mutex_lock(&host->lock);
+		accept = chim_reason_is_mandatory(reason) ||
+			 (host->accept_optional & BIT(reason));
+		if (!accept)
+			host->stats.retrieves_declined[reason]++;
+		mutex_unlock(&host->lock);
+		/* Declined: the target keeps running the connection. */
+		if (accept &&
+		    chim_host_terminate(host, &obj, 1, reason) == -EALREADY) {
+			spin_lock_irq(&host->req_lock);
+			host->stats.retrieves_ignored++;
+			spin_unlock_irq(&host->req_lock);
+		}
+		chim_obj_put(obj);
+	}
+}
+
+/**
+ * chim_host_flush() - wait until every queued Part 1 request ran
+ * @host: the host
+ *
+ * Context: process.
+ */
+void chim_host_flush(struct chim_host *host)
+{
+	flush_work(&host->req_work);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_flush);
+
