@@ -20,7 +20,7 @@ KMAKE = $(MAKE) -C $(1) M=$(2) CHIMNEY_ROOT=$(ROOT)
 SOURCES = $(shell cd $(ROOT) && git ls-files -co --exclude-standard \
 	'drivers/*.[ch]' 'include/*.h' 'kunit/*.[ch]' 'compat/*.h' 'tools/*.[ch]')
 
-.PHONY: all deps kernel modules tools compat-6.1 checkpatch check demo clean help
+.PHONY: all deps kernel modules tools compat-6.1 checkpatch check demo clean help netlink
 
 all: modules tools
 
@@ -31,6 +31,7 @@ help:
 	@echo "make kernel      build (or reuse) the cached 6.12 test kernel"
 	@echo "make compat-6.1  compile against Debian's 6.1 headers"
 	@echo "make checkpatch  checkpatch.pl --strict on our sources"
+	@echo "make netlink     regenerate netlink code from Documentation/netlink/specs/chimney.yaml"
 
 deps:
 	@$(ROOT)/scripts/install-deps.sh
@@ -51,6 +52,9 @@ compat-6.1: deps
 	@$(MAKE) -C $(KDIR61) M=$(CACHE)/build-6.1 CHIMNEY_ROOT=$(CACHE)/build-6.1 modules >$(CACHE)/build-6.1.log 2>&1 \
 		|| { cat $(CACHE)/build-6.1.log; exit 1; }
 	@echo "compat-6.1: built against $(notdir $(KDIR61))"
+
+netlink: kernel
+	@$(ROOT)/scripts/netlink-gen.sh
 
 checkpatch: kernel
 	@$(ROOT)/scripts/checkpatch.sh $(SOURCES)
