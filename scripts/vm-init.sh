@@ -21,6 +21,7 @@ ip link set lo up
 
 root=$(cat /mnt/guest-root)
 export CHIMNEY_ROOT=$root CHIMNEY_RESULTS=/mnt
+export CHIMNEY_KDIR=$(cat /mnt/guest-kdir)
 cd "$root" || exit 1
 echo "vm-init: running $(cat /mnt/guest-cmd)" >/dev/kmsg
 bash -c "$(cat /mnt/guest-cmd)" </dev/null >>/mnt/output.log 2>&1

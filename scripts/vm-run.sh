@@ -39,6 +39,7 @@ mkdir -p "$results/qmp"
 results=$(cd "$results" && pwd)
 printf '%q ' "$@" >"$results/guest-cmd"
 echo "$root" >"$results/guest-root"
+echo "$kdir" >"$results/guest-kdir"
 : >"$results/output.log"
 
 qemu_pid=

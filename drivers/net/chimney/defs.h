@@ -28,6 +28,21 @@ enum chim_limits {
 	CHIM_DEFAULT_CAPACITY = 4096,
 	/* Largest capacity a target may be given. */
 	CHIM_MAX_CAPACITY = 1 << 20,
+	/* Offload rules per device. */
+	CHIM_MAX_POLICIES = 256,
+	/* Longest completion delay fault injection may ask for. */
+	CHIM_MAX_COMPLETE_DELAY_MS = 60000,
 };
+
+/* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */
+#define CHIM_DEFAULT_TICKS_PER_SECOND		1000
+#define CHIM_DEFAULT_ACK_FREQUENCY		2
+#define CHIM_DEFAULT_DELAYED_ACK_TICKS		200
+#define CHIM_DEFAULT_MAX_RETRANSMISSIONS	5
+#define CHIM_DEFAULT_DOUBT_REACHABILITY		3
+#define CHIM_DEFAULT_SWS_PREVENTION_TICKS	1000
+#define CHIM_DEFAULT_DUP_ACK_THRESHOLD		3
+#define CHIM_DEFAULT_PUSH_TICKS			500
+#define CHIM_DEFAULT_NCE_STALE_TICKS		1000
 
 #endif /* _CHIMNEY_DEFS_H */

@@ -290,6 +290,11 @@ static int initiate_notify(struct chim_block *b, void *arg)
 	conn = chim_obj_conn(b->handle);
 	if (conn->ops && conn->ops->offloaded)
 		conn->ops->offloaded(conn, b->status, &conn->d);
+	chim_host_notify(conn->obj.host, &(struct chim_host_event) {
+		.type = CHIMNEY_EVENT_TYPE_OFFLOAD,
+		.conn = conn,
+		.status = b->status,
+	}, GFP_KERNEL);
 	return 0;
 }
 
@@ -462,6 +467,7 @@ static void add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
 
 static int terminate_begin(struct chim_block *b, void *arg)
 {
+	struct chim_tree *tree = arg;
 	struct chim_conn *conn;
 
 	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
@@ -469,18 +475,44 @@ static int terminate_begin(struct chim_block *b, void *arg)
 	conn = chim_obj_conn(b->handle);
 	if (conn->ops && conn->ops->upload_begin)
 		conn->ops->upload_begin(conn);
+	chim_host_notify(tree->host, &(struct chim_host_event) {
+		.type = CHIMNEY_EVENT_TYPE_TERMINATE_START,
+		.conn = conn,
+		.reason = tree->reason,
+		.status = CHIM_STATUS_PENDING,
+	}, GFP_KERNEL);
 	return 0;
+}
+
+static u32 queue_bytes(struct sk_buff_head *q)
+{
+	struct sk_buff *skb;
+	u32 bytes = 0;
+
+	skb_queue_walk(q, skb)
+		bytes += skb->len;
+	return bytes;
 }
 
 /* Dependents before parents: hand each connection back to its owner. */
 static int terminate_restore(struct chim_block *b, void *arg)
 {
-	struct chim_host *host = arg;
+	struct chim_tree *tree = arg;
+	struct chim_host *host = tree->host;
+	struct chim_host_event ev = {
+		.type = CHIMNEY_EVENT_TYPE_TERMINATE_DONE,
+		.reason = tree->reason,
+		.status = b->status,
+	};
 	struct chim_conn *conn;
 
 	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
 		return 0;
 	conn = chim_obj_conn(b->handle);
+	ev.conn = conn;
+	ev.send_bytes = queue_bytes(&b->tcp.delegated.send_data);
+	ev.recv_bytes = queue_bytes(&b->tcp.delegated.buffered_data);
+	chim_host_notify(host, &ev, GFP_KERNEL);
 	if (b->status == CHIM_STATUS_SUCCESS) {
 		if (conn->ops && conn->ops->uploaded)
 			conn->ops->uploaded(conn, &b->tcp.delegated);
@@ -599,7 +631,7 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 		return first;
 	}
 
-	chim_tree_walk(tree, terminate_begin, NULL, NULL);
+	chim_tree_walk(tree, terminate_begin, NULL, tree);
 	if (host->trace)
 		host->trace(host, CHIM_STEP_TERMINATE_CALL);
 	if (host->target->ops->terminate(host->target, tree))
@@ -607,7 +639,7 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 	else
 		wait_for_completion(&tree->done);
 
-	chim_tree_walk(tree, NULL, terminate_restore, host);
+	chim_tree_walk(tree, NULL, terminate_restore, tree);
 
 	mutex_lock(&host->lock);
 	chim_tree_walk(tree, NULL, terminate_apply, &r);

@@ -6,8 +6,29 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/chimney.h>
+#include <uapi/linux/chimney.h>
 
 #include "object.h"
+
+struct chim_host;
+
+/**
+ * struct chim_host_event - what the host reports about a connection
+ * @type: offload, retrieve, terminate-start or terminate-done
+ * @conn: the connection
+ * @reason: for a retrieve or a terminate
+ * @status: of the initiate or the terminate
+ * @send_bytes: send data handed back by a terminate
+ * @recv_bytes: receive data handed back by a terminate
+ */
+struct chim_host_event {
+	enum chimney_event_type type;
+	struct chim_conn *conn;
+	enum chim_upload_reason reason;
+	enum chim_status status;
+	u32 send_bytes;
+	u32 recv_bytes;
+};
 
 /**
  * struct chim_host_stats - what the host counts
@@ -50,6 +71,9 @@ struct chim_host_stats {
  * @req_work: runs the queued Part 1 requests
  * @trace: called for each Part 2 step (KUnit), may be NULL
  * @trace_priv: for @trace
+ * @notify: reports events (the control plane), may be NULL; called from
+ *	any context, with @gfp telling what it may allocate
+ * @priv: for @notify
  */
 struct chim_host {
 	struct chim_target *target;
@@ -66,7 +90,17 @@ struct chim_host {
 	struct work_struct req_work;
 	void (*trace)(struct chim_host *host, enum chim_step step);
 	void *trace_priv;
+	void (*notify)(struct chim_host *host,
+		       const struct chim_host_event *ev, gfp_t gfp);
+	void *priv;
 };
+
+static inline void chim_host_notify(struct chim_host *host,
+				    const struct chim_host_event *ev, gfp_t gfp)
+{
+	if (host->notify)
+		host->notify(host, ev, gfp);
+}
 
 struct chim_host *chim_host_create(struct chim_target *target);
 void chim_host_destroy(struct chim_host *host);

@@ -175,6 +175,14 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 	spin_unlock_irqrestore(&host->req_lock, flags);
 	if (queued)
 		schedule_work(&host->req_work);
+	if (handle->type != CHIM_OBJ_TCP)
+		return;
+	chim_host_notify(host, &(struct chim_host_event) {
+		.type = CHIMNEY_EVENT_TYPE_RETRIEVE,
+		.conn = chim_obj_conn(handle),
+		.reason = reason,
+		.status = queued ? CHIM_STATUS_PENDING : CHIM_STATUS_FAILURE,
+	}, GFP_ATOMIC);
 }
 EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
 

@@ -9,17 +9,34 @@
 #include <linux/module.h>
 
 #include "defs.h"
+#include "dev.h"
 #include "table.h"
 
 static int __init chimney_init(void)
 {
+	int err;
+
 	chim_table_init();
+	err = chim_dev_init();
+	if (err)
+		goto err_dev;
+	err = chim_nl_init();
+	if (err)
+		goto err_nl;
 	pr_info("version " CHIMNEY_VERSION " loaded, %u CPUs\n", nr_cpu_ids);
 	return 0;
+
+err_nl:
+	chim_dev_uninit();
+err_dev:
+	return err;
 }
 
 static void __exit chimney_exit(void)
 {
+	/* No new request, then detach every device (uploading everything). */
+	chim_nl_uninit();
+	chim_dev_uninit();
 	pr_info("unloaded\n");
 }
 

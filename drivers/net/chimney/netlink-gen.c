@@ -10,16 +10,6 @@
 
 #include <uapi/linux/chimney.h>
 
-/* Integer value ranges */
-static const struct netlink_range_validation chimney_a_capacity_range = {
-	.min	= 1ULL,
-	.max	= 1048576ULL,
-};
-
-static const struct netlink_range_validation chimney_a_complete_delay_range = {
-	.max	= 60000ULL,
-};
-
 /* Common nested types */
 const struct nla_policy chimney_params_nl_policy[CHIMNEY_A_PARAMS_NCE_STALE_TICKS + 1] = {
 	[CHIMNEY_A_PARAMS_TICKS_PER_SECOND] = { .type = NLA_U32, },
@@ -37,7 +27,7 @@ const struct nla_policy chimney_params_nl_policy[CHIMNEY_A_PARAMS_NCE_STALE_TICK
 const struct nla_policy chimney_nl_policy[CHIMNEY_A_FAMILY + 1] = {
 	[CHIMNEY_A_IFINDEX] = { .type = NLA_U32, },
 	[CHIMNEY_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
-	[CHIMNEY_A_CAPACITY] = NLA_POLICY_FULL_RANGE(NLA_U32, &chimney_a_capacity_range),
+	[CHIMNEY_A_CAPACITY] = { .type = NLA_U32, },
 	[CHIMNEY_A_IDLE_TIMEOUT] = { .type = NLA_U32, },
 	[CHIMNEY_A_IDLE_BYTES] = { .type = NLA_U64, },
 	[CHIMNEY_A_PARAMS] = NLA_POLICY_NESTED(chimney_params_nl_policy),
@@ -59,7 +49,7 @@ const struct nla_policy chimney_nl_policy[CHIMNEY_A_FAMILY + 1] = {
 	[CHIMNEY_A_TERMINATE_FAIL] = { .type = NLA_U32, },
 	[CHIMNEY_A_INITIATE_FAIL] = { .type = NLA_U32, },
 	[CHIMNEY_A_INITIATE_STATUS] = NLA_POLICY_MAX(NLA_U32, 18),
-	[CHIMNEY_A_COMPLETE_DELAY] = NLA_POLICY_FULL_RANGE(NLA_U32, &chimney_a_complete_delay_range),
+	[CHIMNEY_A_COMPLETE_DELAY] = { .type = NLA_U32, },
 	[CHIMNEY_A_FAULT_CLEAR] = { .type = NLA_FLAG, },
 	[CHIMNEY_A_PER_CPU] = { .type = NLA_FLAG, },
 	[CHIMNEY_A_FAMILY] = { .type = NLA_U8, },

@@ -255,3 +255,39 @@ unsigned int chim_table_shard_count(struct chim_table *table, unsigned int cpu)
 	return READ_ONCE(per_cpu_ptr(table->shards, cpu)->count);
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_table_shard_count);
+
+/**
+ * chim_table_next_rcu() - the entry at a walk position, or the next one
+ * @table: the table
+ * @pos: where to look; moved to the entry found (its idx counts entries in
+ *	the bucket), or past the end
+ *
+ * Walks shard by shard, bucket by bucket.  Entries added or removed
+ * meanwhile may be missed or seen twice; nothing else is.  A caller resumes
+ * with @pos->idx + 1.
+ *
+ * Context: RCU read-side critical section.
+ * Return: the entry, or NULL at the end.
+ */
+struct chim_table_entry *chim_table_next_rcu(struct chim_table *table,
+					     struct chim_table_pos *pos)
+{
+	for (; pos->cpu < nr_cpu_ids; pos->cpu++, pos->bucket = 0) {
+		struct chim_shard *shard;
+
+		if (!cpu_possible(pos->cpu))
+			continue;
+		shard = per_cpu_ptr(table->shards, pos->cpu);
+		for (; pos->bucket < ARRAY_SIZE(shard->buckets);
+		     pos->bucket++, pos->idx = 0) {
+			struct chim_table_entry *e;
+			unsigned int i = 0;
+
+			hlist_for_each_entry_rcu(e, &shard->buckets[pos->bucket], node)
+				if (i++ == pos->idx)
+					return e;
+		}
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_table_next_rcu);

@@ -82,6 +82,15 @@ int chim_table_insert(struct chim_table *table, struct chim_table_entry *e);
 void chim_table_remove(struct chim_table *table, struct chim_table_entry *e);
 struct chim_table_entry *chim_table_lookup_rcu(struct chim_table *table,
 					       const struct chim_tuple *tuple);
+/* A position in a walk over a table: shard, bucket, entry in the bucket. */
+struct chim_table_pos {
+	unsigned int cpu;
+	unsigned int bucket;
+	unsigned int idx;
+};
+
+struct chim_table_entry *chim_table_next_rcu(struct chim_table *table,
+					     struct chim_table_pos *pos);
 unsigned int chim_table_shard_count(struct chim_table *table,
 				    unsigned int cpu);
 

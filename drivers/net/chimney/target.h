@@ -60,6 +60,8 @@ struct chim_emu_stats {
  * @d: delegated variables, owned by the target while offloaded
  * @stopped: taken out of the table by a terminate
  * @free_node: entry in a terminate's list of contexts to free
+ * @bytes_in: payload bytes received while offloaded
+ * @bytes_out: payload bytes sent while offloaded
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -71,6 +73,8 @@ struct chim_emu_conn {
 	struct chim_tcp_delegated d;
 	bool stopped;
 	struct list_head free_node;
+	u64 bytes_in;
+	u64 bytes_out;
 };
 
 /**

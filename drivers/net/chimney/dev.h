@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CHIMNEY_DEV_H
+#define _CHIMNEY_DEV_H
+
+#include <linux/netdevice.h>
+#include <net/net_namespace.h>
+
+#include "host.h"
+#include "target.h"
+
+/* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS */
+struct chim_params {
+	u32 ticks_per_second;
+	u32 ack_frequency;
+	u32 delayed_ack_ticks;
+	u32 max_retransmissions;
+	u32 doubt_reachability_retransmissions;
+	u32 sws_prevention_ticks;
+	u32 dup_ack_threshold;
+	u32 push_ticks;
+	u32 nce_stale_ticks;
+};
+
+/**
+ * struct chim_policy - an offload rule: connections matching every key set
+ *	are offloaded with @priority
+ * @node: entry in the device's rules
+ * @id: its number, unique on the device
+ * @family: AF_INET or AF_INET6 when an address is set, else 0
+ * @laddr: local address (IPv4 v4-mapped), if @has_laddr
+ * @raddr: remote address, if @has_raddr
+ * @has_laddr: match on @laddr
+ * @has_raddr: match on @raddr
+ * @lport: local port, 0 for any
+ * @rport: remote port, 0 for any
+ * @priority: 0 (lowest) to 7
+ */
+struct chim_policy {
+	struct list_head node;
+	u32 id;
+	u8 family;
+	struct in6_addr laddr;
+	struct in6_addr raddr;
+	bool has_laddr;
+	bool has_raddr;
+	__be16 lport;
+	__be16 rport;
+	u8 priority;
+};
+
+/**
+ * struct chim_dev - an emulated offload target bound to a net_device
+ * @node: entry in the netns's list; RTNL
+ * @dev: the device, held with @dev_tracker
+ * @dev_tracker: reference tracker
+ * @emu: the emulated target
+ * @host: the host side
+ * @idle_timeout_ms: low-activity window (0: off)
+ * @idle_bytes: fewer bytes than this in the window is low activity
+ * @params: offload parameters
+ * @admin_paused: paused by `dev pause`
+ * @policies: offload rules; RTNL
+ * @nr_policies: number of rules
+ * @next_policy_id: id of the next rule
+ */
+struct chim_dev {
+	struct list_head node;
+	struct net_device *dev;
+	netdevice_tracker dev_tracker;
+	struct chim_emu *emu;
+	struct chim_host *host;
+	u32 idle_timeout_ms;
+	u64 idle_bytes;
+	struct chim_params params;
+	bool admin_paused;
+	struct list_head policies;
+	unsigned int nr_policies;
+	u32 next_policy_id;
+};
+
+/* Per network namespace: the attached devices; RTNL. */
+struct chim_net {
+	struct list_head devs;
+};
+
+struct chim_dev_config {
+	u32 capacity;
+	u32 idle_timeout_ms;
+	u64 idle_bytes;
+	u32 accept_optional;
+	struct chim_params params;
+};
+
+struct chim_net *chim_net(struct net *net);
+void chim_dev_config_init(struct chim_dev_config *cfg);
+struct chim_dev *chim_dev_attach(struct net_device *dev,
+				 const struct chim_dev_config *cfg);
+void chim_dev_detach(struct chim_dev *cd);
+struct chim_dev *chim_dev_lookup(struct net_device *dev);
+void chim_dev_pause(struct chim_dev *cd, enum chim_upload_reason reason);
+void chim_dev_resume(struct chim_dev *cd);
+bool chim_dev_paused(struct chim_dev *cd);
+
+int chim_dev_init(void);
+void chim_dev_uninit(void);
+
+/* netlink.c */
+void chim_nl_notify_dev(struct chim_dev *cd, enum chimney_event_type type,
+			gfp_t gfp);
+void chim_nl_notify_host(struct chim_host *host,
+			 const struct chim_host_event *ev, gfp_t gfp);
+int chim_nl_init(void);
+void chim_nl_uninit(void);
+
+#endif /* _CHIMNEY_DEV_H */

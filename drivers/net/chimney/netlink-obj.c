@@ -1,0 +1,714 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The chimney family's handlers for state objects, connections,
+ * terminates, target requests, fault injection and statistics.
+ */
+#include <linux/rtnetlink.h>
+#include <net/ipv6.h>
+
+#include "defs.h"
+#include "netlink.h"
+
+/* ---- state objects ----------------------------------------------------- */
+
+static int fill_obj(struct sk_buff *skb, struct chim_dev *cd,
+		    struct chim_obj *obj)
+{
+	if (nla_put_dev(skb, cd) ||
+	    nla_put_u32(skb, CHIMNEY_A_STATE, READ_ONCE(obj->state)) ||
+	    nla_put_u32(skb, CHIMNEY_A_DEPENDENTS, obj->dependents))
+		return -EMSGSIZE;
+	if (obj->type == CHIM_OBJ_NEIGH) {
+		struct chim_neigh *n = chim_obj_neigh(obj);
+		u8 fam = ipv6_addr_v4mapped(&n->next_hop) ? AF_INET : AF_INET6;
+
+		if (nla_put_u8(skb, CHIMNEY_A_FAMILY, fam) ||
+		    nla_put_addr(skb, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
+				 &n->next_hop, fam) ||
+		    nla_put(skb, CHIMNEY_A_MAC, ETH_ALEN,
+			    n->cached.dl_destination_address))
+			return -EMSGSIZE;
+	} else {
+		struct chim_path *p = chim_obj_path(obj);
+
+		if (nla_put_u8(skb, CHIMNEY_A_FAMILY, p->c.family) ||
+		    nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+				 &p->c.source_address, p->c.family) ||
+		    nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+				 &p->c.destination_address, p->c.family) ||
+		    nla_put_u32(skb, CHIMNEY_A_MTU, p->cached.path_mtu))
+			return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int fill_one_obj(struct sk_buff *skb, struct netlink_callback *cb,
+			struct chim_dev *cd, struct chim_obj *obj)
+{
+	void *hdr = dump_put(skb, cb);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (fill_obj(skb, cd, obj)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/*
+ * Neighbors, or paths, of one device, under host->lock.  These are few (a
+ * path per peer), so resuming by position is cheap; connections, which may
+ * be many, are dumped from the per-CPU table instead.
+ */
+static int dump_objs(struct sk_buff *skb, struct netlink_callback *cb,
+		     struct chim_dev *cd, enum chim_obj_type type)
+{
+	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_host *host = cd->host;
+	struct chim_obj *n, *p;
+	unsigned int i = 0;
+	int err = 0;
+
+	mutex_lock(&host->lock);
+	list_for_each_entry(n, &host->neighs, sibling) {
+		struct list_head *objs = type == CHIM_OBJ_NEIGH ? NULL : &n->children;
+
+		if (!objs) {
+			if (n->state == CHIM_STATE_NEW || i++ < ctx->idx)
+				continue;
+			err = fill_one_obj(skb, cb, cd, n);
+			if (err)
+				break;
+			ctx->idx++;
+			continue;
+		}
+		list_for_each_entry(p, objs, sibling) {
+			if (p->state == CHIM_STATE_NEW || i++ < ctx->idx)
+				continue;
+			err = fill_one_obj(skb, cb, cd, p);
+			if (err)
+				goto out;
+			ctx->idx++;
+		}
+	}
+out:
+	mutex_unlock(&host->lock);
+	return err;
+}
+
+static int dump_neighs(struct sk_buff *skb, struct netlink_callback *cb,
+		       struct chim_dev *cd)
+{
+	return dump_objs(skb, cb, cd, CHIM_OBJ_NEIGH);
+}
+
+static int dump_paths(struct sk_buff *skb, struct netlink_callback *cb,
+		      struct chim_dev *cd)
+{
+	return dump_objs(skb, cb, cd, CHIM_OBJ_PATH);
+}
+
+int chimney_nl_neigh_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_neighs);
+}
+
+int chimney_nl_path_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_paths);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+/* What a reply about one connection says, taken while it is found. */
+struct conn_snap {
+	struct chim_tuple tuple;
+	struct chim_conn *conn;		/* holds a reference */
+	unsigned int cpu;
+	u64 bytes_in;
+	u64 bytes_out;
+};
+
+static void snap_take(struct conn_snap *snap, struct chim_table_entry *e)
+{
+	struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn, entry);
+
+	snap->tuple = e->tuple;
+	snap->cpu = e->cpu;
+	snap->bytes_in = READ_ONCE(ec->bytes_in);
+	snap->bytes_out = READ_ONCE(ec->bytes_out);
+	snap->conn = chim_obj_get(ec->handle) ? chim_obj_conn(ec->handle) : NULL;
+}
+
+static int fill_delegated(struct sk_buff *skb, struct chim_dev *cd,
+			  struct chim_conn *conn)
+{
+	struct chim_tcp_delegated d;
+	struct nlattr *nest;
+
+	/* Gone meanwhile: report the connection without its variables. */
+	if (chim_host_query(cd->host, conn, &d))
+		return 0;
+	nest = nla_nest_start(skb, CHIMNEY_A_DELEGATED);
+	if (!nest ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_TCP_STATE, d.state) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SND_UNA, d.snd_una) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SND_NXT, d.snd_nxt) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SND_MAX, d.snd_max) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SND_WND, d.snd_wnd) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_MAX_SND_WND, d.max_snd_wnd) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SEND_WL1, d.send_wl1) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RCV_NXT, d.rcv_nxt) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RCV_WND, d.rcv_wnd) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_CWND, d.cwnd) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SS_THRESH, d.ss_thresh) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SRTT, d.srtt) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RTT_VAR, d.rtt_var) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_TS_RECENT, d.ts_recent) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_TS_RECENT_AGE, d.ts_recent_age) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_TS_TIME, d.ts_time) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_TOTAL_RT, d.total_rt) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_DUP_ACK_COUNT, d.dup_ack_count) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SND_WND_PROBE_COUNT,
+			d.snd_wnd_probe_count) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_KA_PROBE_COUNT,
+			d.keepalive.probe_count) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_KA_TIMEOUT_DELTA,
+			d.keepalive.timeout_delta) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RT_COUNT, d.retransmit.count) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RT_TIMEOUT_DELTA,
+			d.retransmit.timeout_delta) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_SEND_BACKLOG_SIZE,
+			d.send_backlog_size) ||
+	    nla_put_u32(skb, CHIMNEY_A_DELEGATED_RECEIVE_BACKLOG_SIZE,
+			d.receive_backlog_size))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int fill_conn(struct sk_buff *skb, struct chim_dev *cd,
+		     const struct conn_snap *snap, bool delegated)
+{
+	if (nla_put_dev(skb, cd) || nla_put_tuple(skb, &snap->tuple) ||
+	    nla_put_u32(skb, CHIMNEY_A_STATE, READ_ONCE(snap->conn->obj.state)) ||
+	    nla_put_u32(skb, CHIMNEY_A_CPU, snap->cpu) ||
+	    nla_put_u8(skb, CHIMNEY_A_PRIORITY, snap->conn->priority) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_BYTES_IN, snap->bytes_in,
+			      CHIMNEY_A_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_BYTES_OUT, snap->bytes_out,
+			      CHIMNEY_A_PAD))
+		return -EMSGSIZE;
+	return delegated ? fill_delegated(skb, cd, snap->conn) : 0;
+}
+
+/*
+ * Connections of one device, from its per-CPU table, resumed at (cpu,
+ * bucket, idx): each resume costs at most one bucket's length, so a dump
+ * of N connections costs O(N) whatever the number of messages.
+ */
+static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
+		      struct chim_dev *cd)
+{
+	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct nlattr **attrs = chim_dump_attrs(cb);
+	bool delegated = attrs && attrs[CHIMNEY_A_WITH_DELEGATED];
+	struct chim_table_pos pos = {
+		.cpu = ctx->cpu, .bucket = ctx->bucket, .idx = ctx->idx,
+	};
+
+	for (;;) {
+		struct chim_table_entry *e;
+		struct conn_snap snap;
+		void *hdr;
+		int err;
+
+		rcu_read_lock();
+		e = chim_table_next_rcu(&cd->emu->table, &pos);
+		if (e)
+			snap_take(&snap, e);
+		rcu_read_unlock();
+		if (!e)
+			return 0;
+		if (snap.conn) {
+			hdr = dump_put(skb, cb);
+			err = hdr ? fill_conn(skb, cd, &snap, delegated) : -EMSGSIZE;
+			chim_obj_put(&snap.conn->obj);
+			if (err) {
+				if (hdr)
+					genlmsg_cancel(skb, hdr);
+				return err;
+			}
+			genlmsg_end(skb, hdr);
+		}
+		pos.idx++;
+		ctx->cpu = pos.cpu;
+		ctx->bucket = pos.bucket;
+		ctx->idx = pos.idx;
+	}
+}
+
+int chimney_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_conns);
+}
+
+/*
+ * Find an offloaded connection by tuple on @only, or on every device of the
+ * namespace.  Return: its device, with @snap holding a reference, or NULL.
+ */
+static struct chim_dev *find_conn(struct net *net, struct chim_dev *only,
+				  const struct chim_tuple *t,
+				  struct conn_snap *snap)
+{
+	struct chim_dev *cd;
+
+	ASSERT_RTNL();
+	list_for_each_entry(cd, &chim_net(net)->devs, node) {
+		struct chim_table_entry *e;
+
+		if (only && cd != only)
+			continue;
+		rcu_read_lock();
+		e = chim_table_lookup_rcu(&cd->emu->table, t);
+		if (e)
+			snap_take(snap, e);
+		rcu_read_unlock();
+		if (e && snap->conn)
+			return cd;
+	}
+	return NULL;
+}
+
+/* The optional device of a request, as a binding (NULL: all of them). */
+static struct chim_dev *nl_opt_chim_dev(struct genl_info *info)
+{
+	if (!info->attrs[CHIMNEY_A_IFINDEX] && !info->attrs[CHIMNEY_A_IFNAME])
+		return NULL;
+	return nl_chim_dev(info);
+}
+
+struct conn_reply {
+	struct chim_dev *cd;
+	struct conn_snap *snap;
+	bool delegated;
+};
+
+static int fill_conn_reply(struct sk_buff *skb, void *arg)
+{
+	struct conn_reply *r = arg;
+
+	return fill_conn(skb, r->cd, r->snap, r->delegated);
+}
+
+int chimney_nl_conn_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct conn_reply r = {
+		.delegated = info->attrs[CHIMNEY_A_WITH_DELEGATED],
+	};
+	struct conn_snap snap;
+	struct chim_tuple t;
+	struct chim_dev *only;
+	int err;
+
+	err = nl_tuple(info, &t);
+	if (err)
+		return err;
+	rtnl_lock();
+	only = nl_opt_chim_dev(info);
+	if (IS_ERR(only)) {
+		err = PTR_ERR(only);
+		goto out;
+	}
+	r.cd = find_conn(genl_info_net(info), only, &t, &snap);
+	if (!r.cd) {
+		NL_SET_ERR_MSG(info->extack,
+			       "no offloaded connection with this 4-tuple");
+		err = -ENOENT;
+		goto out;
+	}
+	r.snap = &snap;
+	err = nl_reply(info, fill_conn_reply, &r);
+	chim_obj_put(&snap.conn->obj);
+out:
+	rtnl_unlock();
+	return err;
+}
+
+int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_tuple t;
+	int err;
+
+	err = nl_tuple(info, &t);
+	if (err)
+		return err;
+	/* Sockets are handed to targets by the TCP ULP, not there yet. */
+	NL_SET_ERR_MSG(info->extack,
+		       "offloading a live socket is not supported by this build");
+	return -EOPNOTSUPP;
+}
+
+static enum chim_upload_reason nl_reason(struct genl_info *info,
+					 enum chim_upload_reason dflt)
+{
+	struct nlattr *a = info->attrs[CHIMNEY_A_REASON];
+
+	return a ? nla_get_u32(a) : dflt;
+}
+
+/* Terminate every offloaded neighbor or path of @cd matching @addr. */
+static int terminate_objs(struct chim_dev *cd, enum chim_obj_type type,
+			  const struct in6_addr *addr,
+			  enum chim_upload_reason reason)
+{
+	struct chim_host *host = cd->host;
+	struct chim_obj *objs[16], *n, *p;
+	unsigned int count = 0, i;
+
+	mutex_lock(&host->lock);
+	list_for_each_entry(n, &host->neighs, sibling) {
+		if (type == CHIM_OBJ_NEIGH) {
+			if (ipv6_addr_equal(&chim_obj_neigh(n)->next_hop, addr) &&
+			    n->state == CHIM_STATE_OFFLOADED &&
+			    count < ARRAY_SIZE(objs)) {
+				chim_obj_hold(n);
+				objs[count++] = n;
+			}
+			continue;
+		}
+		list_for_each_entry(p, &n->children, sibling)
+			if (ipv6_addr_equal(&chim_obj_path(p)->c.destination_address,
+					    addr) &&
+			    p->state == CHIM_STATE_OFFLOADED &&
+			    count < ARRAY_SIZE(objs)) {
+				chim_obj_hold(p);
+				objs[count++] = p;
+			}
+	}
+	mutex_unlock(&host->lock);
+	if (count)
+		chim_host_terminate(host, objs, count, reason);
+	for (i = 0; i < count; i++)
+		chim_obj_put(objs[i]);
+	return count;
+}
+
+int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	enum chim_upload_reason reason = nl_reason(info, CHIM_REASON_ADMIN);
+	struct net *net = genl_info_net(info);
+	struct chim_dev *only, *cd;
+	struct in6_addr addr;
+	struct conn_snap snap;
+	struct chim_tuple t;
+	u32 scope;
+	int err = 0, found = 0;
+	u8 fam;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_SCOPE))
+		return -EINVAL;
+	scope = nla_get_u32(info->attrs[CHIMNEY_A_SCOPE]);
+	if (reason == CHIM_REASON_NONE) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_REASON],
+				    "give a reason other than none");
+		return -EINVAL;
+	}
+	if (scope == CHIMNEY_SCOPE_CONN) {
+		err = nl_tuple(info, &t);
+	} else if (scope == CHIMNEY_SCOPE_PATH) {
+		err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+			      &addr, &fam);
+		if (err == -ENOENT)
+			NL_SET_ERR_MSG(info->extack, "missing the path's remote address");
+	} else if (scope == CHIMNEY_SCOPE_NEIGH) {
+		err = nl_addr(info, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
+			      &addr, &fam);
+		if (err == -ENOENT)
+			NL_SET_ERR_MSG(info->extack, "missing the neighbor's address");
+	}
+	if (err)
+		return -EINVAL;
+
+	rtnl_lock();
+	only = nl_opt_chim_dev(info);
+	if (IS_ERR(only)) {
+		err = PTR_ERR(only);
+		goto out;
+	}
+	if (scope == CHIMNEY_SCOPE_CONN) {
+		cd = find_conn(net, only, &t, &snap);
+		if (!cd) {
+			NL_SET_ERR_MSG(info->extack,
+				       "no offloaded connection with this 4-tuple");
+			err = -ENOENT;
+			goto out;
+		}
+		err = chim_host_terminate(cd->host, (struct chim_obj *[]){
+			&snap.conn->obj }, 1, reason);
+		chim_obj_put(&snap.conn->obj);
+		if (err == -EALREADY)
+			NL_SET_ERR_MSG(info->extack, "connection already uploading");
+		else if (err == -EINPROGRESS)
+			err = 0;	/* runs when its offload completes */
+		goto out;
+	}
+	list_for_each_entry(cd, &chim_net(net)->devs, node) {
+		if (only && cd != only)
+			continue;
+		if (scope == CHIMNEY_SCOPE_ALL) {
+			chim_host_terminate_all(cd->host, reason);
+			found++;
+		} else {
+			found += terminate_objs(cd, scope == CHIMNEY_SCOPE_PATH ?
+						CHIM_OBJ_PATH : CHIM_OBJ_NEIGH,
+						&addr, reason);
+		}
+	}
+	if (!found && scope != CHIMNEY_SCOPE_ALL) {
+		if (scope == CHIMNEY_SCOPE_PATH)
+			NL_SET_ERR_MSG(info->extack, "no offloaded path to this address");
+		else
+			NL_SET_ERR_MSG(info->extack,
+				       "no offloaded neighbor with this address");
+		err = -ENOENT;
+	}
+out:
+	rtnl_unlock();
+	return err;
+}
+
+/* ---- target requests and faults ---------------------------------------- */
+
+int chimney_nl_target_request_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	enum chim_upload_reason reason;
+	struct chim_tuple t;
+	struct chim_dev *cd;
+	int err;
+
+	if (!info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
+		if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_REASON))
+			return -EINVAL;
+		reason = nl_reason(info, CHIM_REASON_NONE);
+		if (reason < CHIM_REASON_LOW_ACTIVITY ||
+		    reason > CHIM_REASON_TARGET_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_REASON],
+					    "a target can only give a TCP_UPLOAD_REASON (1-11)");
+			return -EINVAL;
+		}
+		err = nl_tuple(info, &t);
+		if (err)
+			return err;
+	}
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+	} else if (info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
+		chim_emu_request_upload_all(cd->emu);
+		err = 0;
+	} else {
+		err = chim_emu_request_retrieve(cd->emu, &t, reason);
+		if (err == -ENOENT)
+			NL_SET_ERR_MSG(info->extack,
+				       "the target does not run this connection");
+	}
+	rtnl_unlock();
+	return err;
+}
+
+int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct chim_dev *cd;
+	int err = 0;
+
+	if (!a[CHIMNEY_A_TERMINATE_FAIL] && !a[CHIMNEY_A_INITIATE_FAIL] &&
+	    !a[CHIMNEY_A_COMPLETE_DELAY] && !a[CHIMNEY_A_FAULT_CLEAR]) {
+		NL_SET_ERR_MSG(info->extack, "no fault given");
+		return -EINVAL;
+	}
+	if (a[CHIMNEY_A_COMPLETE_DELAY] &&
+	    nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]) > CHIM_MAX_COMPLETE_DELAY_MS) {
+		NL_SET_ERR_MSG_ATTR_FMT(info->extack, a[CHIMNEY_A_COMPLETE_DELAY],
+					"complete-delay must be at most %u ms",
+					CHIM_MAX_COMPLETE_DELAY_MS);
+		return -ERANGE;
+	}
+	if (a[CHIMNEY_A_INITIATE_STATUS] && !a[CHIMNEY_A_INITIATE_FAIL]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
+				    "initiate-status goes with initiate-fail");
+		return -EINVAL;
+	}
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+		goto out;
+	}
+	if (a[CHIMNEY_A_INITIATE_FAIL]) {
+		enum chim_status st = a[CHIMNEY_A_INITIATE_STATUS] ?
+			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
+			CHIM_STATUS_FAILURE;
+
+		err = chim_emu_fault_initiate(cd->emu,
+					      nla_get_u32(a[CHIMNEY_A_INITIATE_FAIL]),
+					      st);
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
+					    "not a failure status of an initiate");
+			goto out;
+		}
+	}
+	if (a[CHIMNEY_A_FAULT_CLEAR])
+		chim_emu_fault_clear(cd->emu);
+	if (a[CHIMNEY_A_TERMINATE_FAIL])
+		chim_emu_fault_terminate(cd->emu,
+					 nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]));
+	if (a[CHIMNEY_A_COMPLETE_DELAY])
+		chim_emu_fault_delay(cd->emu, nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]));
+	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_FAULT, GFP_KERNEL);
+out:
+	rtnl_unlock();
+	return err;
+}
+
+/* ---- statistics -------------------------------------------------------- */
+
+static int put_reason_counts(struct sk_buff *skb, int attr, const u64 *counts)
+{
+	struct nlattr *nest = nla_nest_start(skb, attr);
+	int r;
+
+	if (!nest)
+		return -EMSGSIZE;
+	/* reason-counts has one attribute per reason, in reason order. */
+	BUILD_BUG_ON(CHIMNEY_A_REASON_COUNTS_LOW_ACTIVITY != 2);
+	BUILD_BUG_ON(CHIMNEY_A_REASON_COUNTS_PARENT - CHIM_REASON_PARENT != 1);
+	for (r = CHIM_REASON_LOW_ACTIVITY; r < __CHIM_REASON_MAX; r++)
+		if (nla_put_u64_64bit(skb, r + 1, counts[r],
+				      CHIMNEY_A_REASON_COUNTS_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int put_host_stats(struct sk_buff *skb, struct chim_host *host)
+{
+	struct chim_host_stats st;
+	struct nlattr *nest;
+
+	mutex_lock(&host->lock);
+	spin_lock_irq(&host->req_lock);
+	st = host->stats;
+	spin_unlock_irq(&host->req_lock);
+	mutex_unlock(&host->lock);
+
+	nest = nla_nest_start(skb, CHIMNEY_A_HOST_STATS);
+	if (!nest ||
+	    nla_put_u32(skb, CHIMNEY_A_HOST_STATS_OFFLOADED, READ_ONCE(host->offloaded)) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_OFFLOADS, st.offloads,
+			      CHIMNEY_A_HOST_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_OFFLOAD_FAILURES,
+			      st.offload_failures, CHIMNEY_A_HOST_STATS_PAD) ||
+	    put_reason_counts(skb, CHIMNEY_A_HOST_STATS_TERMINATES, st.terminates) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_TERMINATE_FAILURES,
+			      st.terminate_failures, CHIMNEY_A_HOST_STATS_PAD) ||
+	    put_reason_counts(skb, CHIMNEY_A_HOST_STATS_RETRIEVES, st.retrieves) ||
+	    put_reason_counts(skb, CHIMNEY_A_HOST_STATS_RETRIEVES_DECLINED,
+			      st.retrieves_declined) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_RETRIEVES_IGNORED,
+			      st.retrieves_ignored, CHIMNEY_A_HOST_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_UPLOAD_ALL, st.upload_all,
+			      CHIMNEY_A_HOST_STATS_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int put_offload_stats(struct sk_buff *skb, int attr,
+			     struct chim_emu *emu, int cpu)
+{
+	struct chim_emu_stats st;
+	struct nlattr *nest;
+	const u64 *v;
+	int i;
+
+	/* offload-stats lists TCP_OFFLOAD_STATS, IP_OFFLOAD_STATS, then ours. */
+	BUILD_BUG_ON(CHIMNEY_A_OFFLOAD_STATS_TERMINATED - CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS + 1 !=
+		     (sizeof(st) - offsetof(struct chim_emu_stats, tcp)) / sizeof(u64));
+	chim_emu_stats_read(emu, cpu, &st);
+	nest = nla_nest_start(skb, attr);
+	if (!nest || (cpu >= 0 && nla_put_u32(skb, CHIMNEY_A_OFFLOAD_STATS_CPU, cpu)))
+		return -EMSGSIZE;
+	v = (const u64 *)&st.tcp;
+	for (i = CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS;
+	     i <= CHIMNEY_A_OFFLOAD_STATS_TERMINATED; i++, v++)
+		if (nla_put_u64_64bit(skb, i, *v, CHIMNEY_A_OFFLOAD_STATS_PAD))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int fill_stats(struct sk_buff *skb, struct chim_dev *cd, bool per_cpu)
+{
+	int cpu;
+
+	if (nla_put_dev(skb, cd) || put_host_stats(skb, cd->host) ||
+	    put_offload_stats(skb, CHIMNEY_A_OFFLOAD_STATS, cd->emu, -1))
+		return -EMSGSIZE;
+	if (per_cpu)
+		for_each_possible_cpu(cpu)
+			if (put_offload_stats(skb, CHIMNEY_A_CPU_STATS, cd->emu, cpu))
+				return -EMSGSIZE;
+	return 0;
+}
+
+struct stats_reply {
+	struct chim_dev *cd;
+	bool per_cpu;
+};
+
+static int fill_stats_reply(struct sk_buff *skb, void *arg)
+{
+	struct stats_reply *r = arg;
+
+	return fill_stats(skb, r->cd, r->per_cpu);
+}
+
+int chimney_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct stats_reply r = { .per_cpu = info->attrs[CHIMNEY_A_PER_CPU] };
+	int err;
+
+	rtnl_lock();
+	r.cd = nl_chim_dev(info);
+	err = IS_ERR(r.cd) ? PTR_ERR(r.cd) : nl_reply(info, fill_stats_reply, &r);
+	rtnl_unlock();
+	return err;
+}
+
+static int dump_one_stats(struct sk_buff *skb, struct netlink_callback *cb,
+			  struct chim_dev *cd)
+{
+	struct nlattr **attrs = chim_dump_attrs(cb);
+	void *hdr = dump_put(skb, cb);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (fill_stats(skb, cd, attrs && attrs[CHIMNEY_A_PER_CPU])) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+int chimney_nl_stats_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_one_stats);
+}
+

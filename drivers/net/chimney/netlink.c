@@ -1,0 +1,790 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "chimney" generic netlink family: devices, offload rules, state
+ * objects, terminates, target requests, fault injection, statistics and
+ * the events group.  Policies and the ops table are generated from
+ * Documentation/netlink/specs/chimney.yaml (netlink-gen.c); every handler
+ * runs under RTNL, and every refusal says why in the extack.
+ */
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/ipv6.h>
+
+#include "defs.h"
+#include "dev.h"
+#include "netlink.h"
+
+static const struct genl_multicast_group chim_nl_mcgrps[] = {
+	[CHIMNEY_NLGRP_EVENTS] = { .name = CHIMNEY_MCGRP_EVENTS, },
+};
+
+static struct genl_family chim_nl_family __ro_after_init = {
+	.name = CHIMNEY_FAMILY_NAME,
+	.version = CHIMNEY_FAMILY_VERSION,
+	.maxattr = CHIMNEY_A_MAX,
+	.policy = chimney_nl_policy,
+	.netnsok = true,
+	.module = THIS_MODULE,
+	.small_ops = chimney_nl_ops,
+	.n_small_ops = ARRAY_SIZE(chimney_nl_ops),
+	.resv_start_op = CHIMNEY_CMD_STATS_GET + 1,
+	.mcgrps = chim_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(chim_nl_mcgrps),
+};
+
+/* The uapi enums are the kernel's, value for value. */
+static_assert((int)CHIMNEY_REASON_HARDWARE_FAILURE == CHIM_REASON_HARDWARE_FAILURE);
+static_assert((int)CHIMNEY_REASON_PARENT == CHIM_REASON_PARENT);
+static_assert((int)CHIMNEY_STATUS_REQUEST_ABORTED == CHIM_STATUS_REQUEST_ABORTED);
+static_assert((int)CHIMNEY_OBJ_STATE_DEAD == CHIM_STATE_DEAD);
+static_assert((int)CHIMNEY_TCP_STATE_TIME_WAIT == CHIM_TCP_TIME_WAIT);
+
+/* ---- attribute helpers ------------------------------------------------- */
+
+/*
+ * The device of a request: CHIMNEY_A_IFINDEX and/or CHIMNEY_A_IFNAME, in
+ * the caller's namespace.  Return: the device, NULL when neither is given,
+ * or an ERR_PTR (with the extack set).
+ */
+struct net_device *nl_netdev(struct genl_info *info)
+{
+	struct nlattr *idx = info->attrs[CHIMNEY_A_IFINDEX];
+	struct nlattr *name = info->attrs[CHIMNEY_A_IFNAME];
+	struct net *net = genl_info_net(info);
+	struct net_device *dev = NULL, *byname;
+
+	if (idx) {
+		dev = __dev_get_by_index(net, nla_get_u32(idx));
+		if (!dev) {
+			NL_SET_ERR_MSG_ATTR(info->extack, idx, "no such device");
+			return ERR_PTR(-ENODEV);
+		}
+	}
+	if (name) {
+		byname = __dev_get_by_name(net, nla_data(name));
+		if (!byname) {
+			NL_SET_ERR_MSG_ATTR(info->extack, name, "no such device");
+			return ERR_PTR(-ENODEV);
+		}
+		if (dev && dev != byname) {
+			NL_SET_ERR_MSG_ATTR(info->extack, name,
+					    "ifindex and ifname name different devices");
+			return ERR_PTR(-EINVAL);
+		}
+		dev = byname;
+	}
+	return dev;
+}
+
+/* The attached device of a request that needs one. */
+struct chim_dev *nl_chim_dev(struct genl_info *info)
+{
+	struct net_device *dev = nl_netdev(info);
+	struct chim_dev *cd;
+
+	if (IS_ERR(dev))
+		return ERR_CAST(dev);
+	if (!dev) {
+		NL_SET_ERR_MSG(info->extack, "missing device (ifindex or ifname)");
+		return ERR_PTR(-EINVAL);
+	}
+	cd = chim_dev_lookup(dev);
+	if (!cd) {
+		NL_SET_ERR_MSG(info->extack,
+			       "no offload target is attached to this device");
+		return ERR_PTR(-ENOENT);
+	}
+	return cd;
+}
+
+/* An address given as ATTR_V4 or ATTR_V6 (one of them), v4-mapped. */
+int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
+	    u8 *family)
+{
+	struct nlattr *a4 = info->attrs[v4], *a6 = info->attrs[v6];
+
+	if (a4 && a6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a6,
+				    "give an IPv4 or an IPv6 address, not both");
+		return -EINVAL;
+	}
+	if (!a4 && !a6)
+		return -ENOENT;
+	if (a4) {
+		ipv6_addr_set_v4mapped(nla_get_in_addr(a4), addr);
+		*family = AF_INET;
+	} else {
+		*addr = nla_get_in6_addr(a6);
+		*family = AF_INET6;
+		if (ipv6_addr_v4mapped(addr)) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a6,
+					    "a v4-mapped address must be given as IPv4");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The 4-tuple of a request: both addresses, of one family, and both ports. */
+int nl_tuple(struct genl_info *info, struct chim_tuple *t)
+{
+	struct in6_addr laddr, raddr;
+	u8 lfam, rfam;
+	int err;
+
+	err = nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &laddr, &lfam);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "missing local address");
+	if (err)
+		return -EINVAL;
+	err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &raddr, &rfam);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack, "missing remote address");
+	if (err)
+		return -EINVAL;
+	if (lfam != rfam) {
+		NL_SET_ERR_MSG(info->extack,
+			       "local and remote addresses of different families");
+		return -EINVAL;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_LOCAL_PORT) ||
+	    GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_REMOTE_PORT))
+		return -EINVAL;
+	if (info->attrs[CHIMNEY_A_FAMILY] &&
+	    nla_get_u8(info->attrs[CHIMNEY_A_FAMILY]) != lfam) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_FAMILY],
+				    "family does not match the addresses");
+		return -EINVAL;
+	}
+	memset(t, 0, sizeof(*t));
+	t->laddr = laddr;
+	t->raddr = raddr;
+	t->lport = nla_get_be16(info->attrs[CHIMNEY_A_LOCAL_PORT]);
+	t->rport = nla_get_be16(info->attrs[CHIMNEY_A_REMOTE_PORT]);
+	t->family = lfam;
+	if (!t->lport || !t->rport) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    info->attrs[t->lport ? CHIMNEY_A_REMOTE_PORT :
+						CHIMNEY_A_LOCAL_PORT],
+				    "port 0 names no connection");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int nla_put_addr(struct sk_buff *skb, int v4, int v6,
+		 const struct in6_addr *addr, u8 family)
+{
+	if (family == AF_INET)
+		return nla_put_in_addr(skb, v4, addr->s6_addr32[3]);
+	return nla_put_in6_addr(skb, v6, addr);
+}
+
+int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
+{
+	if (nla_put_u8(skb, CHIMNEY_A_FAMILY, t->family) ||
+	    nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+			 &t->laddr, t->family) ||
+	    nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+			 &t->raddr, t->family) ||
+	    nla_put_be16(skb, CHIMNEY_A_LOCAL_PORT, t->lport) ||
+	    nla_put_be16(skb, CHIMNEY_A_REMOTE_PORT, t->rport))
+		return -EMSGSIZE;
+	return 0;
+}
+
+int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
+{
+	if (nla_put_u32(skb, CHIMNEY_A_IFINDEX, cd->dev->ifindex) ||
+	    nla_put_string(skb, CHIMNEY_A_IFNAME, netdev_name(cd->dev)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Reply with one message built by @fill. */
+int nl_reply(struct genl_info *info,
+	     int (*fill)(struct sk_buff *skb, void *arg), void *arg)
+{
+	struct sk_buff *rsp;
+	void *hdr;
+	int err;
+
+	rsp = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!rsp)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(rsp, info, &chim_nl_family, 0, info->genlhdr->cmd);
+	if (!hdr)
+		goto err_size;
+	err = fill(rsp, arg);
+	if (err)
+		goto err_size;
+	genlmsg_end(rsp, hdr);
+	return genlmsg_reply(rsp, info);
+
+err_size:
+	nlmsg_free(rsp);
+	return -EMSGSIZE;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void nl_event(struct chim_dev *cd, enum chimney_event_type type,
+		     const struct chim_host_event *ev, gfp_t gfp)
+{
+	struct net *net = dev_net(cd->dev);
+	struct sk_buff *skb;
+	void *hdr;
+
+	if (!genl_has_listeners(&chim_nl_family, net, CHIMNEY_NLGRP_EVENTS))
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &chim_nl_family, 0, CHIMNEY_CMD_EVENT);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(skb, CHIMNEY_A_EVENT, type) || nla_put_dev(skb, cd))
+		goto err;
+	if (ev && (nla_put_tuple(skb, &ev->conn->tuple) ||
+		   nla_put_u32(skb, CHIMNEY_A_STATUS, ev->status) ||
+		   (ev->reason && nla_put_u32(skb, CHIMNEY_A_REASON, ev->reason))))
+		goto err;
+	if (ev && type == CHIMNEY_EVENT_TYPE_TERMINATE_DONE &&
+	    (nla_put_u32(skb, CHIMNEY_A_SEND_BYTES, ev->send_bytes) ||
+	     nla_put_u32(skb, CHIMNEY_A_RECV_BYTES, ev->recv_bytes)))
+		goto err;
+	if (!ev && nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)))
+		goto err;
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast_netns(&chim_nl_family, net, skb, 0,
+				CHIMNEY_NLGRP_EVENTS, gfp);
+	return;
+err:
+	nlmsg_free(skb);
+}
+
+/**
+ * chim_nl_notify_dev() - report a device event (attach, detach, pause,
+ *	resume, link, fault) on the events group
+ * @cd: the device
+ * @type: the event
+ * @gfp: allocation context
+ *
+ * Context: any (with a matching @gfp).
+ */
+void chim_nl_notify_dev(struct chim_dev *cd, enum chimney_event_type type,
+			gfp_t gfp)
+{
+	nl_event(cd, type, NULL, gfp);
+}
+
+/**
+ * chim_nl_notify_host() - &chim_host.notify: report a connection event
+ * @host: the host of a device
+ * @ev: the event
+ * @gfp: allocation context
+ *
+ * Context: any (with a matching @gfp).
+ */
+void chim_nl_notify_host(struct chim_host *host,
+			 const struct chim_host_event *ev, gfp_t gfp)
+{
+	nl_event(host->priv, ev->type, ev, gfp);
+}
+
+/* ---- devices ----------------------------------------------------------- */
+
+static int nl_params(struct genl_info *info, struct chim_params *p)
+{
+	struct nlattr *tb[CHIMNEY_A_PARAMS_MAX + 1];
+	struct nlattr *nest = info->attrs[CHIMNEY_A_PARAMS];
+	static const struct {
+		int attr;
+		size_t off;
+		u32 min, max;
+	} fields[] = {
+#define F(a, f, lo, hi) { CHIMNEY_A_PARAMS_##a, offsetof(struct chim_params, f), lo, hi }
+		F(TICKS_PER_SECOND, ticks_per_second, 10, 1000),
+		F(ACK_FREQUENCY, ack_frequency, 1, 255),
+		F(DELAYED_ACK_TICKS, delayed_ack_ticks, 1, 600000),
+		F(MAX_RETRANSMISSIONS, max_retransmissions, 1, 255),
+		F(DOUBT_REACHABILITY_RETRANSMISSIONS,
+		  doubt_reachability_retransmissions, 1, 255),
+		F(SWS_PREVENTION_TICKS, sws_prevention_ticks, 1, 600000),
+		F(DUP_ACK_THRESHOLD, dup_ack_threshold, 1, 255),
+		F(PUSH_TICKS, push_ticks, 1, 600000),
+		F(NCE_STALE_TICKS, nce_stale_ticks, 1, 600000),
+#undef F
+	};
+	unsigned int i;
+	int err;
+
+	if (!nest)
+		return 0;
+	err = nla_parse_nested(tb, CHIMNEY_A_PARAMS_MAX, nest,
+			       chimney_params_nl_policy, info->extack);
+	if (err)
+		return err;
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		struct nlattr *a = tb[fields[i].attr];
+		u32 v;
+
+		if (!a)
+			continue;
+		v = nla_get_u32(a);
+		if (v < fields[i].min || v > fields[i].max) {
+			NL_SET_ERR_MSG_ATTR_FMT(info->extack, a,
+						"out of range %u-%u",
+						fields[i].min, fields[i].max);
+			return -ERANGE;
+		}
+		*(u32 *)((u8 *)p + fields[i].off) = v;
+	}
+	if (p->ticks_per_second != 10 && p->ticks_per_second != 100 &&
+	    p->ticks_per_second != 1000) {
+		NL_SET_ERR_MSG_ATTR(info->extack,
+				    tb[CHIMNEY_A_PARAMS_TICKS_PER_SECOND],
+				    "ticks-per-second must be 10, 100 or 1000");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int chimney_nl_dev_attach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_dev_config cfg;
+	struct net_device *dev;
+	struct chim_dev *cd;
+	struct nlattr *a;
+	int err;
+
+	chim_dev_config_init(&cfg);
+	a = info->attrs[CHIMNEY_A_CAPACITY];
+	if (a) {
+		cfg.capacity = nla_get_u32(a);
+		if (!cfg.capacity || cfg.capacity > CHIM_MAX_CAPACITY) {
+			NL_SET_ERR_MSG_ATTR_FMT(info->extack, a,
+						"capacity must be 1 to %u",
+						CHIM_MAX_CAPACITY);
+			return -ERANGE;
+		}
+	}
+	if (info->attrs[CHIMNEY_A_IDLE_TIMEOUT])
+		cfg.idle_timeout_ms = nla_get_u32(info->attrs[CHIMNEY_A_IDLE_TIMEOUT]);
+	if (info->attrs[CHIMNEY_A_IDLE_BYTES])
+		cfg.idle_bytes = nla_get_u64(info->attrs[CHIMNEY_A_IDLE_BYTES]);
+	a = info->attrs[CHIMNEY_A_ACCEPT_OPTIONAL];
+	if (a) {
+		u32 bits = nla_get_u32(a), r;
+
+		for (r = 0; r < 32; r++)
+			if ((bits & BIT(r)) &&
+			    (r < 1 || r > CHIM_REASON_TARGET_MAX ||
+			     chim_reason_is_mandatory(r))) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a,
+						    "accept-optional may only name optional reasons");
+				return -EINVAL;
+			}
+		cfg.accept_optional = bits;
+	}
+	err = nl_params(info, &cfg.params);
+	if (err)
+		return err;
+
+	rtnl_lock();
+	dev = nl_netdev(info);
+	err = PTR_ERR(dev);
+	if (IS_ERR(dev))
+		goto out;
+	err = -EINVAL;
+	if (!dev) {
+		NL_SET_ERR_MSG(info->extack, "missing device (ifindex or ifname)");
+		goto out;
+	}
+	err = -EOPNOTSUPP;
+	if (dev->type != ARPHRD_ETHER || (dev->flags & IFF_LOOPBACK) ||
+	    dev->addr_len != ETH_ALEN) {
+		NL_SET_ERR_MSG(info->extack,
+			       "an offload target needs an Ethernet device");
+		goto out;
+	}
+	err = -EEXIST;
+	if (chim_dev_lookup(dev)) {
+		NL_SET_ERR_MSG(info->extack,
+			       "a target is already attached to this device");
+		goto out;
+	}
+	cd = chim_dev_attach(dev, &cfg);
+	err = PTR_ERR_OR_ZERO(cd);
+out:
+	rtnl_unlock();
+	return err;
+}
+
+int chimney_nl_dev_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_dev *cd;
+	int err = 0;
+
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd))
+		err = PTR_ERR(cd);
+	else
+		chim_dev_detach(cd);
+	rtnl_unlock();
+	return err;
+}
+
+int chimney_nl_dev_pause_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_dev *cd;
+	int err = 0;
+
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+	} else if (cd->admin_paused) {
+		NL_SET_ERR_MSG(info->extack, "device already paused");
+		err = -EALREADY;
+	} else {
+		cd->admin_paused = true;
+		chim_dev_pause(cd, CHIM_REASON_PAUSE);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+int chimney_nl_dev_resume_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_dev *cd;
+	int err = 0;
+
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+	} else if (!chim_dev_paused(cd)) {
+		NL_SET_ERR_MSG(info->extack, "device not paused");
+		err = -EALREADY;
+	} else {
+		chim_dev_resume(cd);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+static int fill_dev(struct sk_buff *skb, void *arg)
+{
+	struct chim_dev *cd = arg;
+	const struct chim_params *p = &cd->params;
+	struct nlattr *nest;
+
+	if (nla_put_dev(skb, cd) ||
+	    nla_put_u32(skb, CHIMNEY_A_CAPACITY, cd->emu->target.capacity) ||
+	    nla_put_u32(skb, CHIMNEY_A_IDLE_TIMEOUT, cd->idle_timeout_ms) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_IDLE_BYTES, cd->idle_bytes,
+			      CHIMNEY_A_PAD) ||
+	    nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)) ||
+	    nla_put_u32(skb, CHIMNEY_A_OFFLOADED,
+			atomic_read(&cd->emu->table.count)) ||
+	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
+			READ_ONCE(cd->host->accept_optional)))
+		return -EMSGSIZE;
+	nest = nla_nest_start(skb, CHIMNEY_A_PARAMS);
+	if (!nest ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_TICKS_PER_SECOND, p->ticks_per_second) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_ACK_FREQUENCY, p->ack_frequency) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_DELAYED_ACK_TICKS, p->delayed_ack_ticks) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_MAX_RETRANSMISSIONS,
+			p->max_retransmissions) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_DOUBT_REACHABILITY_RETRANSMISSIONS,
+			p->doubt_reachability_retransmissions) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_SWS_PREVENTION_TICKS,
+			p->sws_prevention_ticks) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_DUP_ACK_THRESHOLD, p->dup_ack_threshold) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_PUSH_TICKS, p->push_ticks) ||
+	    nla_put_u32(skb, CHIMNEY_A_PARAMS_NCE_STALE_TICKS, p->nce_stale_ticks))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+int chimney_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_dev *cd;
+	int err;
+
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	err = IS_ERR(cd) ? PTR_ERR(cd) : nl_reply(info, fill_dev, cd);
+	rtnl_unlock();
+	return err;
+}
+
+struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb)
+{
+	NL_ASSERT_DUMP_CTX_FITS(struct nl_dump_ctx);
+	return (struct nl_dump_ctx *)cb->ctx;
+}
+
+void *dump_put(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	const struct genlmsghdr *ghdr = nlmsg_data(cb->nlh);
+
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   &chim_nl_family, NLM_F_MULTI, ghdr->cmd);
+}
+
+/* Dump filters: the device, given by ifindex or ifname. */
+static void dump_filter(struct netlink_callback *cb)
+{
+	struct nlattr **attrs = chim_dump_attrs(cb);
+	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct net *net = sock_net(cb->skb->sk);
+	struct net_device *dev;
+
+	ctx->started = true;
+	if (!attrs)
+		return;
+	if (attrs[CHIMNEY_A_IFINDEX]) {
+		ctx->ifindex = nla_get_u32(attrs[CHIMNEY_A_IFINDEX]);
+		if (!ctx->ifindex)
+			ctx->ifindex = -1;
+	} else if (attrs[CHIMNEY_A_IFNAME]) {
+		rcu_read_lock();
+		dev = dev_get_by_name_rcu(net, nla_data(attrs[CHIMNEY_A_IFNAME]));
+		ctx->ifindex = dev ? dev->ifindex : -1;
+		rcu_read_unlock();
+	}
+}
+
+/* Calls @fill(skb, cb, cd) for each device from ctx->dev on. */
+int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
+	      int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
+			  struct chim_dev *cd))
+{
+	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct net *net = sock_net(skb->sk);
+	struct chim_dev *cd;
+	unsigned int i = 0;
+	int err = 0;
+
+	if (!ctx->started)
+		dump_filter(cb);
+	rtnl_lock();
+	list_for_each_entry(cd, &chim_net(net)->devs, node) {
+		if (i++ < ctx->dev)
+			continue;
+		if (ctx->ifindex && cd->dev->ifindex != ctx->ifindex) {
+			ctx->dev++;
+			continue;
+		}
+		err = fill(skb, cb, cd);
+		if (err)
+			break;
+		ctx->dev++;
+		ctx->cpu = 0;
+		ctx->bucket = 0;
+		ctx->idx = 0;
+	}
+	rtnl_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err;
+}
+
+static int dump_one_dev(struct sk_buff *skb, struct netlink_callback *cb,
+			struct chim_dev *cd)
+{
+	void *hdr = dump_put(skb, cb);
+
+	if (!hdr)
+		return -EMSGSIZE;
+	if (fill_dev(skb, cd)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+int chimney_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_one_dev);
+}
+
+/* ---- offload rules ----------------------------------------------------- */
+
+static int fill_policy_id(struct sk_buff *skb, void *arg)
+{
+	const struct chim_policy *p = arg;
+
+	return nla_put_u32(skb, CHIMNEY_A_POLICY_ID, p->id);
+}
+
+int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_policy *p;
+	struct chim_dev *cd;
+	u8 lfam = 0, rfam = 0;
+	int err;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	err = nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &p->laddr, &lfam);
+	if (err && err != -ENOENT)
+		goto err_free;
+	p->has_laddr = !err;
+	err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &p->raddr, &rfam);
+	if (err && err != -ENOENT)
+		goto err_free;
+	p->has_raddr = !err;
+	err = -EINVAL;
+	if (lfam && rfam && lfam != rfam) {
+		NL_SET_ERR_MSG(info->extack,
+			       "local and remote addresses of different families");
+		goto err_free;
+	}
+	p->family = lfam ?: rfam;
+	if (info->attrs[CHIMNEY_A_LOCAL_PORT])
+		p->lport = nla_get_be16(info->attrs[CHIMNEY_A_LOCAL_PORT]);
+	if (info->attrs[CHIMNEY_A_REMOTE_PORT])
+		p->rport = nla_get_be16(info->attrs[CHIMNEY_A_REMOTE_PORT]);
+	if (info->attrs[CHIMNEY_A_PRIORITY])
+		p->priority = nla_get_u8(info->attrs[CHIMNEY_A_PRIORITY]);
+
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+		goto err_unlock;
+	}
+	if (cd->nr_policies >= CHIM_MAX_POLICIES) {
+		NL_SET_ERR_MSG_FMT(info->extack, "at most %d offload rules per device",
+				   CHIM_MAX_POLICIES);
+		err = -ENOSPC;
+		goto err_unlock;
+	}
+	p->id = cd->next_policy_id++;
+	list_add_tail(&p->node, &cd->policies);
+	cd->nr_policies++;
+	err = nl_reply(info, fill_policy_id, p);
+	rtnl_unlock();
+	return err;
+
+err_unlock:
+	rtnl_unlock();
+err_free:
+	kfree(p);
+	return err;
+}
+
+int chimney_nl_policy_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct chim_policy *p;
+	struct chim_dev *cd;
+	int err = -ENOENT;
+	u32 id;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_POLICY_ID))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[CHIMNEY_A_POLICY_ID]);
+	rtnl_lock();
+	cd = nl_chim_dev(info);
+	if (IS_ERR(cd)) {
+		err = PTR_ERR(cd);
+		goto out;
+	}
+	list_for_each_entry(p, &cd->policies, node) {
+		if (p->id != id)
+			continue;
+		list_del(&p->node);
+		cd->nr_policies--;
+		kfree(p);
+		err = 0;
+		goto out;
+	}
+	NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_POLICY_ID],
+			    "no offload rule with this id on this device");
+out:
+	rtnl_unlock();
+	return err;
+}
+
+static int fill_policy(struct sk_buff *skb, struct chim_dev *cd,
+		       const struct chim_policy *p)
+{
+	if (nla_put_dev(skb, cd) || nla_put_u32(skb, CHIMNEY_A_POLICY_ID, p->id) ||
+	    nla_put_u8(skb, CHIMNEY_A_PRIORITY, p->priority))
+		return -EMSGSIZE;
+	if (p->family && nla_put_u8(skb, CHIMNEY_A_FAMILY, p->family))
+		return -EMSGSIZE;
+	if (p->has_laddr && nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+					 &p->laddr, p->family))
+		return -EMSGSIZE;
+	if (p->has_raddr && nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+					 &p->raddr, p->family))
+		return -EMSGSIZE;
+	if ((p->lport && nla_put_be16(skb, CHIMNEY_A_LOCAL_PORT, p->lport)) ||
+	    (p->rport && nla_put_be16(skb, CHIMNEY_A_REMOTE_PORT, p->rport)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int dump_policies(struct sk_buff *skb, struct netlink_callback *cb,
+			 struct chim_dev *cd)
+{
+	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_policy *p;
+	unsigned int i = 0;
+
+	list_for_each_entry(p, &cd->policies, node) {
+		void *hdr;
+
+		if (i++ < ctx->idx)
+			continue;
+		hdr = dump_put(skb, cb);
+		if (!hdr)
+			return -EMSGSIZE;
+		if (fill_policy(skb, cd, p)) {
+			genlmsg_cancel(skb, hdr);
+			return -EMSGSIZE;
+		}
+		genlmsg_end(skb, hdr);
+		ctx->idx++;
+	}
+	return 0;
+}
+
+int chimney_nl_policy_get_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	return dump_devs(skb, cb, dump_policies);
+}
+
+/**
+ * chim_nl_init() - register the family
+ *
+ * Context: module init.
+ * Return: 0 or a negative errno.
+ */
+int chim_nl_init(void)
+{
+	return genl_register_family(&chim_nl_family);
+}
+
+/**
+ * chim_nl_uninit() - unregister the family
+ *
+ * Context: module exit.
+ */
+void chim_nl_uninit(void)
+{
+	genl_unregister_family(&chim_nl_family);
+}

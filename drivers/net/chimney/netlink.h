@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the handlers of the chimney family. */
+#ifndef _CHIMNEY_NETLINK_H
+#define _CHIMNEY_NETLINK_H
+
+#include <net/genetlink.h>
+
+#include "dev.h"
+#include "netlink-gen.h"
+
+/*
+ * A dump over the devices of the caller's namespace, optionally one of
+ * them; ctx->dev is the position to resume at.
+ */
+struct nl_dump_ctx {
+	unsigned int dev;	/* position in the namespace's list */
+	unsigned int cpu;	/* connections: shard */
+	unsigned int bucket;	/* connections: bucket */
+	unsigned int idx;	/* position within the bucket or list */
+	int ifindex;		/* filter, 0 for all */
+	bool started;
+};
+
+struct net_device *nl_netdev(struct genl_info *info);
+struct chim_dev *nl_chim_dev(struct genl_info *info);
+int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
+	    u8 *family);
+int nl_tuple(struct genl_info *info, struct chim_tuple *t);
+int nla_put_addr(struct sk_buff *skb, int v4, int v6,
+		 const struct in6_addr *addr, u8 family);
+int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t);
+int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd);
+int nl_reply(struct genl_info *info,
+	     int (*fill)(struct sk_buff *skb, void *arg), void *arg);
+struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb);
+void *dump_put(struct sk_buff *skb, struct netlink_callback *cb);
+int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
+	      int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
+			  struct chim_dev *cd));
+
+#endif /* _CHIMNEY_NETLINK_H */

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * chimneyctl: every name printed or parsed, in one place.  Enum names are
+ * the spec's names (kebab case); JSON keys are the same names in snake case.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "chimneyctl.h"
+
+static const char *const reason_names[] = {
+	[CHIMNEY_REASON_NONE]				= "none",
+	[CHIMNEY_REASON_LOW_ACTIVITY]			= "low-activity",
+	[CHIMNEY_REASON_HIGH_DROP_RATE]			= "high-drop-rate",
+	[CHIMNEY_REASON_SMALL_IO]			= "small-io",
+	[CHIMNEY_REASON_NO_BUFFER_PREPOSTING]		= "no-buffer-preposting",
+	[CHIMNEY_REASON_RECEIVED_URGENT_DATA]		= "received-urgent-data",
+	[CHIMNEY_REASON_HIGH_FRAGMENTATION]		= "high-fragmentation",
+	[CHIMNEY_REASON_HIGH_OUT_OF_ORDER_PACKETS]	= "high-out-of-order-packets",
+	[CHIMNEY_REASON_TIMEOUT_EXPIRATION]		= "timeout-expiration",
+	[CHIMNEY_REASON_INVALID_STATE]			= "invalid-state",
+	[CHIMNEY_REASON_UPLOAD_REQUESTED]		= "upload-requested",
+	[CHIMNEY_REASON_HARDWARE_FAILURE]		= "hardware-failure",
+	[CHIMNEY_REASON_ADMIN]				= "admin",
+	[CHIMNEY_REASON_LINK_DOWN]			= "link-down",
+	[CHIMNEY_REASON_PAUSE]				= "pause",
+	[CHIMNEY_REASON_PRIORITY]			= "priority",
+	[CHIMNEY_REASON_CLOSE]				= "close",
+	[CHIMNEY_REASON_DETACH]				= "detach",
+	[CHIMNEY_REASON_UPLOAD_ALL]			= "upload-all",
+	[CHIMNEY_REASON_PARENT]				= "parent",
+};
+
+static_assert(ARRAY_SIZE(reason_names) == CHIMNEY_REASON_PARENT + 1,
+	      "reason_names does not match enum chimney_reason");
+/* accept-optional is a u32 bitmask of 1 << reason */
+static_assert(ARRAY_SIZE(reason_names) <= 32, "too many reasons for a u32 mask");
+
+static const char *const status_names[] = {
+	[CHIMNEY_STATUS_SUCCESS]			= "success",
+	[CHIMNEY_STATUS_PENDING]			= "pending",
+	[CHIMNEY_STATUS_PARTIAL_SUCCESS]		= "partial-success",
+	[CHIMNEY_STATUS_FAILURE]			= "failure",
+	[CHIMNEY_STATUS_RESOURCES]			= "resources",
+	[CHIMNEY_STATUS_OFFLOAD_TCP_ENTRIES]		= "offload-tcp-entries",
+	[CHIMNEY_STATUS_OFFLOAD_PATH_ENTRIES]		= "offload-path-entries",
+	[CHIMNEY_STATUS_OFFLOAD_NEIGHBOR_ENTRIES]	= "offload-neighbor-entries",
+	[CHIMNEY_STATUS_OFFLOAD_HW_ADDRESS_ENTRIES]	= "offload-hw-address-entries",
+	[CHIMNEY_STATUS_OFFLOAD_IP_ADDRESS_ENTRIES]	= "offload-ip-address-entries",
+	[CHIMNEY_STATUS_OFFLOAD_TCP_XMIT_BUFFER]	= "offload-tcp-xmit-buffer",
+	[CHIMNEY_STATUS_OFFLOAD_TCP_RCV_BUFFER]		= "offload-tcp-rcv-buffer",
+	[CHIMNEY_STATUS_OFFLOAD_TCP_RCV_WINDOW]		= "offload-tcp-rcv-window",
+	[CHIMNEY_STATUS_OFFLOAD_VLAN_ENTRIES]		= "offload-vlan-entries",
+	[CHIMNEY_STATUS_OFFLOAD_VLAN_MISMATCH]		= "offload-vlan-mismatch",
+	[CHIMNEY_STATUS_OFFLOAD_PATH_MTU]		= "offload-path-mtu",
+	[CHIMNEY_STATUS_OFFLOAD_CONNECTION_REJECTED]	= "offload-connection-rejected",
+	[CHIMNEY_STATUS_UPLOAD_IN_PROGRESS]		= "upload-in-progress",
+	[CHIMNEY_STATUS_REQUEST_ABORTED]		= "request-aborted",
+};
+
+static_assert(ARRAY_SIZE(status_names) == CHIMNEY_STATUS_REQUEST_ABORTED + 1,
+	      "status_names does not match enum chimney_status");
+
+static const char *const state_names[] = {
+	[CHIMNEY_OBJ_STATE_NEW]			= "new",
+	[CHIMNEY_OBJ_STATE_OFFLOADING]		= "offloading",
+	[CHIMNEY_OBJ_STATE_OFFLOADED]		= "offloaded",
+	[CHIMNEY_OBJ_STATE_UPLOADING]		= "uploading",
+	[CHIMNEY_OBJ_STATE_INVALIDATED]		= "invalidated",
+	[CHIMNEY_OBJ_STATE_ABORTED]		= "aborted",
+	[CHIMNEY_OBJ_STATE_DEAD]		= "dead",
+};
+
+static_assert(ARRAY_SIZE(state_names) == CHIMNEY_OBJ_STATE_DEAD + 1,
+	      "state_names does not match enum chimney_obj_state");
+
+static const char *const tcp_state_names[] = {
+	[CHIMNEY_TCP_STATE_CLOSED]		= "closed",
+	[CHIMNEY_TCP_STATE_LISTEN]		= "listen",
+	[CHIMNEY_TCP_STATE_SYN_SENT]		= "syn-sent",
+	[CHIMNEY_TCP_STATE_SYN_RCVD]		= "syn-rcvd",
+	[CHIMNEY_TCP_STATE_ESTABLISHED]		= "established",
+	[CHIMNEY_TCP_STATE_FIN_WAIT1]		= "fin-wait1",
+	[CHIMNEY_TCP_STATE_FIN_WAIT2]		= "fin-wait2",
+	[CHIMNEY_TCP_STATE_CLOSE_WAIT]		= "close-wait",
+	[CHIMNEY_TCP_STATE_CLOSING]		= "closing",
+	[CHIMNEY_TCP_STATE_LAST_ACK]		= "last-ack",
+	[CHIMNEY_TCP_STATE_TIME_WAIT]		= "time-wait",
+};
+
+static_assert(ARRAY_SIZE(tcp_state_names) == CHIMNEY_TCP_STATE_TIME_WAIT + 1,
+	      "tcp_state_names does not match enum chimney_tcp_state");
+
+static const char *const event_names[] = {
+	[CHIMNEY_EVENT_TYPE_UNSPEC]		= "unspec",
+	[CHIMNEY_EVENT_TYPE_ATTACH]		= "attach",
+	[CHIMNEY_EVENT_TYPE_DETACH]		= "detach",
+	[CHIMNEY_EVENT_TYPE_PAUSE]		= "pause",
+	[CHIMNEY_EVENT_TYPE_RESUME]		= "resume",
+	[CHIMNEY_EVENT_TYPE_OFFLOAD]		= "offload",
+	[CHIMNEY_EVENT_TYPE_RETRIEVE]		= "retrieve",
+	[CHIMNEY_EVENT_TYPE_TERMINATE_START]	= "terminate-start",
+	[CHIMNEY_EVENT_TYPE_TERMINATE_DONE]	= "terminate-done",
+	[CHIMNEY_EVENT_TYPE_LINK]		= "link",
+	[CHIMNEY_EVENT_TYPE_FAULT]		= "fault",
+};
+
+static_assert(ARRAY_SIZE(event_names) == CHIMNEY_EVENT_TYPE_FAULT + 1,
+	      "event_names does not match enum chimney_event_type");
+
+#define NAME_TABLE(w, n) { .what = (w), .names = (n), .count = ARRAY_SIZE(n) }
+
+const struct name_table reason_table = NAME_TABLE("reason", reason_names);
+const struct name_table status_table = NAME_TABLE("status", status_names);
+const struct name_table state_table = NAME_TABLE("state", state_names);
+const struct name_table tcp_state_table = NAME_TABLE("tcp-state", tcp_state_names);
+const struct name_table event_table = NAME_TABLE("event", event_names);
+
+/*
+ * The attribute sets printed key by key.  params carries the command-line
+ * keyword of `dev attach` (and of the text output) where it is shorter than
+ * the attribute's name.
+ */
+const struct attr_name params_attrs[] = {
+	[CHIMNEY_A_PARAMS_TICKS_PER_SECOND]	= { "ticks-per-second", "ticks" },
+	[CHIMNEY_A_PARAMS_ACK_FREQUENCY]	= { "ack-frequency" },
+	[CHIMNEY_A_PARAMS_DELAYED_ACK_TICKS]	= { "delayed-ack-ticks" },
+	[CHIMNEY_A_PARAMS_MAX_RETRANSMISSIONS]	= { "max-retransmissions" },
+	[CHIMNEY_A_PARAMS_DOUBT_REACHABILITY_RETRANSMISSIONS] = {
+		"doubt-reachability-retransmissions"
+	},
+	[CHIMNEY_A_PARAMS_SWS_PREVENTION_TICKS]	= { "sws-prevention-ticks" },
+	[CHIMNEY_A_PARAMS_DUP_ACK_THRESHOLD]	= { "dup-ack-threshold" },
+	[CHIMNEY_A_PARAMS_PUSH_TICKS]		= { "push-ticks" },
+	[CHIMNEY_A_PARAMS_NCE_STALE_TICKS]	= { "nce-stale-ticks" },
+};
+
+static_assert(ARRAY_SIZE(params_attrs) == __CHIMNEY_A_PARAMS_MAX,
+	      "params_attrs does not match CHIMNEY_A_PARAMS_*");
+
+const struct attr_name delegated_attrs[] = {
+	[CHIMNEY_A_DELEGATED_TCP_STATE]		= { "tcp-state" },
+	[CHIMNEY_A_DELEGATED_SND_UNA]		= { "snd-una" },
+	[CHIMNEY_A_DELEGATED_SND_NXT]		= { "snd-nxt" },
+	[CHIMNEY_A_DELEGATED_SND_MAX]		= { "snd-max" },
+	[CHIMNEY_A_DELEGATED_SND_WND]		= { "snd-wnd" },
+	[CHIMNEY_A_DELEGATED_MAX_SND_WND]	= { "max-snd-wnd" },
+	[CHIMNEY_A_DELEGATED_SEND_WL1]		= { "send-wl1" },
+	[CHIMNEY_A_DELEGATED_RCV_NXT]		= { "rcv-nxt" },
+	[CHIMNEY_A_DELEGATED_RCV_WND]		= { "rcv-wnd" },
+	[CHIMNEY_A_DELEGATED_CWND]		= { "cwnd" },
+	[CHIMNEY_A_DELEGATED_SS_THRESH]		= { "ss-thresh" },
+	[CHIMNEY_A_DELEGATED_SRTT]		= { "srtt" },
+	[CHIMNEY_A_DELEGATED_RTT_VAR]		= { "rtt-var" },
+	[CHIMNEY_A_DELEGATED_TS_RECENT]		= { "ts-recent" },
+	[CHIMNEY_A_DELEGATED_TS_RECENT_AGE]	= { "ts-recent-age" },
+	[CHIMNEY_A_DELEGATED_TS_TIME]		= { "ts-time" },
+	[CHIMNEY_A_DELEGATED_TOTAL_RT]		= { "total-rt" },
+	[CHIMNEY_A_DELEGATED_DUP_ACK_COUNT]	= { "dup-ack-count" },
+	[CHIMNEY_A_DELEGATED_SND_WND_PROBE_COUNT] = { "snd-wnd-probe-count" },
+	[CHIMNEY_A_DELEGATED_KA_PROBE_COUNT]	= { "ka-probe-count" },
+	[CHIMNEY_A_DELEGATED_KA_TIMEOUT_DELTA]	= { "ka-timeout-delta" },
+	[CHIMNEY_A_DELEGATED_RT_COUNT]		= { "rt-count" },
+	[CHIMNEY_A_DELEGATED_RT_TIMEOUT_DELTA]	= { "rt-timeout-delta" },
+	[CHIMNEY_A_DELEGATED_SEND_BACKLOG_SIZE]	= { "send-backlog-size" },
+	[CHIMNEY_A_DELEGATED_RECEIVE_BACKLOG_SIZE] = { "receive-backlog-size" },
+};
+
+static_assert(ARRAY_SIZE(delegated_attrs) == __CHIMNEY_A_DELEGATED_MAX,
+	      "delegated_attrs does not match CHIMNEY_A_DELEGATED_*");
+
+/* CHIMNEY_A_OFFLOAD_STATS_CPU is printed on its own, so it has no name. */
+const struct attr_name offload_stats_attrs[] = {
+	[CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS]		= { "in-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_OUT_SEGMENTS]		= { "out-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_CURRENTLY_ESTABLISHED]	= { "currently-established" },
+	[CHIMNEY_A_OFFLOAD_STATS_RESET_ESTABLISHED]	= { "reset-established" },
+	[CHIMNEY_A_OFFLOAD_STATS_RETRANSMITTED_SEGMENTS] = { "retransmitted-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_IN_ERRORS]		= { "in-errors" },
+	[CHIMNEY_A_OFFLOAD_STATS_OUT_RESETS]		= { "out-resets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_RECEIVES]	= { "ip-in-receives" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_OCTETS]		= { "ip-in-octets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DELIVERS]	= { "ip-in-delivers" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_REQUESTS]	= { "ip-out-requests" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_OCTETS]		= { "ip-out-octets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_HEADER_ERRORS]	= { "ip-in-header-errors" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_TRUNCATED_PACKETS] = { "ip-in-truncated-packets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DISCARDS]	= { "ip-in-discards" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_DISCARDS]	= { "ip-out-discards" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_NO_ROUTES]	= { "ip-out-no-routes" },
+	[CHIMNEY_A_OFFLOAD_STATS_INITIATED]		= { "initiated" },
+	[CHIMNEY_A_OFFLOAD_STATS_TERMINATED]		= { "terminated" },
+};
+
+static_assert(ARRAY_SIZE(offload_stats_attrs) == __CHIMNEY_A_OFFLOAD_STATS_MAX,
+	      "offload_stats_attrs does not match CHIMNEY_A_OFFLOAD_STATS_*");
+
+/*
+ * The counter of each reason in a reason-counts nest.  The set has no
+ * counter for "none" (its slot holds the pad attribute), so the attribute
+ * types are not the reason values.
+ */
+const uint16_t reason_count_attr[] = {
+	[CHIMNEY_REASON_NONE]			= 0,
+	[CHIMNEY_REASON_LOW_ACTIVITY]		= CHIMNEY_A_REASON_COUNTS_LOW_ACTIVITY,
+	[CHIMNEY_REASON_HIGH_DROP_RATE]		= CHIMNEY_A_REASON_COUNTS_HIGH_DROP_RATE,
+	[CHIMNEY_REASON_SMALL_IO]		= CHIMNEY_A_REASON_COUNTS_SMALL_IO,
+	[CHIMNEY_REASON_NO_BUFFER_PREPOSTING]	= CHIMNEY_A_REASON_COUNTS_NO_BUFFER_PREPOSTING,
+	[CHIMNEY_REASON_RECEIVED_URGENT_DATA]	= CHIMNEY_A_REASON_COUNTS_RECEIVED_URGENT_DATA,
+	[CHIMNEY_REASON_HIGH_FRAGMENTATION]	= CHIMNEY_A_REASON_COUNTS_HIGH_FRAGMENTATION,
+	[CHIMNEY_REASON_HIGH_OUT_OF_ORDER_PACKETS] =
+		CHIMNEY_A_REASON_COUNTS_HIGH_OUT_OF_ORDER_PACKETS,
+	[CHIMNEY_REASON_TIMEOUT_EXPIRATION]	= CHIMNEY_A_REASON_COUNTS_TIMEOUT_EXPIRATION,
+	[CHIMNEY_REASON_INVALID_STATE]		= CHIMNEY_A_REASON_COUNTS_INVALID_STATE,
+	[CHIMNEY_REASON_UPLOAD_REQUESTED]	= CHIMNEY_A_REASON_COUNTS_UPLOAD_REQUESTED,
+	[CHIMNEY_REASON_HARDWARE_FAILURE]	= CHIMNEY_A_REASON_COUNTS_HARDWARE_FAILURE,
+	[CHIMNEY_REASON_ADMIN]			= CHIMNEY_A_REASON_COUNTS_ADMIN,
+	[CHIMNEY_REASON_LINK_DOWN]		= CHIMNEY_A_REASON_COUNTS_LINK_DOWN,
+	[CHIMNEY_REASON_PAUSE]			= CHIMNEY_A_REASON_COUNTS_PAUSE,
+	[CHIMNEY_REASON_PRIORITY]		= CHIMNEY_A_REASON_COUNTS_PRIORITY,
+	[CHIMNEY_REASON_CLOSE]			= CHIMNEY_A_REASON_COUNTS_CLOSE,
+	[CHIMNEY_REASON_DETACH]			= CHIMNEY_A_REASON_COUNTS_DETACH,
+	[CHIMNEY_REASON_UPLOAD_ALL]		= CHIMNEY_A_REASON_COUNTS_UPLOAD_ALL,
+	[CHIMNEY_REASON_PARENT]			= CHIMNEY_A_REASON_COUNTS_PARENT,
+};
+
+static_assert(ARRAY_SIZE(reason_count_attr) == ARRAY_SIZE(reason_names),
+	      "reason_count_attr does not match enum chimney_reason");
+static_assert(CHIMNEY_A_REASON_COUNTS_MAX == CHIMNEY_REASON_PARENT + 1,
+	      "reason-counts does not have one counter per reason");
+
+/* The name of @value, or NULL when it has none. */
+const char *name_of(const struct name_table *t, uint32_t value)
+{
+	return value < t->count ? t->names[value] : NULL;
+}
+
+uint32_t parse_name(const struct name_table *t, const char *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (t->names[i] && !strcmp(t->names[i], s))
+			return i;
+	die("invalid %s \"%s\"", t->what, s);
+}
+
+/*
+ * REASON[,REASON...] to a bitmask of 1 << reason.  "none" names no reason,
+ * so "none" alone is the empty mask.
+ */
+uint32_t parse_reason_mask(const char *s)
+{
+	const char *p = s;
+	uint32_t mask = 0;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char word[64];
+		uint32_t r;
+
+		if (len >= sizeof(word))
+			die("invalid reason \"%.*s\"", (int)len, p);
+		memcpy(word, p, len);
+		word[len] = '\0';
+		r = parse_name(&reason_table, word);
+		if (r != CHIMNEY_REASON_NONE)
+			mask |= 1U << r;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	return mask;
+}
+
+void snake_case(char *buf, size_t len, const char *kebab)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && kebab[i]; i++)
+		buf[i] = kebab[i] == '-' ? '_' : kebab[i];
+	buf[i] = '\0';
+}
