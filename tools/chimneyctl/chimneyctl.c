@@ -14,7 +14,7 @@
 
 struct ctl_opts opts;
 
-void die(const char *fmt, ...)
+noreturn void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 			die("unknown option \"%s\" (try \"chimneyctl help\")", opt);
 		}
 	}
+
+	/* JSON goes out whole or not at all (see die()) */
+	if (opts.json)
+		setvbuf(stdout, NULL, _IOFBF, 0);
 
 	name = args_next(&a, "object (try \"chimneyctl help\")");
 	if (is_help(name))

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdnoreturn.h>
 #include <netinet/in.h>
 
 #include <libmnl/libmnl.h>
@@ -17,8 +18,8 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-#define __noreturn	__attribute__((noreturn))
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
+/* printf checking; __attribute is GCC's (and clang's) other spelling */
+#define __printf(a, b)	__attribute((format(printf, a, b)))
 
 /* Global options (chimneyctl.c). */
 struct ctl_opts {
@@ -30,7 +31,7 @@ struct ctl_opts {
 
 extern struct ctl_opts opts;
 
-void die(const char *fmt, ...) __noreturn __printf(1, 2);
+noreturn void die(const char *fmt, ...) __printf(1, 2);
 void warn(const char *fmt, ...) __printf(1, 2);
 
 /* Command-line arguments left to parse (parse.c). */
@@ -118,7 +119,6 @@ struct text_line {
 
 void tl_begin(struct text_line *l, int indent);
 void tl_label(struct text_line *l, int indent, const char *label);
-void tl_word(struct text_line *l, const char *word);
 void tl_pair(struct text_line *l, const char *key, const char *value);
 void tl_uint(struct text_line *l, const char *key, uint64_t value);
 void tl_name(struct text_line *l, const char *key, const struct name_table *t,

@@ -65,6 +65,7 @@ static int dev_attach(struct args *a)
 	dev = parse_ifname(args_next(a, "device name"));
 	while (args_more(a)) {
 		const char *kw = args_next(a, "keyword");
+		unsigned int param = param_by_keyword(kw);
 
 		if (!strcmp(kw, "capacity")) {
 			check_once(&seen_capacity, kw);
@@ -78,9 +79,9 @@ static int dev_attach(struct args *a)
 		} else if (!strcmp(kw, "accept-optional")) {
 			check_once(&seen_accept, kw);
 			accept = parse_reason_mask(args_value(a, kw));
-		} else if ((i = param_by_keyword(kw))) {
-			check_once(&seen_param[i], kw);
-			params[i] = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
+		} else if (param) {
+			check_once(&seen_param[param], kw);
+			params[param] = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
 			have_params = true;
 		} else {
 			die("unknown argument \"%s\"", kw);
@@ -124,9 +125,9 @@ static int dev_simple(struct args *a, uint8_t cmd)
 
 /* ---- dev show ---- */
 
-static uint64_t get_u32_or(const struct nlattr *attr, uint32_t def)
+static uint32_t get_u32(const struct nlattr *attr)
 {
-	return attr ? mnl_attr_get_u32(attr) : def;
+	return attr ? mnl_attr_get_u32(attr) : 0;
 }
 
 static void dev_show_json(const struct nlattr **tb, const char *dev)
@@ -136,11 +137,11 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 
 	json_obj_open(NULL);
 	json_dev(dev);
-	json_uint("ifindex", get_u32_or(tb[CHIMNEY_A_IFINDEX], 0));
-	json_uint("capacity", get_u32_or(tb[CHIMNEY_A_CAPACITY], 0));
-	json_uint("offloaded", get_u32_or(tb[CHIMNEY_A_OFFLOADED], 0));
+	json_uint("ifindex", get_u32(tb[CHIMNEY_A_IFINDEX]));
+	json_uint("capacity", get_u32(tb[CHIMNEY_A_CAPACITY]));
+	json_uint("offloaded", get_u32(tb[CHIMNEY_A_OFFLOADED]));
 	json_bool("paused", tb[CHIMNEY_A_PAUSED] && mnl_attr_get_u8(tb[CHIMNEY_A_PAUSED]));
-	json_uint("idle_timeout", get_u32_or(tb[CHIMNEY_A_IDLE_TIMEOUT], 0));
+	json_uint("idle_timeout", get_u32(tb[CHIMNEY_A_IDLE_TIMEOUT]));
 	json_uint("idle_bytes", tb[CHIMNEY_A_IDLE_BYTES] ?
 		  mnl_attr_get_u64(tb[CHIMNEY_A_IDLE_BYTES]) : 0);
 
@@ -151,7 +152,7 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 			json_attr_key(params_attrs[i].name, mnl_attr_get_u32(ptb[i]));
 	json_obj_close();
 
-	json_reason_mask("accept_optional", get_u32_or(tb[CHIMNEY_A_ACCEPT_OPTIONAL], 0));
+	json_reason_mask("accept_optional", get_u32(tb[CHIMNEY_A_ACCEPT_OPTIONAL]));
 	json_obj_close();
 }
 

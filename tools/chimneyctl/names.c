@@ -108,13 +108,25 @@ static const char *const event_names[] = {
 static_assert(ARRAY_SIZE(event_names) == CHIMNEY_EVENT_TYPE_FAULT + 1,
 	      "event_names does not match enum chimney_event_type");
 
-#define NAME_TABLE(w, n) { .what = (w), .names = (n), .count = ARRAY_SIZE(n) }
+const struct name_table reason_table = {
+	"reason", reason_names, ARRAY_SIZE(reason_names)
+};
 
-const struct name_table reason_table = NAME_TABLE("reason", reason_names);
-const struct name_table status_table = NAME_TABLE("status", status_names);
-const struct name_table state_table = NAME_TABLE("state", state_names);
-const struct name_table tcp_state_table = NAME_TABLE("tcp-state", tcp_state_names);
-const struct name_table event_table = NAME_TABLE("event", event_names);
+const struct name_table status_table = {
+	"status", status_names, ARRAY_SIZE(status_names)
+};
+
+const struct name_table state_table = {
+	"state", state_names, ARRAY_SIZE(state_names)
+};
+
+const struct name_table tcp_state_table = {
+	"tcp-state", tcp_state_names, ARRAY_SIZE(tcp_state_names)
+};
+
+const struct name_table event_table = {
+	"event", event_names, ARRAY_SIZE(event_names)
+};
 
 /*
  * The attribute sets printed key by key.  params carries the command-line
@@ -122,48 +134,50 @@ const struct name_table event_table = NAME_TABLE("event", event_names);
  * the attribute's name.
  */
 const struct attr_name params_attrs[] = {
-	[CHIMNEY_A_PARAMS_TICKS_PER_SECOND]	= { "ticks-per-second", "ticks" },
-	[CHIMNEY_A_PARAMS_ACK_FREQUENCY]	= { "ack-frequency" },
-	[CHIMNEY_A_PARAMS_DELAYED_ACK_TICKS]	= { "delayed-ack-ticks" },
-	[CHIMNEY_A_PARAMS_MAX_RETRANSMISSIONS]	= { "max-retransmissions" },
-	[CHIMNEY_A_PARAMS_DOUBT_REACHABILITY_RETRANSMISSIONS] = {
-		"doubt-reachability-retransmissions"
+	[CHIMNEY_A_PARAMS_TICKS_PER_SECOND]	= {
+		.name = "ticks-per-second", .keyword = "ticks"
 	},
-	[CHIMNEY_A_PARAMS_SWS_PREVENTION_TICKS]	= { "sws-prevention-ticks" },
-	[CHIMNEY_A_PARAMS_DUP_ACK_THRESHOLD]	= { "dup-ack-threshold" },
-	[CHIMNEY_A_PARAMS_PUSH_TICKS]		= { "push-ticks" },
-	[CHIMNEY_A_PARAMS_NCE_STALE_TICKS]	= { "nce-stale-ticks" },
+	[CHIMNEY_A_PARAMS_ACK_FREQUENCY]	= { .name = "ack-frequency" },
+	[CHIMNEY_A_PARAMS_DELAYED_ACK_TICKS]	= { .name = "delayed-ack-ticks" },
+	[CHIMNEY_A_PARAMS_MAX_RETRANSMISSIONS]	= { .name = "max-retransmissions" },
+	[CHIMNEY_A_PARAMS_DOUBT_REACHABILITY_RETRANSMISSIONS] = {
+		.name = "doubt-reachability-retransmissions"
+	},
+	[CHIMNEY_A_PARAMS_SWS_PREVENTION_TICKS]	= { .name = "sws-prevention-ticks" },
+	[CHIMNEY_A_PARAMS_DUP_ACK_THRESHOLD]	= { .name = "dup-ack-threshold" },
+	[CHIMNEY_A_PARAMS_PUSH_TICKS]		= { .name = "push-ticks" },
+	[CHIMNEY_A_PARAMS_NCE_STALE_TICKS]	= { .name = "nce-stale-ticks" },
 };
 
 static_assert(ARRAY_SIZE(params_attrs) == __CHIMNEY_A_PARAMS_MAX,
 	      "params_attrs does not match CHIMNEY_A_PARAMS_*");
 
 const struct attr_name delegated_attrs[] = {
-	[CHIMNEY_A_DELEGATED_TCP_STATE]		= { "tcp-state" },
-	[CHIMNEY_A_DELEGATED_SND_UNA]		= { "snd-una" },
-	[CHIMNEY_A_DELEGATED_SND_NXT]		= { "snd-nxt" },
-	[CHIMNEY_A_DELEGATED_SND_MAX]		= { "snd-max" },
-	[CHIMNEY_A_DELEGATED_SND_WND]		= { "snd-wnd" },
-	[CHIMNEY_A_DELEGATED_MAX_SND_WND]	= { "max-snd-wnd" },
-	[CHIMNEY_A_DELEGATED_SEND_WL1]		= { "send-wl1" },
-	[CHIMNEY_A_DELEGATED_RCV_NXT]		= { "rcv-nxt" },
-	[CHIMNEY_A_DELEGATED_RCV_WND]		= { "rcv-wnd" },
-	[CHIMNEY_A_DELEGATED_CWND]		= { "cwnd" },
-	[CHIMNEY_A_DELEGATED_SS_THRESH]		= { "ss-thresh" },
-	[CHIMNEY_A_DELEGATED_SRTT]		= { "srtt" },
-	[CHIMNEY_A_DELEGATED_RTT_VAR]		= { "rtt-var" },
-	[CHIMNEY_A_DELEGATED_TS_RECENT]		= { "ts-recent" },
-	[CHIMNEY_A_DELEGATED_TS_RECENT_AGE]	= { "ts-recent-age" },
-	[CHIMNEY_A_DELEGATED_TS_TIME]		= { "ts-time" },
-	[CHIMNEY_A_DELEGATED_TOTAL_RT]		= { "total-rt" },
-	[CHIMNEY_A_DELEGATED_DUP_ACK_COUNT]	= { "dup-ack-count" },
-	[CHIMNEY_A_DELEGATED_SND_WND_PROBE_COUNT] = { "snd-wnd-probe-count" },
-	[CHIMNEY_A_DELEGATED_KA_PROBE_COUNT]	= { "ka-probe-count" },
-	[CHIMNEY_A_DELEGATED_KA_TIMEOUT_DELTA]	= { "ka-timeout-delta" },
-	[CHIMNEY_A_DELEGATED_RT_COUNT]		= { "rt-count" },
-	[CHIMNEY_A_DELEGATED_RT_TIMEOUT_DELTA]	= { "rt-timeout-delta" },
-	[CHIMNEY_A_DELEGATED_SEND_BACKLOG_SIZE]	= { "send-backlog-size" },
-	[CHIMNEY_A_DELEGATED_RECEIVE_BACKLOG_SIZE] = { "receive-backlog-size" },
+	[CHIMNEY_A_DELEGATED_TCP_STATE]		= { .name = "tcp-state" },
+	[CHIMNEY_A_DELEGATED_SND_UNA]		= { .name = "snd-una" },
+	[CHIMNEY_A_DELEGATED_SND_NXT]		= { .name = "snd-nxt" },
+	[CHIMNEY_A_DELEGATED_SND_MAX]		= { .name = "snd-max" },
+	[CHIMNEY_A_DELEGATED_SND_WND]		= { .name = "snd-wnd" },
+	[CHIMNEY_A_DELEGATED_MAX_SND_WND]	= { .name = "max-snd-wnd" },
+	[CHIMNEY_A_DELEGATED_SEND_WL1]		= { .name = "send-wl1" },
+	[CHIMNEY_A_DELEGATED_RCV_NXT]		= { .name = "rcv-nxt" },
+	[CHIMNEY_A_DELEGATED_RCV_WND]		= { .name = "rcv-wnd" },
+	[CHIMNEY_A_DELEGATED_CWND]		= { .name = "cwnd" },
+	[CHIMNEY_A_DELEGATED_SS_THRESH]		= { .name = "ss-thresh" },
+	[CHIMNEY_A_DELEGATED_SRTT]		= { .name = "srtt" },
+	[CHIMNEY_A_DELEGATED_RTT_VAR]		= { .name = "rtt-var" },
+	[CHIMNEY_A_DELEGATED_TS_RECENT]		= { .name = "ts-recent" },
+	[CHIMNEY_A_DELEGATED_TS_RECENT_AGE]	= { .name = "ts-recent-age" },
+	[CHIMNEY_A_DELEGATED_TS_TIME]		= { .name = "ts-time" },
+	[CHIMNEY_A_DELEGATED_TOTAL_RT]		= { .name = "total-rt" },
+	[CHIMNEY_A_DELEGATED_DUP_ACK_COUNT]	= { .name = "dup-ack-count" },
+	[CHIMNEY_A_DELEGATED_SND_WND_PROBE_COUNT] = { .name = "snd-wnd-probe-count" },
+	[CHIMNEY_A_DELEGATED_KA_PROBE_COUNT]	= { .name = "ka-probe-count" },
+	[CHIMNEY_A_DELEGATED_KA_TIMEOUT_DELTA]	= { .name = "ka-timeout-delta" },
+	[CHIMNEY_A_DELEGATED_RT_COUNT]		= { .name = "rt-count" },
+	[CHIMNEY_A_DELEGATED_RT_TIMEOUT_DELTA]	= { .name = "rt-timeout-delta" },
+	[CHIMNEY_A_DELEGATED_SEND_BACKLOG_SIZE]	= { .name = "send-backlog-size" },
+	[CHIMNEY_A_DELEGATED_RECEIVE_BACKLOG_SIZE] = { .name = "receive-backlog-size" },
 };
 
 static_assert(ARRAY_SIZE(delegated_attrs) == __CHIMNEY_A_DELEGATED_MAX,
@@ -171,25 +185,25 @@ static_assert(ARRAY_SIZE(delegated_attrs) == __CHIMNEY_A_DELEGATED_MAX,
 
 /* CHIMNEY_A_OFFLOAD_STATS_CPU is printed on its own, so it has no name. */
 const struct attr_name offload_stats_attrs[] = {
-	[CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS]		= { "in-segments" },
-	[CHIMNEY_A_OFFLOAD_STATS_OUT_SEGMENTS]		= { "out-segments" },
-	[CHIMNEY_A_OFFLOAD_STATS_CURRENTLY_ESTABLISHED]	= { "currently-established" },
-	[CHIMNEY_A_OFFLOAD_STATS_RESET_ESTABLISHED]	= { "reset-established" },
-	[CHIMNEY_A_OFFLOAD_STATS_RETRANSMITTED_SEGMENTS] = { "retransmitted-segments" },
-	[CHIMNEY_A_OFFLOAD_STATS_IN_ERRORS]		= { "in-errors" },
-	[CHIMNEY_A_OFFLOAD_STATS_OUT_RESETS]		= { "out-resets" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_RECEIVES]	= { "ip-in-receives" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_OCTETS]		= { "ip-in-octets" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DELIVERS]	= { "ip-in-delivers" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_REQUESTS]	= { "ip-out-requests" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_OCTETS]		= { "ip-out-octets" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_HEADER_ERRORS]	= { "ip-in-header-errors" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_TRUNCATED_PACKETS] = { "ip-in-truncated-packets" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DISCARDS]	= { "ip-in-discards" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_DISCARDS]	= { "ip-out-discards" },
-	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_NO_ROUTES]	= { "ip-out-no-routes" },
-	[CHIMNEY_A_OFFLOAD_STATS_INITIATED]		= { "initiated" },
-	[CHIMNEY_A_OFFLOAD_STATS_TERMINATED]		= { "terminated" },
+	[CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS]		= { .name = "in-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_OUT_SEGMENTS]		= { .name = "out-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_CURRENTLY_ESTABLISHED]	= { .name = "currently-established" },
+	[CHIMNEY_A_OFFLOAD_STATS_RESET_ESTABLISHED]	= { .name = "reset-established" },
+	[CHIMNEY_A_OFFLOAD_STATS_RETRANSMITTED_SEGMENTS] = { .name = "retransmitted-segments" },
+	[CHIMNEY_A_OFFLOAD_STATS_IN_ERRORS]		= { .name = "in-errors" },
+	[CHIMNEY_A_OFFLOAD_STATS_OUT_RESETS]		= { .name = "out-resets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_RECEIVES]	= { .name = "ip-in-receives" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_OCTETS]		= { .name = "ip-in-octets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DELIVERS]	= { .name = "ip-in-delivers" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_REQUESTS]	= { .name = "ip-out-requests" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_OCTETS]		= { .name = "ip-out-octets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_HEADER_ERRORS]	= { .name = "ip-in-header-errors" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_TRUNCATED_PACKETS] = { .name = "ip-in-truncated-packets" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_IN_DISCARDS]	= { .name = "ip-in-discards" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_DISCARDS]	= { .name = "ip-out-discards" },
+	[CHIMNEY_A_OFFLOAD_STATS_IP_OUT_NO_ROUTES]	= { .name = "ip-out-no-routes" },
+	[CHIMNEY_A_OFFLOAD_STATS_INITIATED]		= { .name = "initiated" },
+	[CHIMNEY_A_OFFLOAD_STATS_TERMINATED]		= { .name = "terminated" },
 };
 
 static_assert(ARRAY_SIZE(offload_stats_attrs) == __CHIMNEY_A_OFFLOAD_STATS_MAX,
@@ -226,7 +240,7 @@ const uint16_t reason_count_attr[] = {
 
 static_assert(ARRAY_SIZE(reason_count_attr) == ARRAY_SIZE(reason_names),
 	      "reason_count_attr does not match enum chimney_reason");
-static_assert(CHIMNEY_A_REASON_COUNTS_MAX == CHIMNEY_REASON_PARENT + 1,
+static_assert(ARRAY_SIZE(reason_names) == __CHIMNEY_A_REASON_COUNTS_MAX - 1,
 	      "reason-counts does not have one counter per reason");
 
 /* The name of @value, or NULL when it has none. */

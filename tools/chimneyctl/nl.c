@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdalign.h>
 #include <string.h>
 #include <time.h>
 #include <linux/genetlink.h>
@@ -30,8 +31,8 @@ static struct {
 	bool have_events;
 } nl;
 
-static char send_buf[NL_SEND_SIZE] __attribute__((aligned(8)));
-static char recv_buf[NL_RECV_SIZE] __attribute__((aligned(8)));
+static alignas(8) char send_buf[NL_SEND_SIZE];
+static alignas(8) char recv_buf[NL_RECV_SIZE];
 
 #define POL(t)		{ .type = MNL_TYPE_ ## t }
 #define POL_BIN(n)	{ .type = MNL_TYPE_BINARY, .len = (n) }

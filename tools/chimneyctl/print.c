@@ -22,29 +22,24 @@ void tl_label(struct text_line *l, int indent, const char *label)
 	l->col = indent + strlen(label);
 }
 
-void tl_word(struct text_line *l, const char *word)
+/* "KEY VALUE", on a new line if it does not fit on this one. */
+void tl_pair(struct text_line *l, const char *key, const char *value)
 {
-	int len = strlen(word);
+	int len = strlen(key) + 1 + strlen(value);
 
 	if (l->col && l->col + 1 + len > TEXT_COLS) {
 		putchar('\n');
 		l->col = 0;
 	}
 	if (!l->col) {
-		printf("%*s%s", l->indent, "", word);
-		l->col = l->indent + len;
+		printf("%*s", l->indent, "");
+		l->col = l->indent;
 	} else {
-		printf(" %s", word);
-		l->col += 1 + len;
+		putchar(' ');
+		l->col++;
 	}
-}
-
-void tl_pair(struct text_line *l, const char *key, const char *value)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s %s", key, value);
-	tl_word(l, buf);
+	printf("%s %s", key, value);
+	l->col += len;
 }
 
 void tl_uint(struct text_line *l, const char *key, uint64_t value)
@@ -88,12 +83,12 @@ void print_name(const char *key, const struct name_table *t, uint32_t value)
 /* A mask of 1 << reason as "a,b,c", or "none" when empty. */
 void print_reason_mask(struct text_line *l, const char *key, uint32_t mask)
 {
-	char buf[512];
+	char buf[1024];
 	size_t off = 0;
 	uint32_t r;
 
 	buf[0] = '\0';
-	for (r = 0; r < 32; r++) {
+	for (r = 0; r < 32 && off < sizeof(buf); r++) {
 		const char *name = name_of(&reason_table, r);
 
 		if (!(mask & (1U << r)))
