@@ -43,6 +43,7 @@ modules: $(if $(KDIR_DEFAULT),kernel)
 	@$(call KMAKE,$(KDIR),$(ROOT)) modules
 
 tools:
+	@$(MAKE) -s -C $(ROOT)/tools/chimneyctl
 
 # A separate copy of the tree, so that 6.1 objects never mix with ours.
 compat-6.1: deps
@@ -69,4 +70,5 @@ clean:
 	@cd $(ROOT) && find . -path ./.git -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name modules.order -o -name Module.symvers \) -print \
 		| xargs rm -f
+	@$(MAKE) -s -C $(ROOT)/tools/chimneyctl clean
 	@rm -rf $(ROOT)/.results

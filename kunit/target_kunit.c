@@ -6,6 +6,7 @@
  */
 #include <kunit/test.h>
 #include <linux/kthread.h>
+#include <linux/bitmap.h>
 #include <linux/slab.h>
 
 #include "test_util.h"
@@ -173,6 +174,65 @@ static void table_concurrent_all_cpus(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, chim_table_shard_count(t, cpu), 0u);
 }
 
+#define WALK_ENTRIES 100000
+
+/*
+ * A dump of 100,000 connections resumes after every entry: each resume
+ * costs at most its bucket (sized from the capacity), and every entry is
+ * seen exactly once.
+ */
+static void table_resumable_walk_100k(struct kunit *test)
+{
+	struct chim_table *t = table_create(test, WALK_ENTRIES);
+	struct chim_table_pos pos = {};
+	struct chim_table_entry *e, *entries;
+	unsigned long *seen;
+	u32 i, visits = 0, dups = 0;
+
+	entries = kvcalloc(WALK_ENTRIES, sizeof(*entries), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, entries);
+	seen = bitmap_zalloc(WALK_ENTRIES, GFP_KERNEL);
+	if (!seen)
+		kvfree(entries);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	/* Buckets about match the load: short chains. */
+	KUNIT_EXPECT_GE(test, (1U << t->bucket_bits) * num_possible_cpus(),
+			WALK_ENTRIES / 2);
+
+	for (i = 0; i < WALK_ENTRIES; i++) {
+		entry_init(&entries[i], i);
+		if (chim_table_insert(t, &entries[i]))
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, i, WALK_ENTRIES);
+
+	for (;;) {
+		rcu_read_lock();
+		e = chim_table_next_rcu(t, &pos);
+		if (e) {
+			if (test_and_set_bit(e - entries, seen))
+				dups++;
+			visits++;
+		}
+		rcu_read_unlock();
+		if (!e)
+			break;
+		pos.idx++;
+		if (!(visits % 4096))
+			cond_resched();
+	}
+	KUNIT_EXPECT_EQ(test, visits, WALK_ENTRIES);
+	KUNIT_EXPECT_EQ(test, dups, 0u);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(seen, WALK_ENTRIES), WALK_ENTRIES);
+
+	for (i = 0; i < WALK_ENTRIES; i++)
+		if (!hlist_unhashed(&entries[i].node))
+			chim_table_remove(t, &entries[i]);
+	synchronize_rcu();
+	bitmap_free(seen);
+	kvfree(entries);
+}
+
 /* Each connection sits in its home CPU's shard and is counted there. */
 static void stats_per_cpu(struct kunit *test)
 {
@@ -256,6 +316,7 @@ static void fault_delay_and_clear(struct kunit *test)
 static struct kunit_case target_cases[] = {
 	KUNIT_CASE(table_insert_lookup_remove),
 	KUNIT_CASE(table_concurrent_all_cpus),
+	KUNIT_CASE(table_resumable_walk_100k),
 	KUNIT_CASE(stats_per_cpu),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),

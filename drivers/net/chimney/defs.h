@@ -22,8 +22,12 @@
 	 BIT(CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS))
 
 enum chim_limits {
-	/* Hash buckets per per-CPU table shard (power of two). */
-	CHIM_SHARD_BUCKETS_BITS = 8,
+	/*
+	 * Hash buckets per per-CPU table shard: a power of two, about one per
+	 * connection a shard holds at capacity, within these bounds.
+	 */
+	CHIM_SHARD_BUCKETS_MIN_BITS = 4,
+	CHIM_SHARD_BUCKETS_MAX_BITS = 16,
 	/* Default TcpConnectionOffloadCapacity of the emulated target. */
 	CHIM_DEFAULT_CAPACITY = 4096,
 	/* Largest capacity a target may be given. */

@@ -132,6 +132,7 @@ void chim_dev_detach(struct chim_dev *cd)
 	ASSERT_RTNL();
 	list_del(&cd->node);
 	chim_host_destroy(cd->host);
+	cd->host = NULL;
 	chim_emu_destroy(cd->emu);
 	list_for_each_entry_safe(p, tmp, &cd->policies, node)
 		kfree(p);
@@ -175,7 +176,8 @@ void chim_dev_resume(struct chim_dev *cd)
  */
 bool chim_dev_paused(struct chim_dev *cd)
 {
-	return cd->admin_paused || READ_ONCE(cd->host->paused);
+	/* No host: detached, the detach event is being sent. */
+	return cd->admin_paused || (cd->host && READ_ONCE(cd->host->paused));
 }
 
 static int chim_netdev_event(struct notifier_block *nb, unsigned long event,

@@ -549,6 +549,9 @@ int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 		err = PTR_ERR(cd);
 		goto out;
 	}
+	/* Clear first, so that a fault given with it is kept. */
+	if (a[CHIMNEY_A_FAULT_CLEAR])
+		chim_emu_fault_clear(cd->emu);
 	if (a[CHIMNEY_A_INITIATE_FAIL]) {
 		enum chim_status st = a[CHIMNEY_A_INITIATE_STATUS] ?
 			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
@@ -563,8 +566,6 @@ int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 			goto out;
 		}
 	}
-	if (a[CHIMNEY_A_FAULT_CLEAR])
-		chim_emu_fault_clear(cd->emu);
 	if (a[CHIMNEY_A_TERMINATE_FAIL])
 		chim_emu_fault_terminate(cd->emu,
 					 nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]));

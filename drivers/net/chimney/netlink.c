@@ -541,26 +541,33 @@ void *dump_put(struct sk_buff *skb, struct netlink_callback *cb)
 }
 
 /* Dump filters: the device, given by ifindex or ifname. */
-static void dump_filter(struct netlink_callback *cb)
+static int dump_filter(struct netlink_callback *cb)
 {
 	struct nlattr **attrs = chim_dump_attrs(cb);
 	struct nl_dump_ctx *ctx = dump_ctx(cb);
 	struct net *net = sock_net(cb->skb->sk);
-	struct net_device *dev;
+	struct net_device *dev = NULL;
+	struct nlattr *a = NULL;
 
 	ctx->started = true;
 	if (!attrs)
-		return;
+		return 0;
+	rcu_read_lock();
 	if (attrs[CHIMNEY_A_IFINDEX]) {
-		ctx->ifindex = nla_get_u32(attrs[CHIMNEY_A_IFINDEX]);
-		if (!ctx->ifindex)
-			ctx->ifindex = -1;
+		a = attrs[CHIMNEY_A_IFINDEX];
+		dev = dev_get_by_index_rcu(net, nla_get_u32(a));
 	} else if (attrs[CHIMNEY_A_IFNAME]) {
-		rcu_read_lock();
-		dev = dev_get_by_name_rcu(net, nla_data(attrs[CHIMNEY_A_IFNAME]));
-		ctx->ifindex = dev ? dev->ifindex : -1;
-		rcu_read_unlock();
+		a = attrs[CHIMNEY_A_IFNAME];
+		dev = dev_get_by_name_rcu(net, nla_data(a));
 	}
+	if (dev)
+		ctx->ifindex = dev->ifindex;
+	rcu_read_unlock();
+	if (a && !dev) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, a, "no such device");
+		return -ENODEV;
+	}
+	return 0;
 }
 
 /* Calls @fill(skb, cb, cd) for each device from ctx->dev on. */
@@ -574,8 +581,11 @@ int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 	unsigned int i = 0;
 	int err = 0;
 
-	if (!ctx->started)
-		dump_filter(cb);
+	if (!ctx->started) {
+		err = dump_filter(cb);
+		if (err)
+			return err;
+	}
 	rtnl_lock();
 	list_for_each_entry(cd, &chim_net(net)->devs, node) {
 		if (i++ < ctx->dev)

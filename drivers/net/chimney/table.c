@@ -9,6 +9,8 @@
  */
 #include <linux/cpumask.h>
 #include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
 #include <linux/jhash.h>
 #include <linux/math.h>
 #include <linux/random.h>
@@ -110,9 +112,10 @@ void chim_table_init(void)
 	chim_hash_seed = get_random_u32();
 }
 
-static struct hlist_head *bucket(struct chim_shard *shard, u32 hash)
+static struct hlist_head *bucket(struct chim_table *table,
+				 struct chim_shard *shard, u32 hash)
 {
-	return &shard->buckets[hash_32(hash, CHIM_SHARD_BUCKETS_BITS)];
+	return &shard->buckets[hash_32(hash, table->bucket_bits)];
 }
 
 /**
@@ -125,8 +128,13 @@ static struct hlist_head *bucket(struct chim_shard *shard, u32 hash)
  */
 int chim_table_create(struct chim_table *table, u32 capacity)
 {
-	unsigned int cpu, i;
+	u32 per_shard = DIV_ROUND_UP(capacity, num_possible_cpus());
+	unsigned int cpu, i, n;
 
+	table->bucket_bits = clamp_t(unsigned int, order_base_2(per_shard),
+				     CHIM_SHARD_BUCKETS_MIN_BITS,
+				     CHIM_SHARD_BUCKETS_MAX_BITS);
+	n = 1U << table->bucket_bits;
 	table->shards = alloc_percpu(struct chim_shard);
 	if (!table->shards)
 		return -ENOMEM;
@@ -135,7 +143,12 @@ int chim_table_create(struct chim_table *table, u32 capacity)
 
 		spin_lock_init(&shard->lock);
 		shard->count = 0;
-		for (i = 0; i < ARRAY_SIZE(shard->buckets); i++)
+		shard->buckets = kvcalloc(n, sizeof(*shard->buckets), GFP_KERNEL);
+		if (!shard->buckets) {
+			chim_table_destroy(table);
+			return -ENOMEM;
+		}
+		for (i = 0; i < n; i++)
 			INIT_HLIST_HEAD(&shard->buckets[i]);
 	}
 	atomic_set(&table->count, 0);
@@ -152,17 +165,24 @@ EXPORT_SYMBOL_IF_KUNIT(chim_table_create);
  */
 void chim_table_destroy(struct chim_table *table)
 {
+	unsigned int cpu;
+
+	if (!table->shards)
+		return;
+	for_each_possible_cpu(cpu)
+		kvfree(per_cpu_ptr(table->shards, cpu)->buckets);
 	free_percpu(table->shards);
 	table->shards = NULL;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_table_destroy);
 
 static struct chim_table_entry *
-__lookup(struct chim_shard *shard, const struct chim_tuple *tuple, u32 hash)
+__lookup(struct chim_table *table, struct chim_shard *shard,
+	 const struct chim_tuple *tuple, u32 hash)
 {
 	struct chim_table_entry *e;
 
-	hlist_for_each_entry_rcu(e, bucket(shard, hash), node,
+	hlist_for_each_entry_rcu(e, bucket(table, shard, hash), node,
 				 lockdep_is_held(&shard->lock))
 		if (e->hash == hash && !memcmp(&e->tuple, tuple, sizeof(*tuple)))
 			return e;
@@ -187,13 +207,13 @@ int chim_table_insert(struct chim_table *table, struct chim_table_entry *e)
 	shard = per_cpu_ptr(table->shards, e->cpu);
 
 	spin_lock_bh(&shard->lock);
-	if (__lookup(shard, &e->tuple, e->hash)) {
+	if (__lookup(table, shard, &e->tuple, e->hash)) {
 		err = -EEXIST;
 	} else if (atomic_inc_return(&table->count) > table->capacity) {
 		atomic_dec(&table->count);
 		err = -ENOSPC;
 	} else {
-		hlist_add_head_rcu(&e->node, bucket(shard, e->hash));
+		hlist_add_head_rcu(&e->node, bucket(table, shard, e->hash));
 		shard->count++;
 	}
 	spin_unlock_bh(&shard->lock);
@@ -237,7 +257,7 @@ struct chim_table_entry *chim_table_lookup_rcu(struct chim_table *table,
 {
 	u32 hash = chim_tuple_hash(tuple);
 
-	return __lookup(per_cpu_ptr(table->shards, chim_home_cpu(hash)),
+	return __lookup(table, per_cpu_ptr(table->shards, chim_home_cpu(hash)),
 			tuple, hash);
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_table_lookup_rcu);
@@ -278,7 +298,7 @@ struct chim_table_entry *chim_table_next_rcu(struct chim_table *table,
 		if (!cpu_possible(pos->cpu))
 			continue;
 		shard = per_cpu_ptr(table->shards, pos->cpu);
-		for (; pos->bucket < ARRAY_SIZE(shard->buckets);
+		for (; pos->bucket < (1U << table->bucket_bits);
 		     pos->bucket++, pos->idx = 0) {
 			struct chim_table_entry *e;
 			unsigned int i = 0;

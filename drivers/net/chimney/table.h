@@ -55,12 +55,12 @@ struct chim_table_entry {
  * struct chim_shard - one CPU's part of a table
  * @lock: protects @buckets (writers; readers use RCU) and @count
  * @count: entries in this shard
- * @buckets: hash buckets
+ * @buckets: 1 << &chim_table.bucket_bits hash buckets
  */
 struct chim_shard {
 	spinlock_t lock;	/* see @lock above */
 	unsigned int count;
-	struct hlist_head buckets[1 << CHIM_SHARD_BUCKETS_BITS];
+	struct hlist_head *buckets;
 };
 
 /**
@@ -69,11 +69,13 @@ struct chim_shard {
  * @shards: per-CPU shards
  * @count: entries in all shards
  * @capacity: most entries allowed
+ * @bucket_bits: log2 of the buckets per shard, sized from @capacity
  */
 struct chim_table {
 	struct chim_shard __percpu *shards;
 	atomic_t count;
 	u32 capacity;
+	unsigned int bucket_bits;
 };
 
 int chim_table_create(struct chim_table *table, u32 capacity);

@@ -315,7 +315,8 @@ static int emu_invalidate_block(struct chim_block *b, void *arg)
 {
 	struct emu_job *job = arg;
 	struct chim_table *table = &job->emu->table;
-	unsigned int cpu, i;
+	struct chim_table_pos pos = {};
+	struct chim_table_entry *e;
 	void *ctx;
 
 	b->status = CHIM_STATUS_SUCCESS;
@@ -326,21 +327,12 @@ static int emu_invalidate_block(struct chim_block *b, void *arg)
 		((struct chim_emu_obj *)ctx)->invalid = true;
 
 	rcu_read_lock();
-	for_each_possible_cpu(cpu) {
-		struct chim_shard *shard = per_cpu_ptr(table->shards, cpu);
+	while ((e = chim_table_next_rcu(table, &pos))) {
+		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn, entry);
 
-		for (i = 0; i < ARRAY_SIZE(shard->buckets); i++) {
-			struct chim_table_entry *e;
-
-			hlist_for_each_entry_rcu(e, &shard->buckets[i], node) {
-				struct chim_emu_conn *ec =
-					container_of(e, struct chim_emu_conn, entry);
-
-				if (emu_conn_depends_on(ec, ctx))
-					chim_indicate_retrieve(ec->handle,
-							       CHIM_REASON_INVALID_STATE);
-			}
-		}
+		if (emu_conn_depends_on(ec, ctx))
+			chim_indicate_retrieve(ec->handle, CHIM_REASON_INVALID_STATE);
+		pos.idx++;
 	}
 	rcu_read_unlock();
 	return 0;
