@@ -109,7 +109,7 @@ check_policy() {
 	expect_eq "$(json '[(p["id"], p.get("rport"), p.get("raddr"), p["priority"]) for p in d]' "$j")" \
 		"[(1, 5001, '10.0.0.2', 3), (2, None, None, 0)]" "policy show -j"
 	must_fail 'chimneyctl: invalid priority "9"' ctl policy add dummy0 priority 9
-	must_fail "chimneyctl: local and remote addresses of different families" \
+	must_fail 'chimneyctl: addresses "10.0.0.1" and "fd00::2" are of different address families' \
 		ctl policy add dummy0 laddr 10.0.0.1 raddr fd00::2
 	must_fail "chimneyctl: no offload rule with this id on this device" ctl policy del dummy0 9
 	ctl policy del dummy0 2
