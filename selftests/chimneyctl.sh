@@ -40,11 +40,8 @@ json() { # EXPR JSON: evaluate EXPR with d = the parsed JSON
 
 setup() {
 	insmod "$KO"
-	ip netns add $NS
-	ip netns add $OTHER
-	ip -n $NS link add dummy0 type dummy
-	ip -n $NS link add dummy1 type dummy
-	ip -n $OTHER link add dummy0 type dummy
+	dummy_netns $NS dummy0 dummy1
+	dummy_netns $OTHER dummy0
 	# Checks run in subshells: the monitor's pid goes through a file, and
 	# it must not hold their output pipe.
 	ip netns exec $NS "$CTL" -j monitor >$MON 2>$MON.err </dev/null &

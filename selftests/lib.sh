@@ -115,6 +115,16 @@ wire_down() {
 	wait_for 10 ip link show eth1 >/dev/null 2>&1
 }
 
+# dummy_netns NS DEV...: a namespace holding dummy Ethernet devices (no wire).
+dummy_netns() {
+	local ns=$1 dev
+	shift
+	ip netns add "$ns"
+	for dev in "$@"; do
+		ip -n "$ns" link add "$dev" type dummy
+	done
+}
+
 carrier_ok() { # NS DEV
 	[ "$(ip netns exec "$1" cat "/sys/class/net/$2/carrier" 2>/dev/null)" = 1 ]
 }

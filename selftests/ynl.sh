@@ -30,11 +30,8 @@ ynl() { # NS ARGS...
 
 setup() {
 	insmod "$KO"
-	ip netns add $NS
-	ip netns add $OTHER
-	ip -n $NS link add dummy0 type dummy
-	ip -n $NS link add dummy1 type dummy
-	ip -n $OTHER link add dummy0 type dummy
+	dummy_netns $NS dummy0 dummy1
+	dummy_netns $OTHER dummy0
 }
 
 check_ynl_attach() {

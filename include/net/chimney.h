@@ -221,6 +221,18 @@ struct chim_tcp_delegated {
 	u32 dwnd;
 };
 
+/* NeighborOffloadState and PathOffloadState: the three classes together. */
+struct chim_neigh_state {
+	struct chim_neigh_const c;
+	struct chim_neigh_cached cached;
+	struct chim_neigh_delegated delegated;
+};
+
+struct chim_path_state {
+	struct chim_path_const c;
+	struct chim_path_cached cached;
+};
+
 struct chim_obj;
 struct chim_host;
 struct chim_target;
@@ -256,15 +268,8 @@ struct chim_block {
 	void **target_ctx;
 	struct chim_obj *handle;
 	union {
-		struct {
-			struct chim_neigh_const c;
-			struct chim_neigh_cached cached;
-			struct chim_neigh_delegated delegated;
-		} neigh;
-		struct {
-			struct chim_path_const c;
-			struct chim_path_cached cached;
-		} path;
+		struct chim_neigh_state neigh;
+		struct chim_path_state path;
 		struct {
 			struct chim_tcp_const c;
 			struct chim_tcp_cached cached;
@@ -360,6 +365,7 @@ int chim_tree_walk(struct chim_tree *tree, chim_block_fn pre,
 enum chim_status chim_block_initiate_status(const struct chim_block *block,
 					    bool linker);
 void chim_block_fail_dependents(struct chim_block *block);
+u32 chim_skb_queue_bytes(struct sk_buff_head *q);
 
 /*
  * The steps of a Part 2 terminate, for tracing the order (KUnit compares

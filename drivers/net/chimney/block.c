@@ -207,6 +207,24 @@ void chim_block_fail_dependents(struct chim_block *block)
 }
 EXPORT_SYMBOL_GPL(chim_block_fail_dependents);
 
+/**
+ * chim_skb_queue_bytes() - bytes of data in a queue of a block's state
+ * @q: the queue (send chain or buffered data)
+ *
+ * Context: the caller owns the queue.
+ * Return: the sum of the lengths of its skbs.
+ */
+u32 chim_skb_queue_bytes(struct sk_buff_head *q)
+{
+	struct sk_buff *skb;
+	u32 bytes = 0;
+
+	skb_queue_walk(q, skb)
+		bytes += skb->len;
+	return bytes;
+}
+EXPORT_SYMBOL_GPL(chim_skb_queue_bytes);
+
 static int free_block(struct chim_block *b, void *arg)
 {
 	if (b->type == CHIM_OBJ_TCP) {

@@ -484,16 +484,6 @@ static int terminate_begin(struct chim_block *b, void *arg)
 	return 0;
 }
 
-static u32 queue_bytes(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-	u32 bytes = 0;
-
-	skb_queue_walk(q, skb)
-		bytes += skb->len;
-	return bytes;
-}
-
 /* Dependents before parents: hand each connection back to its owner. */
 static int terminate_restore(struct chim_block *b, void *arg)
 {
@@ -510,8 +500,8 @@ static int terminate_restore(struct chim_block *b, void *arg)
 		return 0;
 	conn = chim_obj_conn(b->handle);
 	ev.conn = conn;
-	ev.send_bytes = queue_bytes(&b->tcp.delegated.send_data);
-	ev.recv_bytes = queue_bytes(&b->tcp.delegated.buffered_data);
+	ev.send_bytes = chim_skb_queue_bytes(&b->tcp.delegated.send_data);
+	ev.recv_bytes = chim_skb_queue_bytes(&b->tcp.delegated.buffered_data);
 	chim_host_notify(host, &ev, GFP_KERNEL);
 	if (b->status == CHIM_STATUS_SUCCESS) {
 		if (conn->ops && conn->ops->uploaded)

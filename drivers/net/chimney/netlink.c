@@ -424,58 +424,60 @@ out:
 	return err;
 }
 
-int chimney_nl_dev_detach_doit(struct sk_buff *skb, struct genl_info *info)
+/* Run @op on the attached device of a request, under RTNL. */
+static int dev_op(struct genl_info *info,
+		  int (*op)(struct chim_dev *cd, struct genl_info *info))
 {
 	struct chim_dev *cd;
-	int err = 0;
+	int err;
 
 	rtnl_lock();
 	cd = nl_chim_dev(info);
-	if (IS_ERR(cd))
-		err = PTR_ERR(cd);
-	else
-		chim_dev_detach(cd);
+	err = IS_ERR(cd) ? PTR_ERR(cd) : op(cd, info);
 	rtnl_unlock();
 	return err;
+}
+
+static int op_detach(struct chim_dev *cd, struct genl_info *info)
+{
+	chim_dev_detach(cd);
+	return 0;
+}
+
+static int op_pause(struct chim_dev *cd, struct genl_info *info)
+{
+	if (cd->admin_paused) {
+		NL_SET_ERR_MSG(info->extack, "device already paused");
+		return -EALREADY;
+	}
+	cd->admin_paused = true;
+	chim_dev_pause(cd, CHIM_REASON_PAUSE);
+	return 0;
+}
+
+static int op_resume(struct chim_dev *cd, struct genl_info *info)
+{
+	if (!chim_dev_paused(cd)) {
+		NL_SET_ERR_MSG(info->extack, "device not paused");
+		return -EALREADY;
+	}
+	chim_dev_resume(cd);
+	return 0;
+}
+
+int chimney_nl_dev_detach_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return dev_op(info, op_detach);
 }
 
 int chimney_nl_dev_pause_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct chim_dev *cd;
-	int err = 0;
-
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-	} else if (cd->admin_paused) {
-		NL_SET_ERR_MSG(info->extack, "device already paused");
-		err = -EALREADY;
-	} else {
-		cd->admin_paused = true;
-		chim_dev_pause(cd, CHIM_REASON_PAUSE);
-	}
-	rtnl_unlock();
-	return err;
+	return dev_op(info, op_pause);
 }
 
 int chimney_nl_dev_resume_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct chim_dev *cd;
-	int err = 0;
-
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-	} else if (!chim_dev_paused(cd)) {
-		NL_SET_ERR_MSG(info->extack, "device not paused");
-		err = -EALREADY;
-	} else {
-		chim_dev_resume(cd);
-	}
-	rtnl_unlock();
-	return err;
+	return dev_op(info, op_resume);
 }
 
 static int fill_dev(struct sk_buff *skb, void *arg)
@@ -514,16 +516,14 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	return 0;
 }
 
+static int op_get(struct chim_dev *cd, struct genl_info *info)
+{
+	return nl_reply(info, fill_dev, cd);
+}
+
 int chimney_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct chim_dev *cd;
-	int err;
-
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	err = IS_ERR(cd) ? PTR_ERR(cd) : nl_reply(info, fill_dev, cd);
-	rtnl_unlock();
-	return err;
+	return dev_op(info, op_get);
 }
 
 struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb)

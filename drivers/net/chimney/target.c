@@ -92,14 +92,10 @@ static enum chim_status emu_initiate_obj(struct emu_job *job,
 	eo->type = b->type;
 	eo->handle = b->handle;
 	INIT_LIST_HEAD(&eo->free_node);
-	if (b->type == CHIM_OBJ_NEIGH) {
-		eo->neigh.c = b->neigh.c;
-		eo->neigh.cached = b->neigh.cached;
-		eo->neigh.delegated = b->neigh.delegated;
-	} else {
-		eo->path.c = b->path.c;
-		eo->path.cached = b->path.cached;
-	}
+	if (b->type == CHIM_OBJ_NEIGH)
+		eo->neigh = b->neigh;
+	else
+		eo->path = b->path;
 	atomic_inc(&job->emu->objs);
 	b->target_reserved[0] = eo;
 	return CHIM_STATUS_SUCCESS;
@@ -348,16 +344,6 @@ static void emu_invalidate_work(struct work_struct *work)
 	kfree(job);
 }
 
-static u32 queue_bytes(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-	u32 bytes = 0;
-
-	skb_queue_walk(q, skb)
-		bytes += skb->len;
-	return bytes;
-}
-
 static int emu_query_block(struct chim_block *b, void *arg)
 {
 	struct chim_tcp_delegated *dst = &b->tcp.delegated;
@@ -376,8 +362,8 @@ static int emu_query_block(struct chim_block *b, void *arg)
 	/* A query returns sizes, never the data itself. */
 	skb_queue_head_init(&dst->send_data);
 	skb_queue_head_init(&dst->buffered_data);
-	dst->send_backlog_size = queue_bytes(&ec->d.send_data);
-	dst->receive_backlog_size = queue_bytes(&ec->d.buffered_data);
+	dst->send_backlog_size = chim_skb_queue_bytes(&ec->d.send_data);
+	dst->receive_backlog_size = chim_skb_queue_bytes(&ec->d.buffered_data);
 	spin_unlock_bh(&ec->lock);
 	return 0;
 }

@@ -93,15 +93,8 @@ struct chim_emu_obj {
 	struct chim_emu_obj *parent;
 	bool invalid;
 	union {
-		struct {
-			struct chim_neigh_const c;
-			struct chim_neigh_cached cached;
-			struct chim_neigh_delegated delegated;
-		} neigh;
-		struct {
-			struct chim_path_const c;
-			struct chim_path_cached cached;
-		} path;
+		struct chim_neigh_state neigh;
+		struct chim_path_state path;
 	};
 	struct list_head free_node;
 };
