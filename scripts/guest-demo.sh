@@ -5,7 +5,12 @@ root=$CHIMNEY_ROOT
 ko=$root/drivers/net/chimney/chimney.ko
 ctl=$root/tools/chimneyctl/chimneyctl
 
-show() { echo; echo "\$ $*"; "$@"; }
+show() { # CMD...: print it (chimneyctl by name), run it
+	local line="$*"
+	echo
+	echo "\$ ${line/ns $ctl/chimneyctl}"
+	"$@"
+}
 
 echo "chimney demo on $(uname -r), $(nproc) CPUs"
 show modinfo -F description "$ko"
