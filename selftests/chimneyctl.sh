@@ -116,7 +116,7 @@ check_policy() {
 check_conn() {
 	expect_eq "$(ctl -j conn show)" "[]" "conn show -j"
 	must_fail 'chimneyctl: invalid port "99999"' ctl conn offload 10.0.0.1:99999 10.0.0.2:80
-	must_fail "chimneyctl: offloading a live socket is not supported by this build" \
+	must_fail "chimneyctl: no established TCP connection with this 4-tuple" \
 		ctl conn offload 10.0.0.1:1 10.0.0.2:2
 	must_fail "chimneyctl: no offloaded connection with this 4-tuple" \
 		ctl conn terminate 10.0.0.1:1 10.0.0.2:2

@@ -4,7 +4,10 @@
  * terminates, target requests, fault injection and statistics.
  */
 #include <linux/rtnetlink.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
 #include <net/ipv6.h>
+#include <net/tcp.h>
 
 #include "defs.h"
 #include "netlink.h"
@@ -337,18 +340,69 @@ out:
 	return err;
 }
 
+/* The established TCP socket with this tuple, with a reference, or NULL. */
+static struct sock *lookup_established(struct net *net,
+				       const struct chim_tuple *t)
+{
+	struct inet_hashinfo *hinfo = net->ipv4.tcp_death_row.hashinfo;
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	if (t->family == AF_INET)
+		sk = __inet_lookup_established(net, hinfo, t->raddr.s6_addr32[3],
+					       t->rport, t->laddr.s6_addr32[3],
+					       ntohs(t->lport), 0, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	else
+		sk = __inet6_lookup_established(net, hinfo, &t->raddr, t->rport,
+						&t->laddr, ntohs(t->lport), 0, 0);
+#endif
+	rcu_read_unlock();
+	if (sk && sk->sk_state != TCP_ESTABLISHED) {
+		sock_gen_put(sk);
+		sk = NULL;
+	}
+	return sk;
+}
+
 int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct net *net = genl_info_net(info);
+	struct dst_entry *dst;
+	struct chim_dev *cd;
 	struct chim_tuple t;
+	struct sock *sk;
 	int err;
 
 	err = nl_tuple(info, &t);
 	if (err)
 		return err;
-	/* Sockets are handed to targets by the TCP ULP, not there yet. */
-	NL_SET_ERR_MSG(info->extack,
-		       "offloading a live socket is not supported by this build");
-	return -EOPNOTSUPP;
+	sk = lookup_established(net, &t);
+	if (!sk) {
+		NL_SET_ERR_MSG(info->extack,
+			       "no established TCP connection with this 4-tuple");
+		return -ENOENT;
+	}
+	rtnl_lock();
+	dst = sk_dst_get(sk);
+	cd = dst && dst->dev ? chim_dev_lookup(dst->dev) : NULL;
+	if (!cd) {
+		NL_SET_ERR_MSG(info->extack,
+			       "the connection does not leave through a device with an offload target");
+		err = -ENODEV;
+	} else if (chim_dev_paused(cd)) {
+		NL_SET_ERR_MSG(info->extack, "offloads are paused on this device");
+		err = -EAGAIN;
+	} else {
+		/* Handing the socket over is the TCP ULP's job, not there yet. */
+		NL_SET_ERR_MSG(info->extack,
+			       "offloading a live socket is not supported by this build");
+		err = -EOPNOTSUPP;
+	}
+	rtnl_unlock();
+	dst_release(dst);
+	sock_gen_put(sk);
+	return err;
 }
 
 static enum chim_upload_reason nl_reason(struct genl_info *info,

@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# `conn offload` on real TCP connections over the e1000 wire: the control
+# plane finds the established socket by its 4-tuple, checks that its route
+# leaves through a device with a target, and refuses with the reason.
+# (Handing the socket to the target comes with the TCP ULP.)
+#
+#   netns chim-a            QEMU hub             netns chim-b
+#   eth0 (e1000) 10.0.0.1 ===================== eth1 (e1000) 10.0.0.2
+#        fd00::1         client -> server :7000/:7001   fd00::2
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
+PIDS=/tmp/conn-offload.pids
+
+cleanup() {
+	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null
+	rm -f $PIDS
+	wire_down
+	rmmod chimney 2>/dev/null || true
+}
+trap cleanup EXIT
+
+must_fail() { # MESSAGE NS ARGS...
+	local want=$1 ns=$2 out rc=0
+	shift 2
+	out=$(ip netns exec "$ns" "$CTL" "$@" 2>&1 >/dev/null) || rc=$?
+	[ $rc -eq 1 ] || { echo "exit $rc for: $*"; return 1; }
+	expect_eq "$out" "$want" "message of: $*"
+}
+
+# hold NS SCRIPT: a python process that keeps a connection open, detached
+# from the checks' output pipes.
+hold() {
+	ip netns exec "$1" python3 -c "$2" </dev/null >>/tmp/conn-offload.out 2>&1 &
+	echo $! >>$PIDS
+}
+
+setup() {
+	insmod "$KO"
+	wire_up
+	: >/tmp/conn-offload.out
+	for port in 7000 7001; do
+		fam=AF_INET addr=0.0.0.0
+		[ $port = 7001 ] && fam=AF_INET6 addr=::
+		hold $NS_B "import socket, time
+s = socket.socket(socket.$fam)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('$addr', $port)); s.listen()
+c, _ = s.accept(); time.sleep(120)"
+		wait_for 10 listening $NS_B $port
+	done
+	hold $NS_A "import socket, time
+a = socket.create_connection(('10.0.0.2', 7000))
+b = socket.create_connection(('fd00::2', 7001))
+print('ports', a.getsockname()[1], b.getsockname()[1], flush=True)
+time.sleep(120)"
+	wait_for 20 grep -q '^ports' /tmp/conn-offload.out
+}
+
+ports() { sed -n 's/^ports //p' /tmp/conn-offload.out; }
+
+check_unknown() {
+	local p4
+	p4=$(ports | cut -d' ' -f1)
+	must_fail "chimneyctl: no established TCP connection with this 4-tuple" \
+		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7999
+	must_fail "chimneyctl: no established TCP connection with this 4-tuple" \
+		$NS_B conn offload 10.0.0.1:$p4 10.0.0.2:7000
+}
+
+check_no_target() {
+	local p4 p6
+	read -r p4 p6 <<<"$(ports)"
+	must_fail "chimneyctl: the connection does not leave through a device with an offload target" \
+		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7000
+	must_fail "chimneyctl: the connection does not leave through a device with an offload target" \
+		$NS_A conn offload [fd00::1]:$p6 [fd00::2]:7001
+}
+
+check_target() {
+	local p4 p6
+	read -r p4 p6 <<<"$(ports)"
+	ip netns exec $NS_A "$CTL" dev attach eth0
+	must_fail "chimneyctl: offloading a live socket is not supported by this build" \
+		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7000 priority 5
+	must_fail "chimneyctl: offloading a live socket is not supported by this build" \
+		$NS_A conn offload [fd00::1]:$p6 [fd00::2]:7001
+	# The server's side of the same connection leaves through eth1: no target.
+	must_fail "chimneyctl: the connection does not leave through a device with an offload target" \
+		$NS_B conn offload 10.0.0.2:7000 10.0.0.1:$p4
+}
+
+check_paused() {
+	local p4
+	p4=$(ports | cut -d' ' -f1)
+	ip netns exec $NS_A "$CTL" dev pause eth0
+	must_fail "chimneyctl: offloads are paused on this device" \
+		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7000
+	ip netns exec $NS_A "$CTL" dev resume eth0
+	ip netns exec $NS_A "$CTL" dev detach eth0
+}
+
+ktap_plan 5
+ktap_check "setup: wire and two live connections (IPv4, IPv6)" setup
+ktap_check "unknown 4-tuples are refused" check_unknown
+ktap_check "no target on the egress device: refused" check_no_target
+ktap_check "socket and route found through the target's device" check_target
+ktap_check "paused device refuses offloads" check_paused
+ktap_finish
