@@ -75,7 +75,7 @@ PY
 }
 
 # An error is refused with the kernel's extack message, pointing at the attribute.
-expect_refusal() { # MESSAGE ARGS...
+expect_refusal() { # MESSAGE NS ARGS...
 	local want=$1 out
 	shift
 	if out=$(ynl "$@" 2>&1); then
@@ -85,60 +85,15 @@ expect_refusal() { # MESSAGE ARGS...
 	grep -qF -- "$want" <<<"$out" || { echo "wanted '$want', got: $out"; return 1; }
 }
 
-check_refusals() {
-	expect_refusal "no such device" $NS --do dev-attach --json '{"ifname": "nosuch0"}'
-	expect_refusal "already attached" $NS --do dev-attach --json '{"ifname": "dummy0"}'
-	expect_refusal "Ethernet" $NS --do dev-attach --json '{"ifname": "lo"}'
-	expect_refusal "capacity must be 1 to" $NS --do dev-attach --json '{"ifname": "dummy1", "capacity": 0}'
-	expect_refusal "ticks-per-second must be" $NS --do dev-attach \
-		--json '{"ifname": "dummy1", "params": {"ticks-per-second": 50}}'
-	expect_refusal "optional reasons" $NS --do dev-attach \
-		--json '{"ifname": "dummy1", "accept-optional": 1024}'
-	expect_refusal "no offload target is attached" $NS --do dev-pause --json '{"ifindex": 1}'
-	expect_refusal "different devices" $NS --do dev-get \
-		--json '{"ifname": "dummy0", "ifindex": 1}'
-	# ynl takes big-endian addresses as integers: 10.0.0.1 is 167772161.
-	expect_refusal "no offloaded connection" $NS --do conn-terminate --json \
-		'{"scope": 0, "local-v4": 167772161, "remote-v4": 167772162, "local-port": 1, "remote-port": 2}'
-	expect_refusal "port 0 names no connection" $NS --do conn-terminate --json \
-		'{"scope": 0, "local-v4": 167772161, "remote-v4": 167772162, "local-port": 0, "remote-port": 2}'
-	expect_refusal "missing remote address" $NS --do conn-get --json \
-		'{"local-v4": 167772161, "local-port": 1, "remote-port": 2}'
-	expect_refusal "TCP_UPLOAD_REASON" $NS --do target-request --json \
-		'{"ifname": "dummy0", "reason": 12, "local-v4": 167772161, "remote-v4": 167772162, "local-port": 1, "remote-port": 2}'
-	expect_refusal "the target does not run this connection" $NS --do target-request --json \
-		'{"ifname": "dummy0", "reason": 10, "local-v4": 167772161, "remote-v4": 167772162, "local-port": 1, "remote-port": 2}'
-	expect_refusal "not a failure status" $NS --do target-fault --json \
-		'{"ifname": "dummy0", "initiate-fail": 1, "initiate-status": 0}'
-	expect_refusal "complete-delay must be at most" $NS --do target-fault --json \
-		'{"ifname": "dummy0", "complete-delay": 60001}'
-	expect_refusal "no fault given" $NS --do target-fault --json '{"ifname": "dummy0"}'
+# A group of checks through the YNL library, in one Python process.
+ynl_group() {
+	ip netns exec $NS python3 "$CHIMNEY_ROOT/selftests/ynl_checks.py" \
+		"$(dirname "$CLI")" "$SPEC" "$1"
 }
 
-check_pause_resume() {
-	ynl $NS --do dev-pause --json '{"ifname": "dummy0"}'
-	expect_refusal "already paused" $NS --do dev-pause --json '{"ifname": "dummy0"}'
-	[ "$(ynl $NS --output-json --do dev-get --json '{"ifname": "dummy0"}' |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["paused"])')" = 1 ]
-	ynl $NS --do dev-resume --json '{"ifname": "dummy0"}'
-	expect_refusal "not paused" $NS --do dev-resume --json '{"ifname": "dummy0"}'
-}
-
-check_policy() {
-	local out
-	out=$(ynl $NS --output-json --do policy-add \
-		--json '{"ifname": "dummy0", "remote-port": 5001, "priority": 3}')
-	[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["policy-id"])' "$out")" = 1 ]
-	out=$(ynl $NS --output-json --dump policy-get)
-	python3 - "$out" <<'PY'
-import json, sys
-d = json.loads(sys.argv[1])
-assert len(d) == 1 and d[0]['remote-port'] == 5001 and d[0]['priority'] == 3, d
-PY
-	expect_refusal "no offload rule with this id" $NS --do policy-del \
-		--json '{"ifname": "dummy0", "policy-id": 9}'
-	ynl $NS --do policy-del --json '{"ifname": "dummy0", "policy-id": 1}'
-}
+check_refusals() { ynl_group refusals; }
+check_pause_resume() { ynl_group pause; }
+check_policy() { ynl_group policy; }
 
 check_other_netns() {
 	# Same device name, other namespace: nothing attached there.
