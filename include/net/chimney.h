@@ -24,7 +24,7 @@
 #include <linux/skbuff.h>
 #include <linux/types.h>
 
-/**
+/*
  * enum chim_upload_reason - why a connection is uploaded
  *
  * Values 1-11 are the seed's TCP_UPLOAD_REASON, reported by a target with
@@ -57,7 +57,7 @@ enum chim_upload_reason {
 	__CHIM_REASON_MAX,
 };
 
-/**
+/*
  * enum chim_status - the status a target writes into every block
  *
  * SUCCESS, PARTIAL_SUCCESS (NDIS_STATUS_OFFLOAD_PARTIAL_SUCCESS), FAILURE
@@ -174,7 +174,7 @@ struct chim_tcp_cached {
 /* "Not running" for the TimeoutDelta of a timer. */
 #define CHIM_TIMER_NOT_RUNNING	((u32)-1)
 
-/**
+/*
  * struct chim_tcp_delegated - TCP_OFFLOAD_STATE_DELEGATED
  *
  * Sequence numbers, windows and timers as in the seed (srtt is scaled by 8,
@@ -318,6 +318,15 @@ struct chim_tree {
  * chim_*_complete() exactly once, never from inside the callback itself.
  * ->quiesce(), optional, waits until no operation of the target runs any
  * more (the host calls it before it goes away).
+ *
+ * @initiate: MiniportInitiateOffload, completed by chim_initiate_complete()
+ * @terminate: MiniportTerminateOffload, completed by
+ *	chim_terminate_complete()
+ * @update: MiniportUpdateOffload, completed by chim_update_complete()
+ * @invalidate: MiniportInvalidateOffload, completed by
+ *	chim_invalidate_complete()
+ * @query: MiniportQueryOffload, completed by chim_query_complete()
+ * @quiesce: wait for every operation in flight, may be NULL
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);

@@ -44,10 +44,14 @@ static_assert((int)CHIMNEY_TCP_STATE_TIME_WAIT == CHIM_TCP_TIME_WAIT);
 
 /* ---- attribute helpers ------------------------------------------------- */
 
-/*
- * The device of a request: CHIMNEY_A_IFINDEX and/or CHIMNEY_A_IFNAME, in
- * the caller's namespace.  Return: the device, NULL when neither is given,
- * or an ERR_PTR (with the extack set).
+/**
+ * nl_netdev() - the device of a request: CHIMNEY_A_IFINDEX and/or
+ *	CHIMNEY_A_IFNAME, in the caller's namespace
+ * @info: the request
+ *
+ * Context: RTNL held.
+ * Return: the device, NULL when neither is given, or an ERR_PTR (with the
+ * extack set).
  */
 struct net_device *nl_netdev(struct genl_info *info)
 {
@@ -79,7 +83,13 @@ struct net_device *nl_netdev(struct genl_info *info)
 	return dev;
 }
 
-/* The attached device of a request that needs one. */
+/**
+ * nl_chim_dev() - the attached device of a request that needs one
+ * @info: the request
+ *
+ * Context: RTNL held.
+ * Return: the binding, or an ERR_PTR (with the extack set).
+ */
 struct chim_dev *nl_chim_dev(struct genl_info *info)
 {
 	struct net_device *dev = nl_netdev(info);
@@ -100,7 +110,16 @@ struct chim_dev *nl_chim_dev(struct genl_info *info)
 	return cd;
 }
 
-/* An address given as ATTR_V4 or ATTR_V6 (one of them), v4-mapped. */
+/**
+ * nl_addr() - an address given as @v4 or @v6 (one of them)
+ * @info: the request
+ * @v4: the IPv4 attribute
+ * @v6: the IPv6 attribute
+ * @addr: receives the address, IPv4 v4-mapped
+ * @family: receives AF_INET or AF_INET6
+ *
+ * Return: 0, -ENOENT when neither is given, -EINVAL (with the extack set).
+ */
 int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
 	    u8 *family)
 {
@@ -128,7 +147,14 @@ int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
 	return 0;
 }
 
-/* The 4-tuple of a request: both addresses, of one family, and both ports. */
+/**
+ * nl_tuple() - the 4-tuple of a request: both addresses, of one family,
+ *	and both ports
+ * @info: the request
+ * @t: receives the tuple
+ *
+ * Return: 0 or -EINVAL (with the extack set).
+ */
 int nl_tuple(struct genl_info *info, struct chim_tuple *t)
 {
 	struct in6_addr laddr, raddr;
@@ -175,6 +201,16 @@ int nl_tuple(struct genl_info *info, struct chim_tuple *t)
 	return 0;
 }
 
+/**
+ * nla_put_addr() - put an address as @v4 or @v6, by @family
+ * @skb: the message
+ * @v4: the IPv4 attribute
+ * @v6: the IPv6 attribute
+ * @addr: the address, IPv4 v4-mapped
+ * @family: AF_INET or AF_INET6
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
 int nla_put_addr(struct sk_buff *skb, int v4, int v6,
 		 const struct in6_addr *addr, u8 family)
 {
@@ -183,6 +219,13 @@ int nla_put_addr(struct sk_buff *skb, int v4, int v6,
 	return nla_put_in6_addr(skb, v6, addr);
 }
 
+/**
+ * nla_put_tuple() - put a 4-tuple (family, addresses, ports)
+ * @skb: the message
+ * @t: the tuple
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
 int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
 {
 	if (nla_put_u8(skb, CHIMNEY_A_FAMILY, t->family) ||
@@ -196,6 +239,13 @@ int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
 	return 0;
 }
 
+/**
+ * nla_put_dev() - put a device's ifindex and name
+ * @skb: the message
+ * @cd: the binding
+ *
+ * Return: 0 or -EMSGSIZE.
+ */
 int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
 {
 	if (nla_put_u32(skb, CHIMNEY_A_IFINDEX, cd->dev->ifindex) ||
@@ -204,7 +254,15 @@ int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
 	return 0;
 }
 
-/* Reply with one message built by @fill. */
+/**
+ * nl_reply() - reply to a request with one message built by @fill
+ * @info: the request
+ * @fill: puts the attributes, returns 0 or -EMSGSIZE
+ * @arg: for @fill
+ *
+ * Context: process.
+ * Return: 0 or a negative errno.
+ */
 int nl_reply(struct genl_info *info,
 	     int (*fill)(struct sk_buff *skb, void *arg), void *arg)
 {
@@ -526,12 +584,25 @@ int chimney_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return dev_op(info, op_get);
 }
 
+/**
+ * dump_ctx() - a dump's resume state, kept in @cb->ctx
+ * @cb: the dump
+ *
+ * Return: the state, zeroed when the dump starts.
+ */
 struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb)
 {
 	NL_ASSERT_DUMP_CTX_FITS(struct nl_dump_ctx);
 	return (struct nl_dump_ctx *)cb->ctx;
 }
 
+/**
+ * dump_put() - start one message of a dump
+ * @skb: the dump's buffer
+ * @cb: the dump
+ *
+ * Return: the genetlink header, or NULL when @skb is full.
+ */
 void *dump_put(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genlmsghdr *ghdr = nlmsg_data(cb->nlh);
@@ -570,7 +641,16 @@ static int dump_filter(struct netlink_callback *cb)
 	return 0;
 }
 
-/* Calls @fill(skb, cb, cd) for each device from ctx->dev on. */
+/**
+ * dump_devs() - call @fill for each device of the namespace (or the one the
+ *	request names), from the resume position on
+ * @skb: the dump's buffer
+ * @cb: the dump
+ * @fill: dumps one device's objects, returns 0 or -EMSGSIZE when full
+ *
+ * Context: takes RTNL.
+ * Return: @skb->len to be called again, 0 when done, or a negative errno.
+ */
 int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 	      int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
 			  struct chim_dev *cd))
