@@ -523,6 +523,17 @@ static void update_and_invalidate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->obj.state, CHIM_STATE_OFFLOADED);
 	KUNIT_EXPECT_EQ(test,
 			env->host->stats.terminates[CHIM_REASON_INVALID_STATE], 2u);
+
+	/*
+	 * c's path was offloaded below the already offloaded neighbor (a
+	 * linker): invalidating the neighbor must reach it too.
+	 */
+	KUNIT_ASSERT_EQ(test, chim_host_invalidate(env->host,
+						   &env->neigh->obj), 0);
+	chim_host_flush(env->host);
+	KUNIT_EXPECT_EQ(test, c->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test,
+			env->host->stats.terminates[CHIM_REASON_INVALID_STATE], 3u);
 }
 
 static struct kunit_case host_cases[] = {

@@ -16,7 +16,8 @@ struct emu_job {
 	struct delayed_work dwork;
 	struct chim_emu *emu;
 	struct chim_tree *tree;
-	/* initiate: the path context TCP blocks below are linked to */
+	/* initiate: the contexts new blocks below are linked to */
+	struct chim_emu_obj *cur_neigh;
 	struct chim_emu_obj *cur_path;
 	/* terminate: contexts to free in step 5 */
 	struct list_head free_conns;
@@ -92,10 +93,12 @@ static enum chim_status emu_initiate_obj(struct emu_job *job,
 	eo->type = b->type;
 	eo->handle = b->handle;
 	INIT_LIST_HEAD(&eo->free_node);
-	if (b->type == CHIM_OBJ_NEIGH)
+	if (b->type == CHIM_OBJ_NEIGH) {
 		eo->neigh = b->neigh;
-	else
+	} else {
 		eo->path = b->path;
+		eo->parent = job->cur_neigh;
+	}
 	atomic_inc(&job->emu->objs);
 	b->target_reserved[0] = eo;
 	return CHIM_STATUS_SUCCESS;
@@ -113,6 +116,8 @@ static int emu_initiate_pre(struct chim_block *b, void *arg)
 	bool linker = b->target_ctx && *b->target_ctx;
 
 	b->target_reserved[1] = (void *)(unsigned long)linker;
+	if (b->type == CHIM_OBJ_NEIGH)
+		job->cur_neigh = NULL;
 	if (b->type == CHIM_OBJ_PATH)
 		job->cur_path = NULL;
 	if (b->target_ctx && !linker)
@@ -124,29 +129,21 @@ static int emu_initiate_pre(struct chim_block *b, void *arg)
 		chim_block_fail_dependents(b);
 		return 1;
 	}
+	/* What the blocks below link to: an existing context or the new one. */
+	if (b->type == CHIM_OBJ_NEIGH && b->target_ctx)
+		job->cur_neigh = linker ? *b->target_ctx : b->target_reserved[0];
 	if (b->type == CHIM_OBJ_PATH && b->target_ctx)
 		job->cur_path = linker ? *b->target_ctx : b->target_reserved[0];
-	if (b->type == CHIM_OBJ_NEIGH && b->target_ctx && !linker)
-		b->target_reserved[1] = NULL;
 	return 0;
 }
 
 static int emu_initiate_post(struct chim_block *b, void *arg)
 {
 	bool linker = b->target_reserved[1];
-	struct chim_block *d;
 
 	b->status = chim_block_initiate_status(b, linker);
-	if (!b->target_ctx || linker)
-		return 0;
-	*b->target_ctx = b->target_reserved[0];
-	/* Link the new paths below a neighbor to it. */
-	if (b->type == CHIM_OBJ_NEIGH)
-		for (d = b->dependents; d; d = d->next)
-			if (d->target_ctx && *d->target_ctx &&
-			    chim_status_ok(d->status))
-				((struct chim_emu_obj *)*d->target_ctx)->parent =
-					*b->target_ctx;
+	if (b->target_ctx && !linker)
+		*b->target_ctx = b->target_reserved[0];
 	return 0;
 }
 
