@@ -16,6 +16,10 @@ struct emu_job {
 	struct delayed_work dwork;
 	struct chim_emu *emu;
 	struct chim_tree *tree;
+	/* walk operations: the per-block callbacks and the completion */
+	chim_block_fn pre;
+	chim_block_fn post;
+	void (*complete)(struct chim_tree *tree);
 	/* initiate: the contexts new blocks below are linked to */
 	struct chim_emu_obj *cur_neigh;
 	struct chim_emu_obj *cur_path;
@@ -147,16 +151,6 @@ static int emu_initiate_post(struct chim_block *b, void *arg)
 	return 0;
 }
 
-static void emu_initiate_work(struct work_struct *work)
-{
-	struct emu_job *job = container_of(to_delayed_work(work),
-					   struct emu_job, dwork);
-
-	chim_tree_walk(job->tree, emu_initiate_pre, emu_initiate_post, job);
-	chim_initiate_complete(job->tree);
-	kfree(job);
-}
-
 /* ---- terminate (Part 2, steps 2-5) ------------------------------------- */
 
 /* Stop the engine: out of the table, so the receive path no longer sees it. */
@@ -285,16 +279,6 @@ static int emu_update_block(struct chim_block *b, void *arg)
 	return 0;
 }
 
-static void emu_update_work(struct work_struct *work)
-{
-	struct emu_job *job = container_of(to_delayed_work(work),
-					   struct emu_job, dwork);
-
-	chim_tree_walk(job->tree, emu_update_block, NULL, job);
-	chim_update_complete(job->tree);
-	kfree(job);
-}
-
 static bool emu_conn_depends_on(struct chim_emu_conn *ec, void *ctx)
 {
 	return ec == ctx || ec->path == ctx || ec->path->parent == ctx;
@@ -331,16 +315,6 @@ static int emu_invalidate_block(struct chim_block *b, void *arg)
 	return 0;
 }
 
-static void emu_invalidate_work(struct work_struct *work)
-{
-	struct emu_job *job = container_of(to_delayed_work(work),
-					   struct emu_job, dwork);
-
-	chim_tree_walk(job->tree, emu_invalidate_block, NULL, job);
-	chim_invalidate_complete(job->tree);
-	kfree(job);
-}
-
 static int emu_query_block(struct chim_block *b, void *arg)
 {
 	struct chim_tcp_delegated *dst = &b->tcp.delegated;
@@ -365,59 +339,88 @@ static int emu_query_block(struct chim_block *b, void *arg)
 	return 0;
 }
 
-static void emu_query_work(struct work_struct *work)
+/* ---- the ops table ----------------------------------------------------- */
+
+/* Every operation but a terminate: one walk, then the completion. */
+static void emu_walk_work(struct work_struct *work)
 {
 	struct emu_job *job = container_of(to_delayed_work(work),
 					   struct emu_job, dwork);
 
-	chim_tree_walk(job->tree, emu_query_block, NULL, job);
-	chim_query_complete(job->tree);
+	chim_tree_walk(job->tree, job->pre, job->post, job);
+	job->complete(job->tree);
 	kfree(job);
 }
 
-/* ---- the ops table ----------------------------------------------------- */
-
-static int emu_queue(struct chim_target *target, struct chim_tree *tree,
-		     work_func_t fn)
+static struct emu_job *emu_queue(struct chim_target *target,
+				 struct chim_tree *tree, work_func_t fn)
 {
 	struct chim_emu *emu = chim_target_emu(target);
 	struct emu_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
 
 	if (!job)
-		return -ENOMEM;
+		return NULL;
 	job->emu = emu;
 	job->tree = tree;
 	INIT_LIST_HEAD(&job->free_conns);
 	INIT_LIST_HEAD(&job->free_objs);
 	INIT_DELAYED_WORK(&job->dwork, fn);
-	queue_delayed_work(emu->wq, &job->dwork,
-			   msecs_to_jiffies(READ_ONCE(emu->faults.complete_delay_ms)));
+	return job;
+}
+
+static void emu_start(struct emu_job *job)
+{
+	queue_delayed_work(job->emu->wq, &job->dwork,
+			   msecs_to_jiffies(READ_ONCE(job->emu->faults.complete_delay_ms)));
+}
+
+static int emu_walk(struct chim_target *target, struct chim_tree *tree,
+		    chim_block_fn pre, chim_block_fn post,
+		    void (*complete)(struct chim_tree *tree))
+{
+	struct emu_job *job = emu_queue(target, tree, emu_walk_work);
+
+	if (!job)
+		return -ENOMEM;
+	job->pre = pre;
+	job->post = post;
+	job->complete = complete;
+	emu_start(job);
 	return 0;
 }
 
 static int emu_initiate(struct chim_target *target, struct chim_tree *tree)
 {
-	return emu_queue(target, tree, emu_initiate_work);
+	return emu_walk(target, tree, emu_initiate_pre, emu_initiate_post,
+			chim_initiate_complete);
 }
 
 static int emu_terminate(struct chim_target *target, struct chim_tree *tree)
 {
-	return emu_queue(target, tree, emu_terminate_work);
+	struct emu_job *job = emu_queue(target, tree, emu_terminate_work);
+
+	if (!job)
+		return -ENOMEM;
+	emu_start(job);
+	return 0;
 }
 
 static int emu_update(struct chim_target *target, struct chim_tree *tree)
 {
-	return emu_queue(target, tree, emu_update_work);
+	return emu_walk(target, tree, emu_update_block, NULL,
+			chim_update_complete);
 }
 
 static int emu_invalidate(struct chim_target *target, struct chim_tree *tree)
 {
-	return emu_queue(target, tree, emu_invalidate_work);
+	return emu_walk(target, tree, emu_invalidate_block, NULL,
+			chim_invalidate_complete);
 }
 
 static int emu_query(struct chim_target *target, struct chim_tree *tree)
 {
-	return emu_queue(target, tree, emu_query_work);
+	return emu_walk(target, tree, emu_query_block, NULL,
+			chim_query_complete);
 }
 
 static void emu_quiesce(struct chim_target *target)
