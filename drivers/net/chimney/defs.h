@@ -36,6 +36,12 @@ enum chim_limits {
 	CHIM_MAX_POLICIES = 256,
 	/* Longest completion delay fault injection may ask for. */
 	CHIM_MAX_COMPLETE_DELAY_MS = 60000,
+	/* Largest linear skb the socket layer copies queued data into. */
+	CHIM_DATA_CHUNK = 16384,
+	/* Truesize of segments the target holds for a connection it cannot
+	 * serve yet; more is dropped (the peer retransmits).
+	 */
+	CHIM_RX_HOLD_MAX = 8 << 20,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

@@ -7,6 +7,7 @@
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
+#include <net/ipv6.h>
 #include <linux/slab.h>
 #include <net/netns/generic.h>
 
@@ -103,6 +104,7 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	INIT_LIST_HEAD(&cd->policies);
 	cd->next_policy_id = 1;
 	cd->dev = dev;
+	cd->emu->dev = dev;
 	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_ATTACH, GFP_KERNEL);
@@ -166,6 +168,33 @@ void chim_dev_resume(struct chim_dev *cd)
 	cd->admin_paused = false;
 	chim_indicate_resume(&cd->emu->target);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_RESUME, GFP_KERNEL);
+}
+
+/**
+ * chim_dev_match() - the first offload rule a connection matches
+ * @cd: the binding
+ * @t: the connection's 4-tuple
+ *
+ * Context: RTNL held.
+ * Return: the rule, or NULL.
+ */
+const struct chim_policy *chim_dev_match(struct chim_dev *cd,
+					 const struct chim_tuple *t)
+{
+	const struct chim_policy *p;
+
+	list_for_each_entry(p, &cd->policies, node) {
+		if (p->lport && p->lport != t->lport)
+			continue;
+		if (p->rport && p->rport != t->rport)
+			continue;
+		if (p->has_laddr && !ipv6_addr_equal(&p->laddr, &t->laddr))
+			continue;
+		if (p->has_raddr && !ipv6_addr_equal(&p->raddr, &t->raddr))
+			continue;
+		return p;
+	}
+	return NULL;
 }
 
 /**

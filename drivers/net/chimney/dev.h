@@ -100,6 +100,8 @@ struct chim_dev *chim_dev_lookup(struct net_device *dev);
 void chim_dev_pause(struct chim_dev *cd, enum chim_upload_reason reason);
 void chim_dev_resume(struct chim_dev *cd);
 bool chim_dev_paused(struct chim_dev *cd);
+const struct chim_policy *chim_dev_match(struct chim_dev *cd,
+					 const struct chim_tuple *t);
 
 int chim_dev_init(void);
 void chim_dev_uninit(void);

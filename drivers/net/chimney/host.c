@@ -553,6 +553,74 @@ static int terminate_apply(struct chim_block *b, void *arg)
 	return 0;
 }
 
+/* Connections in @obj's subtree whose owner locks a socket for an upload. */
+static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
+				  unsigned int n)
+{
+	struct chim_obj *child;
+
+	if (obj->state != CHIM_STATE_OFFLOADED &&
+	    obj->state != CHIM_STATE_INVALIDATED)
+		return n;
+	if (obj->type == CHIM_OBJ_TCP) {
+		const struct chim_conn_ops *ops = chim_obj_conn(obj)->ops;
+
+		if (ops && ops->upload_begin) {
+			if (out) {
+				chim_obj_hold(obj);
+				out[n] = obj;
+			}
+			n++;
+		}
+		return n;
+	}
+	list_for_each_entry(child, &obj->children, sibling)
+		n = collect_owned(child, out, n);
+	return n;
+}
+
+/*
+ * A socket stays locked from the terminate call until it is restored, and
+ * a task may hold only one socket lock (lockdep knows no order between two
+ * sockets): connections with sockets are uploaded one tree each, before
+ * their parents.
+ *
+ * Return: how many were uploaded that way.
+ */
+static unsigned int terminate_owned_singly(struct chim_host *host,
+					   struct chim_obj **objs,
+					   unsigned int n,
+					   enum chim_upload_reason reason)
+{
+	struct chim_obj **owned = NULL;
+	unsigned int i, count = 0, done = 0;
+
+	if (n == 1 && objs[0]->type == CHIM_OBJ_TCP)
+		return 0;
+	mutex_lock(&host->lock);
+	for (i = 0; i < n; i++)
+		if (objs[i]->host == host)
+			count = collect_owned(objs[i], NULL, count);
+	if (count > 1)
+		owned = kcalloc(count, sizeof(*owned), GFP_KERNEL);
+	if (owned) {
+		count = 0;
+		for (i = 0; i < n; i++)
+			if (objs[i]->host == host)
+				count = collect_owned(objs[i], owned, count);
+	}
+	mutex_unlock(&host->lock);
+	if (!owned)
+		return 0;
+	for (i = 0; i < count; i++) {
+		if (!chim_host_terminate(host, &owned[i], 1, reason))
+			done++;
+		chim_obj_put(owned[i]);
+	}
+	kfree(owned);
+	return done;
+}
+
 /**
  * chim_host_terminate() - Part 2: upload objects (MiniportTerminateOffload)
  * @host: the host
@@ -585,9 +653,10 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 	struct terminate_result r;
 	struct chim_obj *obj, *tmp;
 	struct chim_tree *tree;
+	unsigned int i, singly;
 	int first = 0;
-	unsigned int i;
 
+	singly = terminate_owned_singly(host, objs, n, reason);
 	tree = chim_tree_create(host, CHIM_OP_TERMINATE, reason);
 	if (!tree)
 		return -ENOMEM;
@@ -618,7 +687,7 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 
 	if (!tree->root) {
 		chim_tree_destroy(tree);
-		return first;
+		return singly ? 0 : first;
 	}
 
 	chim_tree_walk(tree, terminate_begin, NULL, tree);

@@ -140,6 +140,17 @@ void chim_query_complete(struct chim_tree *tree)
 }
 EXPORT_SYMBOL_GPL(chim_query_complete);
 
+/*
+ * A target may ask as soon as the connection is in its table, before the
+ * initiate completed: the terminate then runs right after the initiate.
+ */
+static bool retrievable(struct chim_obj *handle)
+{
+	enum chim_obj_state state = READ_ONCE(handle->state);
+
+	return state == CHIM_STATE_OFFLOADED || state == CHIM_STATE_OFFLOADING;
+}
+
 /**
  * chim_indicate_retrieve() - Part 1: the target asks for an upload
  *	(TcpIndicateRetrieve)
@@ -164,8 +175,8 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 	spin_lock_irqsave(&host->req_lock, flags);
 	host->stats.retrieves[reason]++;
 	if (!host->dying && handle->type == CHIM_OBJ_TCP &&
-	    !handle->retrieve_reason && READ_ONCE(handle->state) ==
-	    CHIM_STATE_OFFLOADED && chim_obj_get(handle)) {
+	    !handle->retrieve_reason && retrievable(handle) &&
+	    chim_obj_get(handle)) {
 		handle->retrieve_reason = reason;
 		list_add_tail(&handle->req_node, &host->requests);
 		queued = true;

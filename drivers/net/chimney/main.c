@@ -7,9 +7,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <net/tcp.h>
 
 #include "defs.h"
 #include "dev.h"
+#include "sock.h"
 #include "table.h"
 
 static int __init chimney_init(void)
@@ -23,9 +25,14 @@ static int __init chimney_init(void)
 	err = chim_nl_init();
 	if (err)
 		goto err_nl;
+	err = chim_sock_init();
+	if (err)
+		goto err_sock;
 	pr_info("version " CHIMNEY_VERSION " loaded, %u CPUs\n", nr_cpu_ids);
 	return 0;
 
+err_sock:
+	chim_nl_uninit();
 err_nl:
 	chim_dev_uninit();
 err_dev:
@@ -34,7 +41,11 @@ err_dev:
 
 static void __exit chimney_exit(void)
 {
-	/* No new request, then detach every device (uploading everything). */
+	/*
+	 * No new socket can take the ULP (sockets that have it pin the
+	 * module), no new request, then detach every device.
+	 */
+	chim_sock_uninit();
 	chim_nl_uninit();
 	chim_dev_uninit();
 	pr_info("unloaded\n");
@@ -47,3 +58,4 @@ MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Emulated TCP chimney offload over a real NIC");
 MODULE_VERSION(CHIMNEY_VERSION);
 MODULE_AUTHOR("The chimney developers");
+MODULE_ALIAS_TCP_ULP("chimney");

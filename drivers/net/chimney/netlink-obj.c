@@ -11,6 +11,7 @@
 
 #include "defs.h"
 #include "netlink.h"
+#include "sock.h"
 
 /* ---- state objects ----------------------------------------------------- */
 
@@ -365,6 +366,18 @@ static struct sock *lookup_established(struct net *net,
 	return sk;
 }
 
+/* The priority asked for, else the one of the first rule it matches. */
+static u8 nl_priority(struct genl_info *info, struct chim_dev *cd,
+		      const struct chim_tuple *t)
+{
+	const struct chim_policy *p;
+
+	if (info->attrs[CHIMNEY_A_PRIORITY])
+		return nla_get_u8(info->attrs[CHIMNEY_A_PRIORITY]);
+	p = chim_dev_match(cd, t);
+	return p ? p->priority : 0;
+}
+
 int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
@@ -394,10 +407,8 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "offloads are paused on this device");
 		err = -EAGAIN;
 	} else {
-		/* Handing the socket over is the TCP ULP's job, not there yet. */
-		NL_SET_ERR_MSG(info->extack,
-			       "offloading a live socket is not supported by this build");
-		err = -EOPNOTSUPP;
+		err = chim_sock_offload(sk, cd, nl_priority(info, cd, &t),
+					info->extack);
 	}
 	rtnl_unlock();
 	dst_release(dst);

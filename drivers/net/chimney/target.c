@@ -23,9 +23,10 @@ struct emu_job {
 	/* initiate: the contexts new blocks below are linked to */
 	struct chim_emu_obj *cur_neigh;
 	struct chim_emu_obj *cur_path;
-	/* terminate: contexts to free in step 5 */
+	/* terminate: contexts to free in step 5, segments to indicate up */
 	struct list_head free_conns;
 	struct list_head free_objs;
+	struct sk_buff_head rx;
 };
 
 static void emu_stats_add(struct chim_emu *emu, unsigned int cpu,
@@ -59,6 +60,7 @@ static enum chim_status emu_initiate_tcp(struct emu_job *job,
 	if (!ec)
 		return CHIM_STATUS_RESOURCES;
 	spin_lock_init(&ec->lock);
+	skb_queue_head_init(&ec->rx);
 	ec->handle = b->handle;
 	ec->path = path;
 	ec->c = b->tcp.c;
@@ -70,8 +72,14 @@ static enum chim_status emu_initiate_tcp(struct emu_job *job,
 	ec->entry.tuple.family = path->path.c.family;
 	INIT_LIST_HEAD(&ec->free_node);
 
+	/* The receive hook must see the connection as soon as it is in. */
+	if (chim_emu_rx_get(emu)) {
+		kfree(ec);
+		return CHIM_STATUS_RESOURCES;
+	}
 	err = chim_table_insert(&emu->table, &ec->entry);
 	if (err) {
+		chim_emu_rx_put(emu);
 		kfree(ec);
 		return err == -ENOSPC ? CHIM_STATUS_OFFLOAD_TCP_ENTRIES :
 			CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED;
@@ -162,8 +170,13 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	if (b->type != CHIM_OBJ_TCP || !b->target_ctx || !*b->target_ctx)
 		return 0;
 	ec = *b->target_ctx;
-	chim_table_remove(&job->emu->table, &ec->entry);
+	spin_lock_bh(&ec->lock);
 	ec->stopped = true;
+	skb_queue_splice_tail_init(&ec->rx, &job->rx);
+	ec->rx_truesize = 0;
+	spin_unlock_bh(&ec->lock);
+	chim_table_remove(&job->emu->table, &ec->entry);
+	chim_emu_rx_put(job->emu);
 	return 0;
 }
 
@@ -210,7 +223,7 @@ static int emu_terminate_status(struct chim_block *b, void *arg)
 	return 0;
 }
 
-/* Step 5: RCU readers are gone since the synchronize_net() of the stop. */
+/* Step 5: receive-path readers may still look at a stopped context: RCU. */
 static void emu_free_contexts(struct emu_job *job)
 {
 	struct chim_emu_conn *ec, *ectmp;
@@ -220,7 +233,7 @@ static void emu_free_contexts(struct emu_job *job)
 		emu_stats_add(job->emu, ec->entry.cpu, 0, 1);
 		skb_queue_purge(&ec->d.send_data);
 		skb_queue_purge(&ec->d.buffered_data);
-		kfree(ec);
+		kfree_rcu(ec, rcu);
 	}
 	list_for_each_entry_safe(eo, eotmp, &job->free_objs, free_node) {
 		atomic_dec(&job->emu->objs);
@@ -234,9 +247,8 @@ static void emu_terminate_work(struct work_struct *work)
 					   struct emu_job, dwork);
 	struct chim_target *target = &job->emu->target;
 
-	/* Stop every connection, then wait out the RCU readers once. */
+	/* Stop every connection: the receive path passes its segments up. */
 	chim_tree_walk(job->tree, emu_terminate_stop, NULL, job);
-	synchronize_net();
 
 	chim_tree_walk(job->tree, emu_terminate_copy, NULL, job);
 	chim_trace_step(target, CHIM_STEP_TARGET_COPY);
@@ -245,6 +257,9 @@ static void emu_terminate_work(struct work_struct *work)
 
 	/* Step 4; the tree belongs to the host again afterwards. */
 	chim_terminate_complete(job->tree);
+
+	/* What arrived while offloaded goes to the stock stack, in order. */
+	chim_emu_rx_reinject(&job->rx);
 
 	/* Step 5: free what the target held. */
 	emu_free_contexts(job);
@@ -364,6 +379,7 @@ static struct emu_job *emu_queue(struct chim_target *target,
 	job->tree = tree;
 	INIT_LIST_HEAD(&job->free_conns);
 	INIT_LIST_HEAD(&job->free_objs);
+	skb_queue_head_init(&job->rx);
 	INIT_DELAYED_WORK(&job->dwork, fn);
 	return job;
 }
@@ -457,6 +473,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 	if (!emu)
 		return ERR_PTR(-ENOMEM);
 	emu->target.ops = &emu_ops;
+	mutex_init(&emu->rx_lock);
 	emu->target.capacity = capacity;
 	emu->target.name = kstrdup(name, GFP_KERNEL);
 	if (!emu->target.name)
@@ -626,9 +643,16 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 	rcu_read_lock();
 	e = chim_table_lookup_rcu(&emu->table, tuple);
 	if (e) {
-		chim_indicate_retrieve(container_of(e, struct chim_emu_conn,
-						    entry)->handle, reason);
-		err = 0;
+		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn,
+							entry);
+
+		/* Once stopped, the handle may be gone. */
+		spin_lock_bh(&ec->lock);
+		if (!ec->stopped) {
+			chim_indicate_retrieve(ec->handle, reason);
+			err = 0;
+		}
+		spin_unlock_bh(&ec->lock);
 	}
 	rcu_read_unlock();
 	return err;

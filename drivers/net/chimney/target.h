@@ -2,6 +2,7 @@
 #ifndef _CHIMNEY_TARGET_H
 #define _CHIMNEY_TARGET_H
 
+#include <linux/netfilter.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/chimney.h>
@@ -58,10 +59,15 @@ struct chim_emu_stats {
  * @c: constant variables
  * @cached: cached variables
  * @d: delegated variables, owned by the target while offloaded
- * @stopped: taken out of the table by a terminate
+ * @stopped: taken out of the table by a terminate; @lock
+ * @rx: segments received that the target cannot serve, held for the
+ *	stock stack until the connection is uploaded; @lock
+ * @rx_truesize: their truesize; @lock
+ * @upload_asked: a Part 1 request went out for @rx; @lock
  * @free_node: entry in a terminate's list of contexts to free
  * @bytes_in: payload bytes received while offloaded
  * @bytes_out: payload bytes sent while offloaded
+ * @rcu: frees the context after the receive path's readers
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -72,9 +78,13 @@ struct chim_emu_conn {
 	struct chim_tcp_cached cached;
 	struct chim_tcp_delegated d;
 	bool stopped;
+	struct sk_buff_head rx;
+	u32 rx_truesize;
+	bool upload_asked;
 	struct list_head free_node;
 	u64 bytes_in;
 	u64 bytes_out;
+	struct rcu_head rcu;
 };
 
 /**
@@ -121,6 +131,11 @@ struct chim_emu_faults {
  * @faults: fault injection
  * @stats: per-CPU counters
  * @objs: neighbor and path contexts alive
+ * @dev: the device whose traffic it sees (NULL in KUnit)
+ * @rx_lock: protects @rx_conns and the hook's registration
+ * @rx_conns: connections in the table; the hook is registered while
+ *	there is one
+ * @rx_hook: NF_NETDEV_INGRESS hook on @dev
  */
 struct chim_emu {
 	struct chim_target target;
@@ -129,6 +144,10 @@ struct chim_emu {
 	struct chim_emu_faults faults;
 	struct chim_emu_stats __percpu *stats;
 	atomic_t objs;
+	struct net_device *dev;
+	struct mutex rx_lock;	/* see @rx_lock above */
+	unsigned int rx_conns;
+	struct nf_hook_ops rx_hook;
 };
 
 static inline struct chim_emu *chim_target_emu(struct chim_target *target)
@@ -149,5 +168,10 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
+
+/* rx.c: the receive side of the emulated NIC */
+int chim_emu_rx_get(struct chim_emu *emu);
+void chim_emu_rx_put(struct chim_emu *emu);
+void chim_emu_rx_reinject(struct sk_buff_head *q);
 
 #endif /* _CHIMNEY_TARGET_H */

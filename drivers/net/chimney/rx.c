@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The emulated NIC's receive side: an NF_NETDEV_INGRESS hook on the bound
+ * device, registered while the target runs at least one connection.  It
+ * costs other traffic one static-key test and one per-CPU table lookup per
+ * TCP segment; segments of offloaded connections (and ICMP errors quoting
+ * one) are stolen.
+ *
+ * The target has no TCP engine yet: it holds what it receives, asks for an
+ * upload (Part 1, UploadRequested) and, once the connection is back in the
+ * stock stack, indicates the held segments up like any received frame.
+ */
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/if_vlan.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter_netdev.h>
+#include <linux/tcp.h>
+#include <net/ip.h>
+
+#include "target.h"
+
+static DEFINE_STATIC_KEY_FALSE(chim_rx_active);
+
+/* The tuple of a TCP header at @off in an IPv4 packet, seen from here. */
+static bool tuple4(struct sk_buff *skb, const struct iphdr *iph,
+		   unsigned int off, bool quoted, struct chim_tuple *t)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	/* A quoted header needs only its ports (the first 8 bytes). */
+	th = skb_header_pointer(skb, off, quoted ? 4 : sizeof(_th), &_th);
+	if (!th)
+		return false;
+	if (quoted)	/* our own segment: we are the source */
+		chim_tuple_init4(t, iph->saddr, th->source, iph->daddr, th->dest);
+	else
+		chim_tuple_init4(t, iph->daddr, th->dest, iph->saddr, th->source);
+	return true;
+}
+
+static bool parse4(struct sk_buff *skb, struct chim_tuple *t)
+{
+	struct iphdr _iph, _inner;
+	const struct iphdr *iph, *inner;
+	struct icmphdr _ih;
+	const struct icmphdr *ih;
+	unsigned int off;
+
+	iph = skb_header_pointer(skb, 0, sizeof(_iph), &_iph);
+	if (!iph || iph->version != 4 || iph->ihl < 5 || ip_is_fragment(iph))
+		return false;
+	off = iph->ihl * 4;
+	if (iph->protocol == IPPROTO_TCP)
+		return tuple4(skb, iph, off, false, t);
+	if (iph->protocol != IPPROTO_ICMP)
+		return false;
+	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	if (!ih || (ih->type != ICMP_DEST_UNREACH && ih->type != ICMP_TIME_EXCEEDED))
+		return false;
+	off += sizeof(_ih);
+	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
+	if (!inner || inner->ihl < 5 || inner->protocol != IPPROTO_TCP)
+		return false;
+	return tuple4(skb, inner, off + inner->ihl * 4, true, t);
+}
+
+static bool tuple6(struct sk_buff *skb, const struct ipv6hdr *ip6,
+		   unsigned int off, bool quoted, struct chim_tuple *t)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+
+	th = skb_header_pointer(skb, off, quoted ? 4 : sizeof(_th), &_th);
+	if (!th)
+		return false;
+	if (quoted)
+		chim_tuple_init6(t, &ip6->saddr, th->source, &ip6->daddr, th->dest);
+	else
+		chim_tuple_init6(t, &ip6->daddr, th->dest, &ip6->saddr, th->source);
+	return true;
+}
+
+/* Extension headers are not looked through: such segments pass. */
+static bool parse6(struct sk_buff *skb, struct chim_tuple *t)
+{
+	struct ipv6hdr _ip6, _inner;
+	const struct ipv6hdr *ip6, *inner;
+	struct icmp6hdr _ih;
+	const struct icmp6hdr *ih;
+	unsigned int off = sizeof(_ip6);
+
+	ip6 = skb_header_pointer(skb, 0, sizeof(_ip6), &_ip6);
+	if (!ip6 || ip6->version != 6)
+		return false;
+	if (ip6->nexthdr == IPPROTO_TCP)
+		return tuple6(skb, ip6, off, false, t);
+	if (ip6->nexthdr != IPPROTO_ICMPV6)
+		return false;
+	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
+	if (!ih || (ih->icmp6_type != ICMPV6_PKT_TOOBIG &&
+		    ih->icmp6_type != ICMPV6_DEST_UNREACH &&
+		    ih->icmp6_type != ICMPV6_TIME_EXCEED))
+		return false;
+	off += sizeof(_ih);
+	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
+	if (!inner || inner->nexthdr != IPPROTO_TCP)
+		return false;
+	return tuple6(skb, inner, off + sizeof(_inner), true, t);
+}
+
+static void rx_count(struct chim_emu *emu, struct sk_buff *skb, bool held)
+{
+	struct chim_emu_stats *s = this_cpu_ptr(emu->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	s->tcp.in_segments++;
+	s->ip.in_receives++;
+	s->ip.in_octets += skb->len;
+	if (!held)
+		s->ip.in_discards++;
+	u64_stats_update_end(&s->syncp);
+}
+
+/* Hold a segment of @ec for the stock stack; ask for an upload once. */
+static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
+			    struct sk_buff *skb)
+{
+	bool ask = false, held = false;
+
+	/* The core may still hand this skb to others (taps): own it. */
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		return NF_STOLEN;
+	spin_lock(&ec->lock);
+	if (ec->stopped) {
+		/* Uploaded meanwhile: the stock stack takes it from here. */
+		spin_unlock(&ec->lock);
+		netif_rx(skb);
+		return NF_STOLEN;
+	}
+	if (ec->rx_truesize + skb->truesize <= CHIM_RX_HOLD_MAX) {
+		ec->rx_truesize += skb->truesize;
+		__skb_queue_tail(&ec->rx, skb);
+		held = true;
+		ask = !ec->upload_asked;
+		ec->upload_asked = true;
+	}
+	/* The handle lives until the terminate, which stops us first. */
+	if (ask)
+		chim_indicate_retrieve(ec->handle, CHIM_REASON_UPLOAD_REQUESTED);
+	spin_unlock(&ec->lock);
+	rx_count(emu, skb, held);
+	if (!held)
+		kfree_skb(skb);	/* the peer retransmits it */
+	return NF_STOLEN;
+}
+
+static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
+				 const struct nf_hook_state *state)
+{
+	struct chim_emu *emu = priv;
+	struct chim_table_entry *e;
+	struct chim_tuple t;
+	bool ok;
+
+	if (!static_branch_unlikely(&chim_rx_active))
+		return NF_ACCEPT;
+	if (skb_vlan_tag_present(skb))
+		return NF_ACCEPT;
+	if (skb->protocol == htons(ETH_P_IP))
+		ok = parse4(skb, &t);
+	else if (skb->protocol == htons(ETH_P_IPV6))
+		ok = parse6(skb, &t);
+	else
+		ok = false;
+	if (!ok)
+		return NF_ACCEPT;
+	/* The core holds rcu_read_lock() around ingress hooks. */
+	e = chim_table_lookup_rcu(&emu->table, &t);
+	if (!e)
+		return NF_ACCEPT;
+	return rx_hold(emu, container_of(e, struct chim_emu_conn, entry), skb);
+}
+
+/**
+ * chim_emu_rx_get() - a connection enters the table: the hook is needed
+ * @emu: the target
+ *
+ * Context: process (the target's workqueue).
+ * Return: 0 or a negative errno.
+ */
+int chim_emu_rx_get(struct chim_emu *emu)
+{
+	int err = 0;
+
+	if (!emu->dev)
+		return 0;
+	mutex_lock(&emu->rx_lock);
+	if (!emu->rx_conns) {
+		emu->rx_hook.hook = chim_rx_hook;
+		emu->rx_hook.pf = NFPROTO_NETDEV;
+		emu->rx_hook.hooknum = NF_NETDEV_INGRESS;
+		emu->rx_hook.priority = INT_MIN + 1;
+		emu->rx_hook.dev = emu->dev;
+		emu->rx_hook.priv = emu;
+		err = nf_register_net_hook(dev_net(emu->dev), &emu->rx_hook);
+		if (!err)
+			static_branch_inc(&chim_rx_active);
+	}
+	if (!err)
+		emu->rx_conns++;
+	mutex_unlock(&emu->rx_lock);
+	return err;
+}
+
+/**
+ * chim_emu_rx_put() - a connection left the table
+ * @emu: the target
+ *
+ * Context: process (the target's workqueue).
+ */
+void chim_emu_rx_put(struct chim_emu *emu)
+{
+	if (!emu->dev)
+		return;
+	mutex_lock(&emu->rx_lock);
+	if (!--emu->rx_conns) {
+		nf_unregister_net_hook(dev_net(emu->dev), &emu->rx_hook);
+		static_branch_dec(&chim_rx_active);
+	}
+	mutex_unlock(&emu->rx_lock);
+}
+
+/**
+ * chim_emu_rx_reinject() - indicate held segments up to the stock stack
+ * @q: the segments, consumed
+ *
+ * Context: process.
+ */
+void chim_emu_rx_reinject(struct sk_buff_head *q)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(q)))
+		netif_rx(skb);
+}

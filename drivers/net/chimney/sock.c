@@ -1,0 +1,1213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The socket layer: the TCP ULP "chimney", which hands a live connection
+ * to the target and takes it back into the same socket.
+ *
+ * Offload (initiate): with the socket locked, the backlog is flushed, every
+ * host timer stopped and the delegated state and a copy of every queued
+ * byte go into the TCP object; the target inserts the connection in its
+ * table (its receive hook steals the segments from then on) and, once the
+ * initiate succeeded, the host queues are purged.  While the socket is
+ * frozen its backlog is caught (held) instead of processed.
+ *
+ * Upload (terminate, Part 2): the host locks the socket before the target
+ * stops the connection and keeps it locked until the socket is restored:
+ * sequence numbers and windows written back, unread data requeued into the
+ * receive queue and in-flight data into the retransmit queue (repair
+ * mode), unsent data queued normally, congestion and RTT state, timers.
+ * Segments caught meanwhile are then processed by the stock stack.
+ *
+ * Application calls keep their meaning: a call that needs the stock stack
+ * (send, a read of data the target holds, shutdown, close) first gets the
+ * connection uploaded and waits for it; poll, SIOCINQ/SIOCOUTQ and
+ * TCP_INFO read the frozen socket, whose counters are the delegated ones.
+ */
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <net/inet_common.h>
+#include <net/ip6_route.h>
+#include <net/mptcp.h>
+#include <net/route.h>
+#include <net/tcp.h>
+
+#include "block.h"
+#include "sock.h"
+#include "target.h"
+
+enum { CHIM_PROT_V4, CHIM_PROT_V6, CHIM_NR_PROTS };
+
+static struct proto chim_prots[CHIM_NR_PROTS];
+static struct proto_ops chim_proto_ops[CHIM_NR_PROTS];
+static struct proto *chim_saved_prot[CHIM_NR_PROTS];
+static const struct proto_ops *chim_saved_ops[CHIM_NR_PROTS];
+static DEFINE_MUTEX(chim_prot_lock);
+
+static struct tcp_ulp_ops chim_ulp_ops;
+static const struct chim_conn_ops chim_sock_conn_ops;
+
+/**
+ * chim_sock_ctx() - the ULP context of a socket
+ * @sk: a TCP socket
+ *
+ * Return: the context, or NULL when the socket has another ULP or none.
+ */
+struct chim_sock *chim_sock_ctx(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	if (icsk->icsk_ulp_ops != &chim_ulp_ops)
+		return NULL;
+	return (__force struct chim_sock *)icsk->icsk_ulp_data;
+}
+
+/* The context behind our protocol: set before it is installed, kept after. */
+static struct chim_sock *csk_of(const struct sock *sk)
+{
+	return (__force struct chim_sock *)inet_csk(sk)->icsk_ulp_data;
+}
+
+static struct chim_conn *csk_get_conn(struct chim_sock *csk)
+{
+	struct chim_conn *conn;
+
+	spin_lock_bh(&csk->lock);
+	conn = csk->conn;
+	if (conn)
+		chim_obj_hold(&conn->obj);
+	spin_unlock_bh(&csk->lock);
+	return conn;
+}
+
+static void csk_set_conn(struct chim_sock *csk, struct chim_conn *conn)
+{
+	spin_lock_bh(&csk->lock);
+	csk->conn = conn;
+	spin_unlock_bh(&csk->lock);
+}
+
+static bool csk_frozen(const struct chim_sock *csk)
+{
+	return READ_ONCE(csk->state) != CHIM_SK_HOST;
+}
+
+/* ---- application calls --------------------------------------------------- */
+
+/*
+ * Get the connection back to the stock stack and wait until it is.  With
+ * @ask_target the target is asked (Part 1, UploadRequested), else the host
+ * terminates it itself.
+ */
+static void chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
+			      enum chim_upload_reason reason, bool ask_target)
+{
+	struct chim_conn *conn;
+
+	if (!csk_frozen(csk))
+		return;
+	/* RTNL keeps the device, its host and its target alive. */
+	rtnl_lock();
+	conn = csk_get_conn(csk);
+	if (conn) {
+		struct chim_host *host = conn->obj.host;
+		struct chim_obj *obj = &conn->obj;
+
+		if (!ask_target ||
+		    chim_emu_request_retrieve(chim_target_emu(host->target),
+					      &conn->tuple, reason))
+			chim_host_terminate(host, &obj, 1, reason);
+		chim_obj_put(obj);
+	}
+	rtnl_unlock();
+	wait_event(csk->wq, !csk_frozen(csk));
+}
+
+/* Unread data the target holds (the frozen socket still counts it). */
+static bool target_holds_rx(struct sock *sk, struct chim_sock *csk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return csk_frozen(csk) &&
+	       READ_ONCE(tp->rcv_nxt) != READ_ONCE(tp->copied_seq);
+}
+
+/*
+ * close and shutdown: no offload may start after this (offloads run under
+ * RTNL and check @closing), then the connection comes back.
+ */
+static void chim_sock_closing(struct sock *sk, struct chim_sock *csk)
+{
+	WRITE_ONCE(csk->closing, true);
+	rtnl_lock();
+	rtnl_unlock();
+	chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false);
+}
+
+static void chim_close(struct sock *sk, long timeout)
+{
+	struct chim_sock *csk = csk_of(sk);
+	struct proto *base = csk->base_prot;
+
+	chim_sock_closing(sk, csk);
+	/* The stock stack closes it, with its own operations. */
+	write_lock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_prot, base);
+	if (sk->sk_socket)
+		WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
+	write_unlock_bh(&sk->sk_callback_lock);
+	base->close(sk, timeout);
+}
+
+/*
+ * The stock send, but never on a frozen socket: the state is checked with
+ * the socket locked, and the wait for buffer space (which drops the lock,
+ * so an offload may happen meanwhile) is done here, between two checks.
+ */
+static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct chim_sock *csk = csk_of(sk);
+	unsigned int flags = msg->msg_flags;
+	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	int copied = 0, err = 0;
+
+	for (;;) {
+		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+		lock_sock(sk);
+		if (csk_frozen(csk)) {
+			release_sock(sk);
+			continue;
+		}
+		msg->msg_flags = flags | MSG_DONTWAIT;
+		err = tcp_sendmsg_locked(sk, msg, msg_data_left(msg));
+		msg->msg_flags = flags;
+		if (err > 0) {
+			copied += err;
+			err = 0;
+		}
+		if (!msg_data_left(msg) || (err && err != -EAGAIN) || !timeo) {
+			release_sock(sk);
+			break;
+		}
+		err = sk_stream_wait_memory(sk, &timeo);
+		release_sock(sk);
+		if (err)
+			break;
+	}
+	return copied ?: err;
+}
+
+static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			int flags, int *addr_len)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	/*
+	 * With nothing held by the target, the stock call waits for data,
+	 * which arrives after the upload the next segment causes.
+	 */
+	if (target_holds_rx(sk, csk))
+		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	return csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+}
+
+static void chim_splice_eof(struct socket *sock)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+
+	chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	if (csk->base_prot->splice_eof)
+		csk->base_prot->splice_eof(sock);
+}
+
+/* Called with the socket locked: the target's keepalive runs meanwhile. */
+static void chim_keepalive(struct sock *sk, int valbool)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	if (!csk_frozen(csk) && csk->base_prot->keepalive)
+		csk->base_prot->keepalive(sk, valbool);
+}
+
+/* Called with the socket locked (connect(AF_UNSPEC)). */
+static int chim_disconnect(struct sock *sk, int flags)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	if (csk_frozen(csk))
+		return -EBUSY;
+	return csk->base_prot->disconnect(sk, flags);
+}
+
+static int chim_setsockopt(struct sock *sk, int level, int optname,
+			   sockptr_t optval, unsigned int optlen)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int err;
+
+	if (level == SOL_TCP && csk_frozen(csk) &&
+	    (optname == TCP_REPAIR || optname == TCP_REPAIR_QUEUE ||
+	     optname == TCP_REPAIR_WINDOW || optname == TCP_REPAIR_OPTIONS ||
+	     optname == TCP_QUEUE_SEQ))
+		return -EBUSY;
+	err = csk->base_prot->setsockopt(sk, level, optname, optval, optlen);
+	/* TCP_KEEPIDLE re-arms the host's keepalive: not while frozen. */
+	if (level == SOL_TCP && optname == TCP_KEEPIDLE && csk_frozen(csk)) {
+		lock_sock(sk);
+		if (csk_frozen(csk))
+			inet_csk_delete_keepalive_timer(sk);
+		release_sock(sk);
+	}
+	return err;
+}
+
+static int chim_shutdown(struct socket *sock, int how)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+
+	chim_sock_closing(sock->sk, csk);
+	return csk->base_ops->shutdown(sock, how);
+}
+
+static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
+				struct pipe_inode_info *pipe, size_t len,
+				unsigned int flags)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+
+	if (target_holds_rx(sock->sk, csk))
+		chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+				  true);
+	return csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+}
+
+#ifdef CHIM_HAVE_PROTO_SENDPAGE
+static int chim_sendpage(struct sock *sk, struct page *page, int offset,
+			 size_t size, int flags)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	return csk->base_prot->sendpage(sk, page, offset, size, flags);
+}
+#endif
+
+/*
+ * The socket's protocol with the calls above, built once per family from
+ * the first socket's own protocol (tcp_prot, tcpv6_prot).
+ */
+static int chim_build_prot(struct sock *sk, int i)
+{
+	struct proto *base = READ_ONCE(sk->sk_prot);
+	const struct proto_ops *ops = sk->sk_socket->ops;
+
+	if (smp_load_acquire(&chim_saved_prot[i]) != base) {
+		mutex_lock(&chim_prot_lock);
+		if (!chim_saved_prot[i]) {
+			struct proto *p = &chim_prots[i];
+			struct proto_ops *po = &chim_proto_ops[i];
+
+			*p = *base;
+			p->close = chim_close;
+			p->sendmsg = chim_sendmsg;
+			p->recvmsg = chim_recvmsg;
+			p->splice_eof = chim_splice_eof;
+			p->keepalive = chim_keepalive;
+			p->disconnect = chim_disconnect;
+			p->setsockopt = chim_setsockopt;
+#ifdef CHIM_HAVE_PROTO_SENDPAGE
+			p->sendpage = chim_sendpage;
+#endif
+			*po = *ops;
+			po->shutdown = chim_shutdown;
+			po->splice_read = chim_splice_read;
+			chim_saved_ops[i] = ops;
+			smp_store_release(&chim_saved_prot[i], base);
+		}
+		mutex_unlock(&chim_prot_lock);
+	}
+	/* Another layer (sockmap, a BPF protocol) changed it: not ours. */
+	if (chim_saved_prot[i] != base || chim_saved_ops[i] != ops)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* ---- the ULP --------------------------------------------------------------- */
+
+static void chim_sock_put(struct chim_sock *csk)
+{
+	if (refcount_dec_and_test(&csk->ref))
+		kfree(csk);
+}
+
+static void chim_sock_optin_work(struct work_struct *work);
+
+static int chim_ulp_init(struct sock *sk)
+{
+	int i = sk->sk_family == AF_INET6 ? CHIM_PROT_V6 : CHIM_PROT_V4;
+	struct chim_sock *csk;
+	int err;
+
+	if (sk->sk_state != TCP_ESTABLISHED || !sk->sk_socket)
+		return -ENOTCONN;
+	err = chim_build_prot(sk, i);
+	if (err)
+		return err;
+	csk = kzalloc(sizeof(*csk), GFP_KERNEL);
+	if (!csk)
+		return -ENOMEM;
+	csk->sk = sk;
+	refcount_set(&csk->ref, 1);
+	spin_lock_init(&csk->lock);
+	skb_queue_head_init(&csk->held);
+	init_waitqueue_head(&csk->wq);
+	INIT_WORK(&csk->work, chim_sock_optin_work);
+	csk->base_prot = sk->sk_prot;
+	csk->base_ops = sk->sk_socket->ops;
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, csk);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_prot, &chim_prots[i]);
+	WRITE_ONCE(sk->sk_socket->ops, &chim_proto_ops[i]);
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	/* An application opted in: offload it if its device has a target. */
+	refcount_inc(&csk->ref);
+	sock_hold(sk);
+	schedule_work(&csk->work);
+	return 0;
+}
+
+/* The socket is destroyed: it is with the stock stack (close uploaded it). */
+static void chim_ulp_release(struct sock *sk)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	if (!csk)
+		return;
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_prot != csk->base_prot) {
+		WRITE_ONCE(sk->sk_prot, csk->base_prot);
+		if (sk->sk_socket)
+			WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
+	skb_queue_purge(&csk->held);
+	chim_sock_put(csk);
+}
+
+static int chim_ulp_get_info(struct sock *sk, struct sk_buff *skb)
+{
+	struct chim_sock *csk = csk_of(sk);
+	struct nlattr *nest;
+
+	if (!csk)
+		return 0;
+	nest = nla_nest_start_noflag(skb, CHIMNEY_ULP_INFO);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, CHIMNEY_ULP_INFO_STATE, READ_ONCE(csk->state)) ||
+	    nla_put_u32(skb, CHIMNEY_ULP_INFO_IFINDEX, READ_ONCE(csk->ifindex)) ||
+	    nla_put_u32(skb, CHIMNEY_ULP_INFO_OFFLOADS, READ_ONCE(csk->offloads)) ||
+	    nla_put_u32(skb, CHIMNEY_ULP_INFO_UPLOADS, READ_ONCE(csk->uploads))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static size_t chim_ulp_get_info_size(const struct sock *sk)
+{
+	return nla_total_size(0) + nla_total_size(sizeof(u8)) +
+	       3 * nla_total_size(sizeof(u32));
+}
+
+static struct tcp_ulp_ops chim_ulp_ops __read_mostly = {
+	.name = "chimney",
+	.owner = THIS_MODULE,
+	.init = chim_ulp_init,
+	.release = chim_ulp_release,
+	.get_info = chim_ulp_get_info,
+	.get_info_size = chim_ulp_get_info_size,
+};
+
+/* ---- freeze and snapshot ----------------------------------------------------- */
+
+/* The frozen socket's backlog: hold it for the stock stack, after the upload. */
+static int chim_backlog_catch(struct sock *sk, struct sk_buff *skb)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	__skb_queue_tail(&csk->held, skb);
+	return 0;
+}
+
+static void freeze(struct sock *sk, struct chim_sock *csk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	csk->snap.ack_owed = inet_csk_ack_scheduled(sk);
+	inet_csk_clear_xmit_timers(sk);
+	inet_csk_delete_keepalive_timer(sk);
+	tcp_sk(sk)->compressed_ack = 0;
+	icsk->icsk_ack.pending = 0;
+	csk->base_backlog_rcv = sk->sk_backlog_rcv;
+	sk->sk_backlog_rcv = chim_backlog_catch;
+}
+
+/* Timers the stock stack runs on a live connection, armed again. */
+static void rearm_timers(struct sock *sk, struct chim_sock *csk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	if (tp->packets_out && !icsk->icsk_pending)
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, icsk->icsk_rto,
+					  TCP_RTO_MAX);
+	else if (tcp_send_head(sk))
+		tcp_check_probe_timer(sk);
+	if (csk->snap.ack_owed) {
+		icsk->icsk_ack.pending |= ICSK_ACK_SCHED;
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, TCP_DELACK_MIN,
+					  TCP_RTO_MAX);
+	}
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		inet_csk_reset_keepalive_timer(sk, keepalive_time_when(tp));
+}
+
+/* Stop holding the backlog; what was held goes to the stock stack now. */
+static void thaw(struct sock *sk, struct chim_sock *csk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&csk->held)))
+		csk->base_backlog_rcv(sk, skb);
+	sk->sk_backlog_rcv = csk->base_backlog_rcv;
+	rearm_timers(sk, csk);
+}
+
+/* Append @len bytes of @skb from @off to @q, in linear chunks. */
+static int copy_bytes(struct sk_buff_head *q, const struct sk_buff *skb,
+		      u32 off, u32 len)
+{
+	while (len) {
+		u32 n = min_t(u32, len, CHIM_DATA_CHUNK);
+		struct sk_buff *c = alloc_skb(n, GFP_KERNEL);
+
+		if (!c)
+			return -ENOMEM;
+		if (skb_copy_bits(skb, off, skb_put(c, n), n)) {
+			kfree_skb(c);
+			return -EFAULT;
+		}
+		__skb_queue_tail(q, c);
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Bytes [@from, @to) of a queue whose skbs carry TCP_SKB_CB sequence numbers. */
+static int copy_seq(struct sk_buff_head *q, struct sk_buff *skb, u32 *from,
+		    u32 to)
+{
+	u32 seq = TCP_SKB_CB(skb)->seq, end = seq + skb->len;
+	u32 off;
+
+	if (!before(*from, end) || !after(to, seq))
+		return 0;
+	off = after(*from, seq) ? *from - seq : 0;
+	if (after(end, to))
+		end = to;
+	if (copy_bytes(q, skb, off, end - seq - off))
+		return -ENOMEM;
+	*from = end;
+	return 0;
+}
+
+static int snapshot_data(struct sock *sk, struct chim_tcp_delegated *d)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	struct sk_buff *skb;
+	struct rb_node *p;
+	u32 seq;
+
+	/* The send chain: from SndUna, first what was sent, then the rest. */
+	seq = tp->snd_una;
+	for (p = rb_first(&sk->tcp_rtx_queue); p; p = rb_next(p))
+		if (copy_seq(&d->send_data, rb_to_skb(p), &seq, tp->write_seq))
+			return -ENOMEM;
+	skb_queue_walk(&sk->sk_write_queue, skb)
+		if (copy_seq(&d->send_data, skb, &seq, tp->write_seq))
+			return -ENOMEM;
+	if (seq != tp->write_seq)
+		return -EPROTO;
+
+	/* BufferedData: received, acknowledged, not read yet. */
+	seq = tp->copied_seq;
+	skb_queue_walk(&sk->sk_receive_queue, skb)
+		if (copy_seq(&d->buffered_data, skb, &seq, tp->rcv_nxt))
+			return -ENOMEM;
+	if (seq != tp->rcv_nxt)
+		return -EPROTO;
+	return 0;
+}
+
+static u32 clamp_mul(u32 a, u32 b)
+{
+	return min_t(u64, (u64)a * b, U32_MAX);
+}
+
+static void snapshot_state(struct sock *sk, struct chim_sock *csk,
+			   struct chim_conn *conn)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct tcp_sock *tp = tcp_sk(sk);
+	struct chim_tcp_delegated *d = &conn->d;
+	struct chim_sock_snap *s = &csk->snap;
+	u32 mss = tp->mss_cache;
+
+	conn->c.flags = (tp->rx_opt.tstamp_ok ? CHIM_TCP_FLAG_TIMESTAMP_ENABLED : 0) |
+			(tp->rx_opt.sack_ok ? CHIM_TCP_FLAG_SACK_ENABLED : 0) |
+			(tp->rx_opt.wscale_ok ?
+			 CHIM_TCP_FLAG_WINDOW_SCALING_ENABLED : 0);
+	conn->c.snd_wind_scale = tp->rx_opt.snd_wscale;
+	conn->c.rcv_wind_scale = tp->rx_opt.rcv_wscale;
+	conn->c.remote_mss = tp->rx_opt.mss_clamp;
+	conn->cached.flags =
+		(sock_flag(sk, SOCK_KEEPOPEN) ? CHIM_TCP_FLAG_KEEP_ALIVE_ENABLED : 0) |
+		(tp->nonagle & TCP_NAGLE_OFF ? 0 : CHIM_TCP_FLAG_NAGLING_ENABLED);
+	conn->cached.initial_rcv_wnd = tp->rcv_wnd;
+	conn->cached.ka_probe_count = keepalive_probes(tp);
+	conn->cached.ka_timeout = jiffies_to_msecs(keepalive_time_when(tp));
+	conn->cached.ka_interval = jiffies_to_msecs(keepalive_intvl_when(tp));
+	conn->cached.ttl_or_hop_limit = sk->sk_family == AF_INET6 ?
+					inet6_sk(sk)->hop_limit :
+					inet_sk(sk)->uc_ttl;
+	conn->cached.tos_or_traffic_class = inet_sk(sk)->tos;
+	conn->cached.user_priority = sk->sk_priority;
+
+	d->state = CHIM_TCP_ESTABLISHED;
+	d->rcv_nxt = tp->rcv_nxt;
+	d->rcv_wnd = tp->rcv_wnd;
+	d->snd_una = tp->snd_una;
+	d->snd_nxt = tp->snd_nxt;
+	d->snd_max = tp->snd_nxt;
+	d->snd_wnd = tp->snd_wnd;
+	d->max_snd_wnd = tp->max_window;
+	d->send_wl1 = tp->snd_wl1;
+	d->cwnd = clamp_mul(tcp_snd_cwnd(tp), mss);
+	d->ss_thresh = clamp_mul(tp->snd_ssthresh, mss);
+	/* SRtt and RttVar in milliseconds, scaled by 8 and 4. */
+	d->srtt = min_t(u32, tp->srtt_us / USEC_PER_MSEC, U16_MAX);
+	d->rtt_var = min_t(u32, tp->rttvar_us / USEC_PER_MSEC, U16_MAX);
+	d->ts_recent = tp->rx_opt.ts_recent;
+	d->ts_recent_age = ktime_get_seconds() - tp->rx_opt.ts_recent_stamp;
+	/* The target's TSval is the host clock plus this, as the host's is. */
+	d->ts_time = tp->tsoffset;
+	d->total_rt = tp->total_retrans;
+	d->snd_wnd_probe_count = icsk->icsk_probes_out;
+	d->keepalive.probe_count = 0;
+	d->keepalive.timeout_delta = sock_flag(sk, SOCK_KEEPOPEN) ?
+		jiffies_to_msecs(keepalive_time_when(tp)) : CHIM_TIMER_NOT_RUNNING;
+	d->retransmit.count = icsk->icsk_retransmits;
+	d->retransmit.timeout_delta = icsk->icsk_pending == ICSK_TIME_RETRANS ?
+		jiffies_to_msecs(max_t(long, icsk->icsk_timeout - jiffies, 0)) :
+		CHIM_TIMER_NOT_RUNNING;
+	d->send_backlog_size = READ_ONCE(sk->sk_sndbuf);
+	d->receive_backlog_size = READ_ONCE(sk->sk_rcvbuf);
+
+	s->rcv_nxt = tp->rcv_nxt;
+	s->rcv_wup = tp->rcv_wup;
+	s->rcv_wnd = tp->rcv_wnd;
+	s->snd_cwnd = tcp_snd_cwnd(tp);
+	s->snd_ssthresh = tp->snd_ssthresh;
+	s->srtt_us = tp->srtt_us;
+	s->mdev_us = tp->mdev_us;
+	s->mdev_max_us = tp->mdev_max_us;
+	s->rttvar_us = tp->rttvar_us;
+	s->rtt_seq = tp->rtt_seq;
+	s->ts_recent = tp->rx_opt.ts_recent;
+	s->ts_recent_stamp = tp->rx_opt.ts_recent_stamp;
+	s->rto = icsk->icsk_rto;
+	s->sent = *d;
+	skb_queue_head_init(&s->sent.send_data);
+	skb_queue_head_init(&s->sent.buffered_data);
+}
+
+/* The host's queues now live in the target: free them, with accounting. */
+static void purge_queues(struct sock *sk)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	struct sk_buff *skb;
+	struct rb_node *p;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue))) {
+		tcp_skb_tsorted_anchor_cleanup(skb);
+		tcp_wmem_free_skb(sk, skb);
+	}
+	p = rb_first(&sk->tcp_rtx_queue);
+	while (p) {
+		skb = rb_to_skb(p);
+		p = rb_next(p);
+		tcp_rtx_queue_unlink(skb, sk);
+		tcp_wmem_free_skb(sk, skb);
+	}
+	INIT_LIST_HEAD(&tp->tsorted_sent_queue);
+	tcp_clear_all_retrans_hints(tp);
+	tp->highest_sack = NULL;
+	tp->packets_out = 0;
+	inet_csk(sk)->icsk_backoff = 0;
+	__skb_queue_purge(&sk->sk_receive_queue);
+	sk_mem_reclaim(sk);
+}
+
+static int eligible(struct sock *sk, struct chim_sock *csk,
+		    struct chim_dev *cd, struct netlink_ext_ack *extack)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	struct dst_entry *dst;
+	bool same_dev;
+
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		NL_SET_ERR_MSG(extack, "the connection is not established");
+		return -ENOTCONN;
+	}
+	if (csk->state != CHIM_SK_HOST || csk->closing) {
+		NL_SET_ERR_MSG(extack, "the connection is already offloaded or closing");
+		return -EALREADY;
+	}
+	if (tp->repair || tp->urg_data || sk_is_mptcp(sk) ||
+	    rcu_access_pointer(tp->fastopen_rsk)) {
+		NL_SET_ERR_MSG(extack,
+			       "the connection uses repair mode, urgent data, MPTCP or Fast Open");
+		return -EOPNOTSUPP;
+	}
+#ifdef CONFIG_TCP_MD5SIG
+	if (rcu_access_pointer(tp->md5sig_info)) {
+		NL_SET_ERR_MSG(extack, "the connection uses TCP-MD5 signatures");
+		return -EOPNOTSUPP;
+	}
+#endif
+	if (sock_flag(sk, SOCK_ZEROCOPY) || sock_flag(sk, SOCK_TXTIME)) {
+		NL_SET_ERR_MSG(extack, "the socket uses zerocopy or SO_TXTIME");
+		return -EOPNOTSUPP;
+	}
+	if (inet_csk(sk)->icsk_ca_state != TCP_CA_Open || tp->sacked_out ||
+	    tp->lost_out || tp->retrans_out ||
+	    !RB_EMPTY_ROOT(&tp->out_of_order_queue)) {
+		NL_SET_ERR_MSG(extack,
+			       "the connection is recovering losses or holds out-of-order data");
+		return -EBUSY;
+	}
+	dst = __sk_dst_check(sk, 0);
+	same_dev = dst && dst->dev == cd->dev;
+	if (!same_dev) {
+		NL_SET_ERR_MSG(extack,
+			       "the connection's route does not leave through the device");
+		return -EXDEV;
+	}
+	return 0;
+}
+
+/* ---- objects --------------------------------------------------------------- */
+
+static struct chim_neigh *find_neigh(struct chim_host *host,
+				     const struct in6_addr *next_hop)
+{
+	struct chim_obj *obj;
+
+	list_for_each_entry(obj, &host->neighs, sibling)
+		if ((obj->state == CHIM_STATE_NEW ||
+		     obj->state == CHIM_STATE_OFFLOADED) &&
+		    ipv6_addr_equal(&chim_obj_neigh(obj)->next_hop, next_hop)) {
+			chim_obj_hold(obj);
+			return chim_obj_neigh(obj);
+		}
+	return NULL;
+}
+
+static struct chim_path *find_path(struct chim_neigh *neigh,
+				   const struct chim_path_const *c)
+{
+	struct chim_obj *obj;
+
+	list_for_each_entry(obj, &neigh->obj.children, sibling) {
+		struct chim_path *path = chim_obj_path(obj);
+
+		if ((obj->state == CHIM_STATE_NEW ||
+		     obj->state == CHIM_STATE_OFFLOADED) &&
+		    ipv6_addr_equal(&path->c.source_address, &c->source_address) &&
+		    ipv6_addr_equal(&path->c.destination_address,
+				    &c->destination_address)) {
+			chim_obj_hold(obj);
+			return path;
+		}
+	}
+	return NULL;
+}
+
+/* The neighbor and path below which @sk's connection goes, found or new. */
+static struct chim_path *sock_path(struct sock *sk, struct chim_dev *cd,
+				   const struct chim_tuple *t)
+{
+	struct dst_entry *dst = __sk_dst_get(sk);
+	struct chim_neigh_cached ncached = {};
+	struct chim_neigh_const nc = {};
+	struct chim_path_cached pcached = { .path_mtu = dst_mtu(dst) };
+	struct chim_path_const pc = {
+		.source_address = t->laddr,
+		.destination_address = t->raddr,
+		.family = t->family,
+	};
+	struct chim_host *host = cd->host;
+	struct chim_neigh *neigh;
+	struct chim_path *path;
+	struct in6_addr nh;
+	struct neighbour *n;
+
+	if (t->family == AF_INET) {
+		struct rtable *rt = container_of(dst, struct rtable, dst);
+		__be32 gw = rt_nexthop(rt, inet_sk(sk)->inet_daddr);
+
+		ipv6_addr_set_v4mapped(gw, &nh);
+	} else {
+		struct rt6_info *rt = container_of(dst, struct rt6_info, dst);
+
+		nh = *rt6_nexthop(rt, &sk->sk_v6_daddr);
+	}
+	ether_addr_copy(nc.dl_source_address, cd->dev->dev_addr);
+	n = dst_neigh_lookup(dst, t->family == AF_INET ?
+			     (void *)&nh.s6_addr32[3] : (void *)&nh);
+	if (n) {
+		neigh_ha_snapshot(ncached.dl_destination_address, n, cd->dev);
+		neigh_release(n);
+	}
+
+	mutex_lock(&host->lock);
+	neigh = find_neigh(host, &nh);
+	path = neigh ? find_path(neigh, &pc) : NULL;
+	mutex_unlock(&host->lock);
+	if (!neigh) {
+		neigh = chim_neigh_create(host, &nh, &nc, &ncached);
+		if (!neigh)
+			return NULL;
+	}
+	if (!path)
+		path = chim_path_create(neigh, &pc, &pcached);
+	chim_obj_put(&neigh->obj);
+	return path;
+}
+
+static void sock_tuple(struct sock *sk, struct chim_tuple *t)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr))
+		chim_tuple_init6(t, &sk->sk_v6_rcv_saddr, inet->inet_sport,
+				 &sk->sk_v6_daddr, inet->inet_dport);
+	else
+		chim_tuple_init4(t, inet->inet_rcv_saddr, inet->inet_sport,
+				 inet->inet_daddr, inet->inet_dport);
+}
+
+/* ---- offload ------------------------------------------------------------------- */
+
+static int attach_ulp(struct sock *sk, struct netlink_ext_ack *extack)
+{
+	const struct tcp_ulp_ops *ulp = inet_csk(sk)->icsk_ulp_ops;
+	int err;
+
+	if (ulp == &chim_ulp_ops)
+		return 0;
+	if (ulp) {
+		NL_SET_ERR_MSG_FMT(extack, "the socket has another TCP ULP (%s)",
+				   ulp->name);
+		return -EBUSY;
+	}
+	err = sk->sk_prot->setsockopt(sk, SOL_TCP, TCP_ULP,
+				      KERNEL_SOCKPTR(chim_ulp_ops.name),
+				      strlen(chim_ulp_ops.name));
+	if (err)
+		NL_SET_ERR_MSG_FMT(extack, "cannot attach the chimney ULP (%d)",
+				   err);
+	return err;
+}
+
+/* A connection object that never reached the target goes away. */
+static void drop_new_conn(struct chim_conn *conn)
+{
+	struct chim_host *host = conn->obj.host;
+
+	mutex_lock(&host->lock);
+	if (conn->obj.state == CHIM_STATE_NEW) {
+		chim_obj_set_state(&conn->obj, CHIM_STATE_DEAD);
+		chim_obj_unlink(&conn->obj);
+	}
+	mutex_unlock(&host->lock);
+}
+
+/* The offload did not happen: the stock stack goes on, nothing changed. */
+static void offload_undo(struct sock *sk, struct chim_sock *csk)
+{
+	struct chim_conn *conn = csk->conn;
+
+	thaw(sk, csk);
+	WRITE_ONCE(csk->state, CHIM_SK_HOST);
+	csk_set_conn(csk, NULL);
+	csk->freeze_locked = false;
+	release_sock(sk);
+	if (conn) {
+		drop_new_conn(conn);
+		skb_queue_purge(&conn->d.send_data);
+		skb_queue_purge(&conn->d.buffered_data);
+		chim_obj_put(&conn->obj);
+		chim_sock_put(csk);
+		sock_put(sk);
+	}
+	wake_up_all(&csk->wq);
+}
+
+/**
+ * chim_sock_offload() - hand a live TCP connection to a device's target
+ * @sk: an established TCP socket, referenced by the caller
+ * @cd: the device its route leaves through
+ * @priority: 0 (lowest) to 7
+ * @extack: receives the reason of a refusal
+ *
+ * Attaches the chimney ULP when the socket has none, freezes the socket,
+ * and runs the initiate.  A refused or failed offload leaves the socket to
+ * the stock stack, untouched.
+ *
+ * Context: process, RTNL held, socket not locked.
+ * Return: 0 when offloaded, else a negative errno (with @extack set).
+ */
+int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
+		      struct netlink_ext_ack *extack)
+{
+	struct chim_sock *csk;
+	struct chim_path *path;
+	struct chim_conn *conn;
+	struct chim_tuple t;
+	int err;
+
+	ASSERT_RTNL();
+	err = attach_ulp(sk, extack);
+	if (err)
+		return err;
+	csk = chim_sock_ctx(sk);
+	lock_sock(sk);
+	csk->attempted = true;
+	sk_flush_backlog(sk);
+	err = eligible(sk, csk, cd, extack);
+	if (err)
+		goto out_unlock;
+
+	sock_tuple(sk, &t);
+	err = -ENOMEM;
+	path = sock_path(sk, cd, &t);
+	if (!path)
+		goto out_unlock;
+	conn = chim_conn_create(path, &t);
+	chim_obj_put(&path->obj);
+	if (!conn)
+		goto out_unlock;
+	conn->priority = priority;
+	conn->ops = &chim_sock_conn_ops;
+	conn->owner = csk;
+	refcount_inc(&csk->ref);	/* the connection's */
+	sock_hold(sk);
+
+	freeze(sk, csk);
+	snapshot_state(sk, csk, conn);
+	err = snapshot_data(sk, &conn->d);
+	csk_set_conn(csk, conn);
+	WRITE_ONCE(csk->state, CHIM_SK_OFFLOADING);
+	csk->freeze_locked = true;
+	csk->ifindex = cd->dev->ifindex;
+	if (err) {
+		NL_SET_ERR_MSG(extack, "cannot copy the connection's queued data");
+		offload_undo(sk, csk);
+		return err;
+	}
+
+	/* ->offloaded() releases the socket; the target may upload it at once. */
+	err = chim_host_offload_conn(cd->host, conn);
+	if (csk->freeze_locked)
+		offload_undo(sk, csk);
+	if (err)
+		NL_SET_ERR_MSG_FMT(extack, "the target refused the connection (%d)",
+				   err);
+	csk->last_err = err;
+	return err;
+
+out_unlock:
+	csk->last_err = err;
+	release_sock(sk);
+	return err;
+}
+
+/* An application opted in with setsockopt(TCP_ULP, "chimney"). */
+static void chim_sock_optin_work(struct work_struct *work)
+{
+	struct chim_sock *csk = container_of(work, struct chim_sock, work);
+	const struct chim_policy *p;
+	struct sock *sk = csk->sk;
+	struct dst_entry *dst;
+	struct chim_dev *cd;
+	struct chim_tuple t;
+
+	rtnl_lock();
+	dst = sk_dst_get(sk);
+	cd = dst ? chim_dev_lookup(dst->dev) : NULL;
+	if (cd && !csk->attempted && !chim_dev_paused(cd) &&
+	    chim_sock_ctx(sk) == csk) {
+		sock_tuple(sk, &t);
+		p = chim_dev_match(cd, &t);
+		chim_sock_offload(sk, cd, p ? p->priority : 0, NULL);
+	}
+	rtnl_unlock();
+	dst_release(dst);
+	sock_put(sk);
+	chim_sock_put(csk);
+}
+
+/* ---- the host's callbacks --------------------------------------------------------- */
+
+static void sock_offloaded(struct chim_conn *conn, enum chim_status status,
+			   struct chim_tcp_delegated *d)
+{
+	struct chim_sock *csk = conn->owner;
+	struct sock *sk = csk->sk;
+
+	if (!chim_status_ok(status)) {
+		offload_undo(sk, csk);
+		return;
+	}
+	/* The target has the state and a copy of every byte. */
+	purge_queues(sk);
+	WRITE_ONCE(csk->state, CHIM_SK_OFFLOADED);
+	WRITE_ONCE(csk->offloads, csk->offloads + 1);
+	csk->freeze_locked = false;
+	release_sock(sk);
+	/* A sender waiting for space comes back and asks for the upload. */
+	sk->sk_write_space(sk);
+}
+
+static void sock_upload_begin(struct chim_conn *conn)
+{
+	struct chim_sock *csk = conn->owner;
+
+	lock_sock(csk->sk);
+	WRITE_ONCE(csk->state, CHIM_SK_UPLOADING);
+}
+
+/* Queue @len bytes from @q (consumed) through tcp_sendmsg_locked(). */
+static int requeue(struct sock *sk, struct sk_buff_head *q, u32 len)
+{
+	while (len) {
+		struct sk_buff *skb = skb_peek(q);
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_EOR };
+		struct kvec kv;
+		int n;
+
+		if (!skb)
+			return -EPROTO;
+		kv.iov_base = skb->data;
+		kv.iov_len = min_t(u32, len, skb->len);
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
+		n = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
+		if (n <= 0)
+			return n ?: -ENOBUFS;
+		skb_pull(skb, n);
+		if (!skb->len)
+			kfree_skb(__skb_dequeue(q));
+		len -= n;
+	}
+	return 0;
+}
+
+/* Part 2 done: the connection goes on in the stock stack, in this socket. */
+static int restore(struct sock *sk, struct chim_sock *csk,
+		   struct chim_tcp_delegated *d)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct chim_tcp_delegated *sent = &csk->snap.sent;
+	const struct chim_sock_snap *s = &csk->snap;
+	struct tcp_sock *tp = tcp_sk(sk);
+	u32 rx = chim_skb_queue_bytes(&d->buffered_data);
+	u32 tx = chim_skb_queue_bytes(&d->send_data);
+	u32 inflight = d->snd_nxt - d->snd_una;
+	int sndbuf = sk->sk_sndbuf, rcvbuf = sk->sk_rcvbuf;
+	u64 now;
+	int err;
+
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		return -ENOTCONN;
+	if (inflight > tx)
+		return -EPROTO;
+	/* The queues take back what they held before, whatever the buffers. */
+	WRITE_ONCE(sk->sk_sndbuf, max_t(int, sndbuf, 2 * tx + SOCK_MIN_SNDBUF));
+	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, rcvbuf, 2 * rx + SOCK_MIN_RCVBUF));
+
+	/* The clock repair-mode stamps skbs with. */
+	now = tcp_clock_ns();
+	tp->tcp_clock_cache = now;
+	tp->tcp_mstamp = div_u64(now, NSEC_PER_USEC);
+
+	/* Windows, timestamps, congestion and RTT state. */
+	tp->snd_wl1 = d->send_wl1;
+	tp->snd_wnd = d->snd_wnd;
+	tp->max_window = d->max_snd_wnd;
+	if (d->rcv_nxt == s->rcv_nxt && d->rcv_wnd == sent->rcv_wnd) {
+		tp->rcv_wnd = s->rcv_wnd;
+	} else {
+		tp->rcv_wnd = d->rcv_wnd;
+	}
+	if (d->ts_recent == sent->ts_recent) {
+		tp->rx_opt.ts_recent = s->ts_recent;
+		tp->rx_opt.ts_recent_stamp = s->ts_recent_stamp;
+	} else {
+		tp->rx_opt.ts_recent = d->ts_recent;
+		tp->rx_opt.ts_recent_stamp = ktime_get_seconds();
+	}
+	tcp_snd_cwnd_set(tp, d->cwnd == sent->cwnd ? s->snd_cwnd :
+			 max_t(u32, d->cwnd / tp->mss_cache, 1));
+	tp->snd_ssthresh = d->ss_thresh == sent->ss_thresh ? s->snd_ssthresh :
+			   max_t(u32, d->ss_thresh / tp->mss_cache, 2);
+	tp->snd_cwnd_stamp = tcp_jiffies32;
+	if (d->srtt == sent->srtt && d->rtt_var == sent->rtt_var) {
+		tp->srtt_us = s->srtt_us;
+		tp->mdev_us = s->mdev_us;
+		tp->mdev_max_us = s->mdev_max_us;
+		tp->rttvar_us = s->rttvar_us;
+		icsk->icsk_rto = s->rto;
+	} else {
+		tp->srtt_us = d->srtt * USEC_PER_MSEC;
+		tp->rttvar_us = max_t(u32, d->rtt_var * USEC_PER_MSEC,
+				      tcp_rto_min_us(sk));
+		tp->mdev_us = tp->rttvar_us;
+		tp->mdev_max_us = tp->rttvar_us;
+		icsk->icsk_rto = __tcp_set_rto(tp);
+		tcp_bound_rto(sk);
+	}
+	tp->rtt_seq = d->snd_nxt;
+
+	/* Unread data back into the receive queue, ending at RcvNxt. */
+	tp->rcv_nxt = d->rcv_nxt - rx;
+	tp->copied_seq = tp->rcv_nxt;
+	tp->rcv_wup = tp->rcv_nxt;
+	tp->repair = 1;
+	tp->repair_queue = TCP_RECV_QUEUE;
+	err = requeue(sk, &d->buffered_data, rx);
+	if (!err && tp->rcv_nxt != d->rcv_nxt)
+		err = -EPROTO;
+	tp->rcv_wup = d->rcv_nxt == s->rcv_nxt ? s->rcv_wup : d->rcv_nxt;
+
+	/* In-flight data into the retransmit queue, as sent. */
+	tp->snd_una = d->snd_una;
+	tp->snd_sml = d->snd_una;
+	tp->snd_nxt = d->snd_una;
+	tp->snd_up = d->snd_una;
+	tp->pushed_seq = d->snd_una;
+	WRITE_ONCE(tp->write_seq, d->snd_una);
+	tp->repair_queue = TCP_SEND_QUEUE;
+	if (!err)
+		err = requeue(sk, &d->send_data, inflight);
+	if (!err && (tp->snd_nxt != d->snd_nxt || tcp_send_head(sk)))
+		err = -EPROTO;
+	tp->repair = 0;
+	tp->repair_queue = TCP_NO_QUEUE;
+
+	/* Idle and auxiliary state, as if the host had run it all along. */
+	tp->lsndtime = tcp_jiffies32;
+	tp->rcv_tstamp = tcp_jiffies32;
+	icsk->icsk_ack.lrcvtime = tcp_jiffies32;
+	tp->rcvq_space.seq = tp->copied_seq;
+	tp->rcvq_space.time = tp->tcp_mstamp;
+	tp->tlp_high_seq = 0;
+	icsk->icsk_probes_out = 0;
+
+	/* Never-sent data, queued (and sent) by the stock stack. */
+	if (!err)
+		err = requeue(sk, &d->send_data, tx - inflight);
+	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+	WRITE_ONCE(sk->sk_rcvbuf, rcvbuf);
+	tcp_fast_path_check(sk);
+	if (rx)
+		sk->sk_data_ready(sk);
+	return err;
+}
+
+static void upload_done(struct sock *sk, struct chim_sock *csk)
+{
+	struct chim_conn *conn = csk->conn;
+
+	WRITE_ONCE(csk->state, CHIM_SK_HOST);
+	csk_set_conn(csk, NULL);
+	release_sock(sk);
+	wake_up_all(&csk->wq);
+	sk->sk_write_space(sk);
+	chim_obj_put(&conn->obj);
+	sock_put(sk);
+	chim_sock_put(csk);
+}
+
+/* The state is lost: reset the connection (the application sees ECONNRESET). */
+static void sock_reset(struct sock *sk, struct chim_sock *csk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&csk->held)))
+		kfree_skb(skb);
+	sk->sk_backlog_rcv = csk->base_backlog_rcv;
+	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+		tcp_disconnect(sk, 0);
+}
+
+static void sock_uploaded(struct chim_conn *conn, struct chim_tcp_delegated *d)
+{
+	struct chim_sock *csk = conn->owner;
+	struct sock *sk = csk->sk;
+	int err;
+
+	err = restore(sk, csk, d);
+	skb_queue_purge(&d->send_data);
+	skb_queue_purge(&d->buffered_data);
+	if (err) {
+		/* No way back mid-restore: reset rather than corrupt. */
+		net_warn_ratelimited("chimney: restore of a connection failed (%d), resetting it\n",
+				     err);
+		sock_reset(sk, csk);
+	} else {
+		thaw(sk, csk);
+		WRITE_ONCE(csk->uploads, csk->uploads + 1);
+	}
+	upload_done(sk, csk);
+}
+
+static void sock_aborted(struct chim_conn *conn)
+{
+	struct chim_sock *csk = conn->owner;
+
+	sock_reset(csk->sk, csk);
+	upload_done(csk->sk, csk);
+}
+
+static const struct chim_conn_ops chim_sock_conn_ops = {
+	.offloaded = sock_offloaded,
+	.upload_begin = sock_upload_begin,
+	.uploaded = sock_uploaded,
+	.aborted = sock_aborted,
+};
+
+int chim_sock_init(void)
+{
+	return tcp_register_ulp(&chim_ulp_ops);
+}
+
+void chim_sock_uninit(void)
+{
+	tcp_unregister_ulp(&chim_ulp_ops);
+}

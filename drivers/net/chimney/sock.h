@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CHIMNEY_SOCK_H
+#define _CHIMNEY_SOCK_H
+
+#include <linux/netlink.h>
+#include <linux/skbuff.h>
+#include <linux/wait.h>
+#include <net/sock.h>
+
+#include "dev.h"
+#include "object.h"
+
+/*
+ * Where a socket with the chimney ULP stands.  Only a socket owner (the
+ * thread holding lock_sock) changes it; application calls read it without
+ * the lock and wait on &chim_sock.wq for HOST.
+ */
+enum chim_sock_state {
+	CHIM_SK_HOST = 0,	/* the stock stack runs it */
+	CHIM_SK_OFFLOADING,	/* frozen, the initiate is running */
+	CHIM_SK_OFFLOADED,	/* frozen, the target runs it */
+	CHIM_SK_UPLOADING,	/* locked by a terminate until restored */
+};
+
+/**
+ * struct chim_sock_snap - the host's exact values at freeze time, for the
+ *	fields the seed's delegated state carries in other units; restored
+ *	as they were when the target did not change them
+ * @rcv_nxt: tp->rcv_nxt
+ * @rcv_wup: tp->rcv_wup
+ * @rcv_wnd: tp->rcv_wnd
+ * @snd_cwnd: tp->snd_cwnd (segments)
+ * @snd_ssthresh: tp->snd_ssthresh (segments)
+ * @srtt_us: tp->srtt_us (<<3)
+ * @mdev_us: tp->mdev_us
+ * @mdev_max_us: tp->mdev_max_us
+ * @rttvar_us: tp->rttvar_us
+ * @rtt_seq: tp->rtt_seq
+ * @ts_recent: tp->rx_opt.ts_recent
+ * @ts_recent_stamp: tp->rx_opt.ts_recent_stamp
+ * @rto: icsk->icsk_rto
+ * @ack_owed: a delayed ACK was pending
+ * @sent: the delegated variables as handed to the target
+ */
+struct chim_sock_snap {
+	u32 rcv_nxt;
+	u32 rcv_wup;
+	u32 rcv_wnd;
+	u32 snd_cwnd;
+	u32 snd_ssthresh;
+	u32 srtt_us;
+	u32 mdev_us;
+	u32 mdev_max_us;
+	u32 rttvar_us;
+	u32 rtt_seq;
+	u32 ts_recent;
+	u32 ts_recent_stamp;
+	u32 rto;
+	bool ack_owed;
+	struct chim_tcp_delegated sent;
+};
+
+/**
+ * struct chim_sock - the chimney ULP's context of one TCP socket
+ * @sk: the socket
+ * @ref: the socket's reference (dropped when it is destroyed), the TCP
+ *	object's while offloaded, the opt-in work's
+ * @state: see enum chim_sock_state
+ * @base_prot: the socket's protocol before the ULP (tcp_prot, tcpv6_prot)
+ * @base_ops: its socket operations before the ULP
+ * @base_backlog_rcv: sk->sk_backlog_rcv while the socket is frozen
+ * @lock: protects @conn
+ * @conn: the TCP object while offloaded, holding a reference
+ * @held: segments the stock stack queued to the frozen socket's backlog,
+ *	replayed into it once restored; socket owner only
+ * @wq: application calls waiting for an upload
+ * @snap: the freeze-time values
+ * @freeze_locked: the offloader still holds the socket lock
+ * @closing: the application closes it: no more offloads
+ * @attempted: an offload was tried (the opt-in work does nothing then)
+ * @offloads: completed offloads of this socket
+ * @uploads: completed uploads
+ * @last_err: why the last offload was refused (a negative errno)
+ * @ifindex: device of the last offload
+ * @work: offloads a socket that opted in with setsockopt(TCP_ULP)
+ */
+struct chim_sock {
+	struct sock *sk;
+	refcount_t ref;
+	enum chim_sock_state state;
+	struct proto *base_prot;
+	const struct proto_ops *base_ops;
+	int (*base_backlog_rcv)(struct sock *sk, struct sk_buff *skb);
+	spinlock_t lock;	/* see @lock above */
+	struct chim_conn *conn;
+	struct sk_buff_head held;
+	wait_queue_head_t wq;
+	struct chim_sock_snap snap;
+	bool freeze_locked;
+	bool closing;
+	bool attempted;
+	u32 offloads;
+	u32 uploads;
+	int last_err;
+	int ifindex;
+	struct work_struct work;
+};
+
+/*
+ * What the ULP reports in `ss -ti` (tcp_diag's INET_DIAG_ULP_INFO): a
+ * nest of its own type, ignored by readers that do not know it.
+ */
+#define CHIMNEY_ULP_INFO		0x4300
+enum {
+	CHIMNEY_ULP_INFO_UNSPEC,
+	CHIMNEY_ULP_INFO_STATE,		/* u8, enum chim_sock_state */
+	CHIMNEY_ULP_INFO_IFINDEX,	/* u32, device of the last offload */
+	CHIMNEY_ULP_INFO_OFFLOADS,	/* u32 */
+	CHIMNEY_ULP_INFO_UPLOADS,	/* u32 */
+};
+
+int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
+		      struct netlink_ext_ack *extack);
+struct chim_sock *chim_sock_ctx(const struct sock *sk);
+int chim_sock_init(void);
+void chim_sock_uninit(void);
+
+#endif /* _CHIMNEY_SOCK_H */
