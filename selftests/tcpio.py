@@ -27,6 +27,7 @@ Connecting modes write "LADDR:LPORT RADDR:RPORT" lines to --ports-file;
 --expect-reset makes a connection reset the only success.
 """
 import argparse
+import contextlib
 import fcntl
 import functools
 import hashlib
@@ -80,6 +81,7 @@ class Source:
         self.sha = hashlib.sha256()
 
     def send(self, sock, chunk=CHUNK, pace=0):
+        """Send the rest in chunk-sized calls, sleeping 1 ms every pace."""
         calls = 0
         while self.off < self.n:
             v = self.st.at(self.off, min(chunk, self.n - self.off))
@@ -95,27 +97,24 @@ class Source:
 
 
 class Sink:
-    """Hashes what arrives and compares it with the stream, if given."""
+    """Hashes what arrives and checks it against the stream, if given."""
 
     def __init__(self, seed=None, what='data'):
         self.st = None if seed is None else stream(seed)
-        self.what, self.n, self.bad, self.sha = what, 0, None, hashlib.sha256()
+        self.what, self.n, self.sha = what, 0, hashlib.sha256()
 
     def add(self, data):
         self.sha.update(data)
         i = 0
-        while self.st and self.bad is None and i < len(data):
+        while self.st and i < len(data):
             exp = bytes(self.st.at(self.n + i, len(data) - i))
             got = data[i:i + len(exp)]
             if exp != got:
-                self.bad = self.n + i + next(j for j in range(len(exp))
-                                             if exp[j] != got[j])
+                i += next(j for j in range(len(exp)) if exp[j] != got[j])
+                raise Fail(f'{self.what} differs from stream at byte '
+                           f'{self.n + i}')
             i += len(exp)
         self.n += len(data)
-
-    def verify(self):
-        if self.bad is not None:
-            raise Fail(f'{self.what} differs from stream at byte {self.bad}')
 
     def result(self):
         return {'recv_bytes': self.n, 'recv_sha': self.sha.hexdigest()}
@@ -127,7 +126,6 @@ def recv_exact(sock, sink, n, size=CHUNK):
         if not data:
             raise Fail(f'{sink.what}: EOF after {sink.n} of {n} bytes')
         sink.add(data)
-    sink.verify()
 
 
 def recv_eof(sock, sink=None):
@@ -137,7 +135,6 @@ def recv_eof(sock, sink=None):
         extra.add(data)
     if sink is None and extra.n:
         raise Fail(f'{extra.n} bytes past the end of the stream')
-    extra.verify()
 
 
 def both(sock, *fns):
@@ -149,10 +146,8 @@ def both(sock, *fns):
             fn()
         except Exception as e:
             errs.append(e)
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
     ts = [threading.Thread(target=run, args=(fn,)) for fn in fns]
     for t in ts:
         t.start()
@@ -173,9 +168,12 @@ def queue_len(sock, req):
     return struct.unpack('i', fcntl.ioctl(sock.fileno(), req, b'\0' * 4))[0]
 
 
+def fmt(sa):
+    return f'[{sa[0]}]:{sa[1]}' if ':' in sa[0] else f'{sa[0]}:{sa[1]}'
+
+
 def ends(sock):
-    fmt = lambda a: f'[{a[0]}]:{a[1]}' if ':' in a[0] else f'{a[0]}:{a[1]}'
-    return f'{fmt(sock.getsockname())} {fmt(sock.getpeername())}'
+    return f'{fmt(sock.getsockname())} {fmt(sock.getpeername())}\n'
 
 
 def write_atomic(path, text):
@@ -193,25 +191,14 @@ def wait_file(path, timeout):
         time.sleep(0.05)
 
 
-def connect(args, header=None):
+def connect(args, header):
     sock = socket.create_connection((args.addr, args.port))
     tune(sock, args.timeout)
-    if header:
-        sock.sendall(header.encode() + b'\n')
+    sock.sendall(header.encode() + b'\n')
     return sock
 
 
 # Server ------------------------------------------------------------------
-
-def read_header(conn):
-    line = b''
-    while not line.endswith(b'\n'):
-        c = conn.recv(1)
-        if not c or len(line) > 200:
-            raise Fail(f'bad header {line!r}')
-        line += c
-    return line.decode().split()
-
 
 def serve_bulk(conn, args, rec, c2s, s2c, seed):
     sink, src = Sink(seed, 'c2s'), Source(seed + 1, s2c)
@@ -234,6 +221,8 @@ def serve_echo(conn, args, rec):
 
 
 def serve_hold(conn, args, rec, s2c, seed):
+    if not args.go:
+        raise Fail('hold needs server --go')
     sink, src = Sink(seed, 'c2s'), Source(seed + 1, s2c)
     try:
         src.send(conn)
@@ -250,13 +239,14 @@ MODES = {'bulk': (serve_bulk, 3), 'echo': (serve_echo, 0),
 def serve_conn(conn, args, rec, log):
     try:
         tune(conn, args.timeout)
-        words = read_header(conn)
-        fn, nargs = MODES.get(words[0], (None, -1)) if words else (None, -1)
+        line = b''
+        while not line.endswith(b'\n') and len(line) < 200:
+            line += conn.recv(1) or b'\n'
+        words = line.decode().split() or ['']
+        fn, nargs = MODES.get(words[0], (None, -1))
         if len(words) != nargs + 1:
-            raise Fail(f'bad header {" ".join(words)!r}')
+            raise Fail(f'bad header {line!r}')
         rec['mode'] = words[0]
-        if fn is serve_hold and not args.go:
-            raise Fail('hold needs server --go')
         fn(conn, args, rec, *map(int, words[1:]))
     except Exception as e:
         rec['error'] = describe(e)
@@ -276,6 +266,7 @@ def cmd_server(args, res):
     lock, recs, threads = threading.Lock(), [], []
 
     def log(rec):
+        rec['error'] = rec.pop('error')
         with lock:
             recs.append(rec)
             if args.log:
@@ -283,10 +274,10 @@ def cmd_server(args, res):
                     f.write(json.dumps(rec) + '\n')
     while not args.count or len(threads) < args.count:
         conn, peer = ls.accept()
-        rec = {'mode': None, 'peer': ends(conn).split()[1], 'error': None}
-        t = threading.Thread(target=serve_conn, args=(conn, args, rec, log))
-        t.start()
-        threads.append(t)
+        rec = {'mode': None, 'peer': fmt(peer), 'error': None}
+        threads.append(threading.Thread(target=serve_conn,
+                                        args=(conn, args, rec, log)))
+        threads[-1].start()
     for t in threads:
         t.join()
     bad = sum(1 for r in recs if r['error'])
@@ -308,11 +299,10 @@ def cmd_blocking(args, res):
 
 
 def transfer(args, res, c2s, s2c, wsize, rsize, pace):
-    sock = connect(args)
-    write_atomic(args.ports_file, ends(sock) + '\n')
+    sock = connect(args, f'bulk {c2s} {s2c} {args.seed}')
+    write_atomic(args.ports_file, ends(sock))
     src, sink = Source(args.seed, c2s), Sink(args.seed + 1, 's2c')
     try:
-        sock.sendall(f'bulk {c2s} {s2c} {args.seed}\n'.encode())
         both(sock, lambda: src.send(sock, wsize, pace),
              lambda: recv_exact(sock, sink, s2c, rsize))
         sock.shutdown(socket.SHUT_WR)
@@ -324,28 +314,34 @@ def transfer(args, res, c2s, s2c, wsize, rsize, pace):
 
 def client_queues(args, res):
     sock = connect(args, f'hold {args.s2c} {args.seed}')
-    write_atomic(args.ports_file, ends(sock) + '\n')
+    write_atomic(args.ports_file, ends(sock))
     src, sink = Source(args.seed, args.c2s), Sink(args.seed + 1, 's2c')
     try:
         end = time.monotonic() + args.timeout
         while (inq := queue_len(sock, termios.FIONREAD)) != args.s2c:
             if inq > args.s2c or time.monotonic() > end:
-                raise Fail(f'receive queue holds {inq} of {args.s2c} bytes')
+                rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+                raise Fail(f'receive queue holds {inq} of {args.s2c} bytes '
+                           f'(SO_RCVBUF {rcvbuf}): --s2c must fit unread')
             time.sleep(0.01)
         sock.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             src.send(sock)
-        except BlockingIOError:
-            pass
         sock.setblocking(True)
         if src.off == src.n:
             raise Fail(f'all {src.n} bytes fit the queues; raise --c2s')
-        res.update(inq_before=queue_len(sock, termios.FIONREAD),
-                   outq_before=queue_len(sock, termios.TIOCOUTQ),
+        # Report the queues once ACKs have landed and they stand still.
+        prev, outq = -1, queue_len(sock, termios.TIOCOUTQ)
+        for _ in range(50):
+            if outq == prev:
+                break
+            time.sleep(0.2)
+            prev, outq = outq, queue_len(sock, termios.TIOCOUTQ)
+        stage = {'stage': 'queued', 'inq': queue_len(sock, termios.FIONREAD),
+                 'outq': outq, 'sent_nonblock': src.off}
+        res.update(inq_before=stage['inq'], outq_before=stage['outq'],
                    sent_nonblock=src.off)
-        write_atomic(args.stage_file, json.dumps({
-            'stage': 'queued', 'inq': res['inq_before'],
-            'outq': res['outq_before'], 'sent_nonblock': src.off}) + '\n')
+        write_atomic(args.stage_file, json.dumps(stage) + '\n')
         wait_file(args.stage_file + '.go', args.wait_timeout)
         src.send(sock)
         sock.shutdown(socket.SHUT_WR)
@@ -361,7 +357,7 @@ def cmd_closer(args, res):
     src = Source(args.seed, args.bytes)
     try:
         src.send(sock)
-        write_atomic(args.ports_file, ends(sock) + '\n')
+        write_atomic(args.ports_file, ends(sock))
         wait_file(args.go, args.wait_timeout)
         if args.mode == 'shutdown':
             sock.shutdown(socket.SHUT_WR)
@@ -373,33 +369,30 @@ def cmd_closer(args, res):
 
 def cmd_idle(args, res):
     socks = [connect(args, 'echo') for _ in range(args.count)]
-    write_atomic(args.ports_file, ''.join(ends(s) + '\n' for s in socks))
+    write_atomic(args.ports_file, ''.join(ends(s) for s in socks))
     wait_file(args.go, args.wait_timeout)
     end = time.monotonic() + args.timeout
-    msgs = [hashlib.sha512(b'%d' % i).digest()[:50] * 2 for i in range(len(socks))]
-    errs = []
+    msgs = [hashlib.sha512(b'%d' % i).digest()[:50] * 2
+            for i in range(args.count)]
+    bad = {}
 
-    def step(i, fn):
-        socks[i].settimeout(max(0.001, end - time.monotonic()))
-        try:
-            return fn()
-        except (OSError, Fail) as e:
-            errs.append(f'conn {i}: {describe(e)}')
-    for i, m in enumerate(msgs):   # all requests first, so echoes overlap
-        step(i, lambda: socks[i].sendall(m))
-    for i, m in enumerate(msgs):
-        sink = Sink(what='echo')
-        step(i, lambda: recv_exact(socks[i], sink, len(m)))
-        socks[i].close()
-        res['ok'] = res.get('ok', 0) + (sink.sha.digest() == hashlib.sha256(m).digest())
-    res['conns'] = len(socks)
-    if res['ok'] != len(socks):
-        raise Fail(f'{len(socks) - res["ok"]} of {len(socks)} echoes failed'
-                   + (f'; first: {errs[0]}' if errs else ''))
-
-
-CMDS = {'server': cmd_server, 'client': cmd_client, 'idle': cmd_idle,
-        'blocking': cmd_blocking, 'closer': cmd_closer}
+    def each(fn):
+        for i, (s, m) in enumerate(zip(socks, msgs)):
+            tune(s, max(0.001, end - time.monotonic()))
+            try:
+                if fn(s, m) is False:
+                    raise Fail('wrong or short echo')
+            except (OSError, Fail) as e:
+                bad.setdefault(i, describe(e))
+    each(lambda s, m: s.sendall(m))   # all requests first: echoes overlap
+    each(lambda s, m: s.recv(len(m), socket.MSG_WAITALL) == m)
+    for s in socks:
+        s.close()
+    res.update(conns=len(socks), ok=len(socks) - len(bad))
+    if bad:
+        i = min(bad)
+        raise Fail(f'{len(bad)} of {len(socks)} echoes failed, '
+                   f'first conn {i}: {bad[i]}')
 
 
 def parse():
@@ -411,55 +404,55 @@ def parse():
     common.add_argument('--timeout', type=float, default=30,
                         help='seconds per blocking call (idle: whole echo)')
     common.add_argument('--wait-timeout', type=float, default=300,
-                        help='seconds to wait for a --go file')
+                        help='seconds to wait for a go file')
     peer = argparse.ArgumentParser(add_help=False, parents=[common])
     peer.add_argument('--ports-file', required=True)
     peer.add_argument('--expect-reset', action='store_true')
-
-    s = sub.add_parser('server', parents=[common])
-    s.add_argument('--ready')
-    s.add_argument('--count', type=int, default=1)
-    s.add_argument('--log')
-    s.add_argument('--go')
-    s = sub.add_parser('client', parents=[peer])
-    s.add_argument('--mode', choices=['bulk', 'queues'], default='bulk')
-    s.add_argument('--c2s', type=int, required=True)
-    s.add_argument('--s2c', type=int, required=True)
-    s.add_argument('--seed', type=int, required=True)
-    s.add_argument('--stage-file')
-    s = sub.add_parser('idle', parents=[peer])
-    s.add_argument('--count', type=int, required=True)
-    s.add_argument('--go', required=True)
-    for name in ('blocking', 'closer'):
-        s = sub.add_parser(name, parents=[peer])
-        s.add_argument('--bytes', type=int, required=True)
-        s.add_argument('--seed', type=int, required=True)
-    s.add_argument('--mode', choices=['close', 'shutdown'], required=True)
-    s.add_argument('--go', required=True)
+    cmds = {'server': cmd_server, 'client': cmd_client, 'idle': cmd_idle,
+            'blocking': cmd_blocking, 'closer': cmd_closer}
+    sp = {n: sub.add_parser(n, parents=[common if n == 'server' else peer])
+          for n in cmds}
+    sp['server'].add_argument('--ready', help='gets the port when listening')
+    sp['server'].add_argument('--count', type=int, default=1)
+    sp['server'].add_argument('--log')
+    sp['server'].add_argument('--go')
+    sp['client'].add_argument('--mode', choices=['bulk', 'queues'],
+                              default='bulk')
+    sp['client'].add_argument('--stage-file')
+    sp['idle'].add_argument('--count', type=int, required=True)
+    for n in ('client', 'blocking', 'closer'):
+        sp[n].add_argument('--seed', type=int, required=True)
+    for n in ('c2s', 's2c'):
+        sp['client'].add_argument('--' + n, type=int, required=True)
+    for n in ('blocking', 'closer'):
+        sp[n].add_argument('--bytes', type=int, required=True)
+    for n in ('idle', 'closer'):
+        sp[n].add_argument('--go', required=True)
+    sp['closer'].add_argument('--mode', choices=['close', 'shutdown'],
+                              required=True)
     args = p.parse_args()
-    if getattr(args, 'mode', None) == 'queues' and not args.stage_file:
+    if args.cmd == 'client' and args.mode == 'queues' and not args.stage_file:
         p.error('--mode queues needs --stage-file')
-    return args
+    return args, cmds[args.cmd]
 
 
 def main():
-    args = parse()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    args, cmd = parse()
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     threading.stack_size(512 << 10)
     expect = getattr(args, 'expect_reset', False)
     res = {'error': None, **({'reset': False} if expect else {})}
     try:
-        CMDS[args.cmd](args, res)
+        cmd(args, res)
         if expect:
             raise Fail('expected a reset, but the connection completed')
-    except RESET as e:
-        if expect:
+    except Exception as e:
+        if expect and isinstance(e, RESET):
             res['reset'] = True
         else:
             res['error'] = describe(e)
-    except Exception as e:
-        res['error'] = describe(e)
+    res['error'] = res.pop('error')   # last, after the fields it explains
     print(json.dumps(res), flush=True)
     if res['error']:
         print(f'tcpio {args.cmd}: {res["error"]}', file=sys.stderr)

@@ -553,7 +553,7 @@ static int terminate_apply(struct chim_block *b, void *arg)
 	return 0;
 }
 
-/* Connections in @obj's subtree whose owner locks a socket for an upload. */
+/* Connections in @obj's subtree to be terminated one tree each. */
 static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
 				  unsigned int n)
 {
@@ -565,7 +565,7 @@ static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
 	if (obj->type == CHIM_OBJ_TCP) {
 		const struct chim_conn_ops *ops = chim_obj_conn(obj)->ops;
 
-		if (ops && ops->upload_begin) {
+		if (ops && ops->one_per_tree) {
 			if (out) {
 				chim_obj_hold(obj);
 				out[n] = obj;

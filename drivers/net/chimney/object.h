@@ -91,6 +91,8 @@ struct chim_conn;
  * @upload_begin: a terminate is about to be handed to the target (the
  *	socket layer locks the socket here, until @uploaded or @aborted)
  * @aborted: Part 2 failed: the state is lost, abort the connection
+ * @one_per_tree: @upload_begin takes a lock a task may hold only once at a
+ *	time (a socket lock): such connections are terminated one tree each
  */
 struct chim_conn_ops {
 	void (*upload_begin)(struct chim_conn *conn);
@@ -98,6 +100,7 @@ struct chim_conn_ops {
 			  struct chim_tcp_delegated *d);
 	void (*uploaded)(struct chim_conn *conn, struct chim_tcp_delegated *d);
 	void (*aborted)(struct chim_conn *conn);
+	bool one_per_tree;
 };
 
 /**

@@ -701,7 +701,7 @@ static int eligible(struct sock *sk, struct chim_sock *csk,
 			       "the connection is recovering losses or holds out-of-order data");
 		return -EBUSY;
 	}
-	dst = __sk_dst_check(sk, 0);
+	dst = __sk_dst_get(sk);
 	same_dev = dst && dst->dev == cd->dev;
 	if (!same_dev) {
 		NL_SET_ERR_MSG(extack,
@@ -1200,6 +1200,7 @@ static const struct chim_conn_ops chim_sock_conn_ops = {
 	.upload_begin = sock_upload_begin,
 	.uploaded = sock_uploaded,
 	.aborted = sock_aborted,
+	.one_per_tree = true,
 };
 
 int chim_sock_init(void)
