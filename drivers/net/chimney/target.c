@@ -473,7 +473,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 	if (!emu)
 		return ERR_PTR(-ENOMEM);
 	emu->target.ops = &emu_ops;
-	mutex_init(&emu->rx_lock);
+	chim_emu_rx_init(emu);
 	emu->target.capacity = capacity;
 	emu->target.name = kstrdup(name, GFP_KERNEL);
 	if (!emu->target.name)
@@ -513,6 +513,7 @@ EXPORT_SYMBOL_IF_KUNIT(chim_emu_create);
  */
 void chim_emu_destroy(struct chim_emu *emu)
 {
+	chim_emu_rx_stop(emu);
 	destroy_workqueue(emu->wq);
 	chim_table_destroy(&emu->table);
 	free_percpu(emu->stats);

@@ -135,7 +135,9 @@ struct chim_emu_faults {
  * @rx_lock: protects @rx_conns and the hook's registration
  * @rx_conns: connections in the table; the hook is registered while
  *	there is one
+ * @rx_registered: @rx_hook is registered
  * @rx_hook: NF_NETDEV_INGRESS hook on @dev
+ * @rx_idle: unregisters @rx_hook once no connection was left for a while
  */
 struct chim_emu {
 	struct chim_target target;
@@ -147,7 +149,9 @@ struct chim_emu {
 	struct net_device *dev;
 	struct mutex rx_lock;	/* see @rx_lock above */
 	unsigned int rx_conns;
+	bool rx_registered;
 	struct nf_hook_ops rx_hook;
+	struct delayed_work rx_idle;
 };
 
 static inline struct chim_emu *chim_target_emu(struct chim_target *target)
@@ -170,6 +174,8 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 void chim_emu_request_upload_all(struct chim_emu *emu);
 
 /* rx.c: the receive side of the emulated NIC */
+void chim_emu_rx_init(struct chim_emu *emu);
+void chim_emu_rx_stop(struct chim_emu *emu);
 int chim_emu_rx_get(struct chim_emu *emu);
 void chim_emu_rx_put(struct chim_emu *emu);
 void chim_emu_rx_reinject(struct sk_buff_head *q);
