@@ -28,7 +28,7 @@ ip netns exec $NS_A sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
 
 # idle COUNT PORT: COUNT idle echo connections, their tuples in $W/idle.PORT
 idle() {
-	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port "$2" --count 0
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port "$2" --count 0 --timeout 3000
 	wait_for 20 listening $NS_B "$2"
 	bg $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port "$2" --count "$1" \
 		--ports-file "$W/idle.$2" --go "$W/go.$2" --wait-timeout 3000

@@ -4,6 +4,7 @@ set -u
 patterns=(
 	'BUG:' 'WARNING:' 'Oops' 'Kernel panic' 'general protection fault'
 	'KASAN' 'UBSAN' 'unreferenced object' 'kmemleak: .*disabled'
+	'suspected memory leak'
 	'refcount_t:' 'possible recursive locking' 'circular locking'
 	'inconsistent lock state' 'suspicious RCU usage'
 	'rcu: INFO:' 'detected stall' 'blocked for more than' 'soft lockup'

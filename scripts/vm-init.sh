@@ -33,7 +33,11 @@ if [ -w /sys/kernel/debug/kmemleak ]; then
 	sleep 6
 	echo scan >/sys/kernel/debug/kmemleak
 	echo scan >/sys/kernel/debug/kmemleak
-	cat /sys/kernel/debug/kmemleak >/dev/kmsg
+	# One record per line: /dev/kmsg refuses long writes.
+	cat /sys/kernel/debug/kmemleak >/mnt/kmemleak.txt
+	head -400 /mnt/kmemleak.txt | while IFS= read -r line; do
+		echo "kmemleak: $line" >/dev/kmsg
+	done
 	echo "vm-init: kmemleak scan done" >/dev/kmsg
 fi
 

@@ -381,12 +381,18 @@ def cmd_idle(args, res):
         for i, (s, m) in enumerate(zip(socks, msgs)):
             tune(s, max(0.001, end - time.monotonic()))
             try:
-                if fn(s, m) is False:
-                    raise Fail('wrong or short echo')
+                fn(s, m)
             except (OSError, Fail) as e:
                 bad.setdefault(i, describe(e))
+    def check_echo(s, m):
+        got = s.recv(len(m), socket.MSG_WAITALL)
+        if got != m:
+            raise Fail(f'echo of {len(got)} bytes, expected {len(m)}'
+                       + (' (a prefix)' if m.startswith(got) else
+                          ' (different bytes)'))
+
     each(lambda s, m: s.sendall(m))   # all requests first: echoes overlap
-    each(lambda s, m: s.recv(len(m), socket.MSG_WAITALL) == m)
+    each(check_echo)
     for s in socks:
         s.close()
     res.update(conns=len(socks), ok=len(socks) - len(bad))

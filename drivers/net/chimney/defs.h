@@ -34,6 +34,10 @@ enum chim_limits {
 	CHIM_MAX_CAPACITY = 1 << 20,
 	/* Offload rules per device. */
 	CHIM_MAX_POLICIES = 256,
+	/* Connections a rule matched that may wait for their offload. */
+	CHIM_AUTO_PENDING_MAX = 4096,
+	/* Sockets taken from one hash bucket at a time by a rule's scan. */
+	CHIM_AUTO_BATCH = 64,
 	/* Longest completion delay fault injection may ask for. */
 	CHIM_MAX_COMPLETE_DELAY_MS = 60000,
 	/* Largest linear skb the socket layer copies queued data into. */

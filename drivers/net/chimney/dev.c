@@ -4,6 +4,7 @@
  * namespace, and following the device's life: a device that goes away
  * (unregistered, or moved to another namespace) is detached first.
  */
+#include <kunit/visibility.h>
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
@@ -50,6 +51,7 @@ void chim_dev_config_init(struct chim_dev_config *cfg)
 		},
 	};
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_dev_config_init);
 
 /**
  * chim_dev_lookup() - the target attached to a device
@@ -68,6 +70,7 @@ struct chim_dev *chim_dev_lookup(struct net_device *dev)
 			return cd;
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_dev_lookup);
 
 /**
  * chim_dev_attach() - attach an emulated target to a device
@@ -116,6 +119,7 @@ err_free:
 	kfree(cd);
 	return ERR_PTR(err);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_dev_attach);
 
 /**
  * chim_dev_detach() - upload everything and free the binding
@@ -133,6 +137,8 @@ void chim_dev_detach(struct chim_dev *cd)
 
 	ASSERT_RTNL();
 	list_del(&cd->node);
+	if (cd->nr_policies)
+		chim_auto_update(dev_net(cd->dev));
 	chim_host_destroy(cd->host);
 	cd->host = NULL;
 	chim_emu_destroy(cd->emu);
@@ -142,6 +148,7 @@ void chim_dev_detach(struct chim_dev *cd)
 	netdev_put(cd->dev, &cd->dev_tracker);
 	kfree(cd);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_dev_detach);
 
 /**
  * chim_dev_pause() - upload everything; no new offload until resumed
@@ -183,18 +190,25 @@ const struct chim_policy *chim_dev_match(struct chim_dev *cd,
 {
 	const struct chim_policy *p;
 
-	list_for_each_entry(p, &cd->policies, node) {
-		if (p->lport && p->lport != t->lport)
-			continue;
-		if (p->rport && p->rport != t->rport)
-			continue;
-		if (p->has_laddr && !ipv6_addr_equal(&p->laddr, &t->laddr))
-			continue;
-		if (p->has_raddr && !ipv6_addr_equal(&p->raddr, &t->raddr))
-			continue;
-		return p;
-	}
+	list_for_each_entry(p, &cd->policies, node)
+		if (chim_policy_match(p, t))
+			return p;
 	return NULL;
+}
+
+/**
+ * chim_policy_match() - whether a rule matches a connection
+ * @p: the rule
+ * @t: the connection's 4-tuple
+ *
+ * Return: true when every key the rule sets matches.
+ */
+bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t)
+{
+	return (!p->lport || p->lport == t->lport) &&
+	       (!p->rport || p->rport == t->rport) &&
+	       (!p->has_laddr || ipv6_addr_equal(&p->laddr, &t->laddr)) &&
+	       (!p->has_raddr || ipv6_addr_equal(&p->raddr, &t->raddr));
 }
 
 /**
@@ -231,6 +245,7 @@ static struct notifier_block chim_netdev_nb = {
 static int __net_init chim_net_init(struct net *net)
 {
 	INIT_LIST_HEAD(&chim_net(net)->devs);
+	chim_auto_init(chim_net(net));
 	return 0;
 }
 
@@ -242,6 +257,7 @@ static void __net_exit chim_net_exit(struct net *net)
 	list_for_each_entry_safe(cd, tmp, &chim_net(net)->devs, node)
 		chim_dev_detach(cd);
 	rtnl_unlock();
+	chim_auto_exit(net);
 }
 
 static struct pernet_operations chim_net_ops = {

@@ -3,6 +3,7 @@
 #define _CHIMNEY_DEV_H
 
 #include <linux/netdevice.h>
+#include <linux/netfilter.h>
 #include <net/net_namespace.h>
 
 #include "host.h"
@@ -78,9 +79,49 @@ struct chim_dev {
 	u32 next_policy_id;
 };
 
-/* Per network namespace: the attached devices; RTNL. */
+/* One device's rule, as the offload-rule hook sees it. */
+struct chim_auto_rule {
+	int ifindex;
+	struct chim_policy p;
+};
+
+/* Every rule of a namespace, copied for the hook under RCU. */
+struct chim_auto_rules {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct chim_auto_rule r[];
+};
+
+/**
+ * struct chim_auto - offload rules at work in a namespace (auto.c)
+ * @rules: a copy of every device's rules for @hooks; RCU, written under
+ *	RTNL
+ * @hooked: @hooks are registered (while there is a rule)
+ * @hooks: NF_INET_LOCAL_OUT, IPv4 and IPv6: a connection's segments out
+ * @lock: protects @pending and @npending
+ * @pending: connections a rule matched, waiting for @work; each holds a
+ *	socket reference
+ * @npending: their number
+ * @work: offloads them
+ */
+struct chim_auto {
+	struct chim_auto_rules __rcu *rules;
+	bool hooked;
+	struct nf_hook_ops hooks[2];
+	spinlock_t lock;	/* see @lock above */
+	struct list_head pending;
+	unsigned int npending;
+	struct work_struct work;
+};
+
+/**
+ * struct chim_net - chimney's state in a network namespace
+ * @devs: the attached devices; RTNL
+ * @rules: its offload rules at work
+ */
 struct chim_net {
 	struct list_head devs;
+	struct chim_auto rules;
 };
 
 struct chim_dev_config {
@@ -102,6 +143,13 @@ void chim_dev_resume(struct chim_dev *cd);
 bool chim_dev_paused(struct chim_dev *cd);
 const struct chim_policy *chim_dev_match(struct chim_dev *cd,
 					 const struct chim_tuple *t);
+bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t);
+
+/* auto.c: offload rules at work */
+void chim_auto_init(struct chim_net *cn);
+void chim_auto_exit(struct net *net);
+void chim_auto_update(struct net *net);
+void chim_auto_scan(struct chim_dev *cd);
 
 int chim_dev_init(void);
 void chim_dev_uninit(void);

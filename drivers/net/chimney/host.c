@@ -274,10 +274,31 @@ static int initiate_apply(struct chim_block *b, void *arg)
 	return 0;
 }
 
+/*
+ * Children of a parent that goes which never reached the target (NEW: a
+ * path or connection created meanwhile) go with it: nothing else would
+ * take them out of its list.  Their creators still hold their own
+ * references, and find them DEAD.
+ */
+static void unlink_new_children(struct chim_obj *obj)
+{
+	struct chim_obj *child, *tmp;
+
+	list_for_each_entry_safe(child, tmp, &obj->children, sibling) {
+		if (child->state != CHIM_STATE_NEW)
+			continue;
+		unlink_new_children(child);
+		chim_obj_set_state(child, CHIM_STATE_DEAD);
+		chim_obj_unlink(child);
+	}
+}
+
 static int initiate_unlink_dead(struct chim_block *b, void *arg)
 {
-	if (b->handle->state == CHIM_STATE_DEAD)
+	if (b->handle->state == CHIM_STATE_DEAD) {
+		unlink_new_children(b->handle);
 		chim_obj_unlink(b->handle);
+	}
 	return 0;
 }
 
@@ -540,6 +561,7 @@ static int terminate_apply(struct chim_block *b, void *arg)
 	chim_obj_set_state(obj, CHIM_STATE_DEAD);
 	obj->target_ctx = NULL;
 	chim_obj_put(obj);	/* the target's context */
+	unlink_new_children(obj);
 	chim_obj_unlink(obj);
 
 	/* "No longer serving a useful purpose": terminate it too. */

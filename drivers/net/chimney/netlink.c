@@ -764,7 +764,11 @@ int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
 	p->id = cd->next_policy_id++;
 	list_add_tail(&p->node, &cd->policies);
 	cd->nr_policies++;
+	chim_auto_update(genl_info_net(info));
 	err = nl_reply(info, fill_policy_id, p);
+	/* Connections the rule matches already are offloaded now. */
+	if (!chim_dev_paused(cd))
+		chim_auto_scan(cd);
 	rtnl_unlock();
 	return err;
 
@@ -797,6 +801,7 @@ int chimney_nl_policy_del_doit(struct sk_buff *skb, struct genl_info *info)
 		list_del(&p->node);
 		cd->nr_policies--;
 		kfree(p);
+		chim_auto_update(genl_info_net(info));
 		err = 0;
 		goto out;
 	}

@@ -22,6 +22,7 @@
  * connection uploaded and waits for it; poll, SIOCINQ/SIOCOUTQ and
  * TCP_INFO read the frozen socket, whose counters are the delegated ones.
  */
+#include <kunit/visibility.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -67,6 +68,7 @@ struct chim_sock *chim_sock_ctx(const struct sock *sk)
 		return NULL;
 	return (__force struct chim_sock *)icsk->icsk_ulp_data;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_sock_ctx);
 
 /* The context behind our protocol: set before it is installed, kept after. */
 static struct chim_sock *csk_of(const struct sock *sk)
@@ -349,6 +351,7 @@ static void chim_sock_put(struct chim_sock *csk)
 }
 
 static void chim_sock_optin_work(struct work_struct *work);
+static void chim_sock_ask_work(struct work_struct *work);
 
 static int chim_ulp_init(struct sock *sk)
 {
@@ -370,6 +373,7 @@ static int chim_ulp_init(struct sock *sk)
 	skb_queue_head_init(&csk->held);
 	init_waitqueue_head(&csk->wq);
 	INIT_WORK(&csk->work, chim_sock_optin_work);
+	INIT_WORK(&csk->ask_work, chim_sock_ask_work);
 	csk->base_prot = sk->sk_prot;
 	csk->base_ops = sk->sk_socket->ops;
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, csk);
@@ -443,13 +447,46 @@ static struct tcp_ulp_ops chim_ulp_ops __read_mostly = {
 
 /* ---- freeze and snapshot ----------------------------------------------------- */
 
-/* The frozen socket's backlog: hold it for the stock stack, after the upload. */
+/*
+ * The frozen socket's backlog: hold it for the stock stack, after the
+ * upload.  The target never sees such a segment, so it is asked for the
+ * upload its own receive path would have asked for.
+ */
 static int chim_backlog_catch(struct sock *sk, struct sk_buff *skb)
 {
 	struct chim_sock *csk = csk_of(sk);
 
 	__skb_queue_tail(&csk->held, skb);
+	if (READ_ONCE(csk->state) == CHIM_SK_OFFLOADED && !csk->ask_queued) {
+		csk->ask_queued = true;
+		refcount_inc(&csk->ref);
+		sock_hold(sk);
+		schedule_work(&csk->ask_work);
+	}
 	return 0;
+}
+
+static void chim_sock_ask_work(struct work_struct *work)
+{
+	struct chim_sock *csk = container_of(work, struct chim_sock, ask_work);
+	struct sock *sk = csk->sk;
+	struct chim_conn *conn;
+
+	/* RTNL keeps the device, its host and its target alive. */
+	rtnl_lock();
+	conn = csk_get_conn(csk);
+	if (conn) {
+		chim_emu_request_retrieve(chim_target_emu(conn->obj.host->target),
+					  &conn->tuple,
+					  CHIM_REASON_UPLOAD_REQUESTED);
+		chim_obj_put(&conn->obj);
+	}
+	rtnl_unlock();
+	lock_sock(sk);
+	csk->ask_queued = false;
+	release_sock(sk);
+	sock_put(sk);
+	chim_sock_put(csk);
 }
 
 static void freeze(struct sock *sk, struct chim_sock *csk)
@@ -457,8 +494,17 @@ static void freeze(struct sock *sk, struct chim_sock *csk)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 
 	csk->snap.ack_owed = inet_csk_ack_scheduled(sk);
-	inet_csk_clear_xmit_timers(sk);
+	/* Retransmit, loss probe, RACK, zero window, delayed ACK, pacing, compressed ACK. */
+	tcp_clear_xmit_timers(sk);
 	inet_csk_delete_keepalive_timer(sk);
+	/*
+	 * No room to send: a send that entered the stock tcp_sendmsg()
+	 * before the ULP was installed (and sleeps for memory, or waits
+	 * for the lock) must not queue data into the frozen socket.  It
+	 * waits for the upload, which gives the room back.
+	 */
+	csk->snap.sndbuf = sk->sk_sndbuf;
+	WRITE_ONCE(sk->sk_sndbuf, 0);
 	tcp_sk(sk)->compressed_ack = 0;
 	icsk->icsk_ack.pending = 0;
 	csk->base_backlog_rcv = sk->sk_backlog_rcv;
@@ -485,11 +531,19 @@ static void rearm_timers(struct sock *sk, struct chim_sock *csk)
 		inet_csk_reset_keepalive_timer(sk, keepalive_time_when(tp));
 }
 
+/* The send buffer back (unless SO_SNDBUF set one meanwhile). */
+static void open_sndbuf(struct sock *sk, struct chim_sock *csk)
+{
+	if (!sk->sk_sndbuf)
+		WRITE_ONCE(sk->sk_sndbuf, csk->snap.sndbuf);
+}
+
 /* Stop holding the backlog; what was held goes to the stock stack now. */
 static void thaw(struct sock *sk, struct chim_sock *csk)
 {
 	struct sk_buff *skb;
 
+	open_sndbuf(sk, csk);
 	while ((skb = __skb_dequeue(&csk->held)))
 		csk->base_backlog_rcv(sk, skb);
 	sk->sk_backlog_rcv = csk->base_backlog_rcv;
@@ -624,7 +678,7 @@ static void snapshot_state(struct sock *sk, struct chim_sock *csk,
 	d->retransmit.timeout_delta = icsk->icsk_pending == ICSK_TIME_RETRANS ?
 		jiffies_to_msecs(max_t(long, icsk->icsk_timeout - jiffies, 0)) :
 		CHIM_TIMER_NOT_RUNNING;
-	d->send_backlog_size = READ_ONCE(sk->sk_sndbuf);
+	d->send_backlog_size = s->sndbuf;
 	d->receive_backlog_size = READ_ONCE(sk->sk_rcvbuf);
 
 	s->rcv_nxt = tp->rcv_nxt;
@@ -809,7 +863,12 @@ static struct chim_path *sock_path(struct sock *sk, struct chim_dev *cd,
 	return path;
 }
 
-static void sock_tuple(struct sock *sk, struct chim_tuple *t)
+/**
+ * chim_sock_tuple() - the 4-tuple of a TCP socket, seen from it
+ * @sk: the socket
+ * @t: filled in (an IPv4-mapped IPv6 socket gives an IPv4 tuple)
+ */
+void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
@@ -913,7 +972,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	if (err)
 		goto out_unlock;
 
-	sock_tuple(sk, &t);
+	chim_sock_tuple(sk, &t);
 	err = -ENOMEM;
 	path = sock_path(sk, cd, &t);
 	if (!path)
@@ -956,6 +1015,7 @@ out_unlock:
 	release_sock(sk);
 	return err;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_sock_offload);
 
 /* An application opted in with setsockopt(TCP_ULP, "chimney"). */
 static void chim_sock_optin_work(struct work_struct *work)
@@ -972,7 +1032,7 @@ static void chim_sock_optin_work(struct work_struct *work)
 	cd = dst ? chim_dev_lookup(dst->dev) : NULL;
 	if (cd && !csk->attempted && !chim_dev_paused(cd) &&
 	    chim_sock_ctx(sk) == csk) {
-		sock_tuple(sk, &t);
+		chim_sock_tuple(sk, &t);
 		p = chim_dev_match(cd, &t);
 		chim_sock_offload(sk, cd, p ? p->priority : 0, NULL);
 	}
@@ -1000,8 +1060,6 @@ static void sock_offloaded(struct chim_conn *conn, enum chim_status status,
 	WRITE_ONCE(csk->offloads, csk->offloads + 1);
 	csk->freeze_locked = false;
 	release_sock(sk);
-	/* A sender waiting for space comes back and asks for the upload. */
-	sk->sk_write_space(sk);
 }
 
 static void sock_upload_begin(struct chim_conn *conn)
@@ -1012,29 +1070,70 @@ static void sock_upload_begin(struct chim_conn *conn)
 	WRITE_ONCE(csk->state, CHIM_SK_UPLOADING);
 }
 
-/* Queue @len bytes from @q (consumed) through tcp_sendmsg_locked(). */
-static int requeue(struct sock *sk, struct sk_buff_head *q, u32 len)
+/* Drop @n bytes from the head of @q. */
+static void consume(struct sk_buff_head *q, u32 n)
 {
-	while (len) {
+	while (n) {
 		struct sk_buff *skb = skb_peek(q);
-		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_EOR };
-		struct kvec kv;
-		int n;
+		u32 c = min(n, skb->len);
 
-		if (!skb)
-			return -EPROTO;
-		kv.iov_base = skb->data;
-		kv.iov_len = min_t(u32, len, skb->len);
-		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &kv, 1, kv.iov_len);
-		n = tcp_sendmsg_locked(sk, &msg, kv.iov_len);
-		if (n <= 0)
-			return n ?: -ENOBUFS;
-		skb_pull(skb, n);
+		__skb_pull(skb, c);
 		if (!skb->len)
 			kfree_skb(__skb_dequeue(q));
+		n -= c;
+	}
+}
+
+/*
+ * Queue @len bytes from @q (consumed) through tcp_sendmsg_locked(), all in
+ * one call where the socket takes them: the stock stack cuts them into
+ * skbs and segments as it cuts an application's data.
+ */
+static int requeue(struct sock *sk, struct sk_buff_head *q, u32 len)
+{
+	struct sk_buff *skb;
+	struct kvec *kv;
+	int err = 0;
+
+	if (!len)
+		return 0;
+	kv = kvmalloc_array(skb_queue_len(q), sizeof(*kv), GFP_KERNEL);
+	if (!kv)
+		return -ENOMEM;
+	while (len) {
+		/* EOR: the last skb is never corked or appended to. */
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_EOR };
+		unsigned int nr = 0;
+		u32 left = len;
+		int n;
+
+		skb_queue_walk(q, skb) {
+			if (!left)
+				break;
+			if (skb_linearize(skb)) {
+				err = -ENOMEM;
+				goto out;
+			}
+			kv[nr].iov_base = skb->data;
+			kv[nr].iov_len = min(left, skb->len);
+			left -= kv[nr++].iov_len;
+		}
+		if (left) {
+			err = -EPROTO;
+			break;
+		}
+		iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, kv, nr, len);
+		n = tcp_sendmsg_locked(sk, &msg, len);
+		if (n <= 0) {
+			err = n ?: -ENOBUFS;
+			break;
+		}
+		consume(q, n);
 		len -= n;
 	}
-	return 0;
+out:
+	kvfree(kv);
+	return err;
 }
 
 /* Part 2 done: the connection goes on in the stock stack, in this socket. */
@@ -1048,7 +1147,7 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	u32 rx = chim_skb_queue_bytes(&d->buffered_data);
 	u32 tx = chim_skb_queue_bytes(&d->send_data);
 	u32 inflight = d->snd_nxt - d->snd_una;
-	int sndbuf = sk->sk_sndbuf, rcvbuf = sk->sk_rcvbuf;
+	int sndbuf = s->sndbuf, rcvbuf = sk->sk_rcvbuf;
 	u64 now;
 	int err;
 
@@ -1089,6 +1188,7 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 		tp->mdev_max_us = s->mdev_max_us;
 		tp->rttvar_us = s->rttvar_us;
 		icsk->icsk_rto = s->rto;
+		tp->rtt_seq = s->rtt_seq;
 	} else {
 		tp->srtt_us = d->srtt * USEC_PER_MSEC;
 		tp->rttvar_us = max_t(u32, d->rtt_var * USEC_PER_MSEC,
@@ -1097,8 +1197,8 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 		tp->mdev_max_us = tp->rttvar_us;
 		icsk->icsk_rto = __tcp_set_rto(tp);
 		tcp_bound_rto(sk);
+		tp->rtt_seq = d->snd_nxt;
 	}
-	tp->rtt_seq = d->snd_nxt;
 
 	/* Unread data back into the receive queue, ending at RcvNxt. */
 	tp->rcv_nxt = d->rcv_nxt - rx;
@@ -1168,6 +1268,7 @@ static void sock_reset(struct sock *sk, struct chim_sock *csk)
 	while ((skb = __skb_dequeue(&csk->held)))
 		kfree_skb(skb);
 	sk->sk_backlog_rcv = csk->base_backlog_rcv;
+	open_sndbuf(sk, csk);
 	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
 		tcp_disconnect(sk, 0);
 }

@@ -40,6 +40,7 @@ enum chim_sock_state {
  * @ts_recent_stamp: tp->rx_opt.ts_recent_stamp
  * @rto: icsk->icsk_rto
  * @ack_owed: a delayed ACK was pending
+ * @sndbuf: sk->sk_sndbuf, 0 while frozen
  * @sent: the delegated variables as handed to the target
  */
 struct chim_sock_snap {
@@ -57,6 +58,7 @@ struct chim_sock_snap {
 	u32 ts_recent_stamp;
 	u32 rto;
 	bool ack_owed;
+	int sndbuf;
 	struct chim_tcp_delegated sent;
 };
 
@@ -83,6 +85,9 @@ struct chim_sock_snap {
  * @last_err: why the last offload was refused (a negative errno)
  * @ifindex: device of the last offload
  * @work: offloads a socket that opted in with setsockopt(TCP_ULP)
+ * @ask_work: asks the target for an upload (Part 1) for a segment the
+ *	frozen socket's backlog caught: the target never saw it
+ * @ask_queued: @ask_work is queued; socket owner only
  */
 struct chim_sock {
 	struct sock *sk;
@@ -104,6 +109,8 @@ struct chim_sock {
 	int last_err;
 	int ifindex;
 	struct work_struct work;
+	struct work_struct ask_work;
+	bool ask_queued;
 };
 
 /*
@@ -122,6 +129,7 @@ enum {
 int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 		      struct netlink_ext_ack *extack);
 struct chim_sock *chim_sock_ctx(const struct sock *sk);
+void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t);
 int chim_sock_init(void);
 void chim_sock_uninit(void);
 

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite chimney_sock: a real in-kernel TCP connection over the
+ * loopback device, with data waiting in every queue, is offloaded into a
+ * target attached to "lo" and uploaded back; every field the upload
+ * restores is compared with its value before the offload, and the data
+ * then flows on with nothing lost.
+ *
+ * The peer is kept silent while the connection is away: a helper thread
+ * owns its socket, so what reaches it waits in its backlog, unacknowledged.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/in6.h>
+#include <linux/kthread.h>
+#include <linux/net.h>
+#include <linux/rtnetlink.h>
+#include <net/tcp.h>
+
+#include "host.h"
+#include "sock.h"
+
+#define SOCK_TEST_PEER_BYTES	(10 << 10)	/* peer to us: left unread */
+#define SOCK_TEST_SEND_BYTES	(512 << 10)	/* us to peer: at most */
+#define SOCK_TEST_WAIT_MS	5000
+
+/* The byte at @off of a stream: distinct on each direction. */
+static u8 pattern(u32 off, u8 seed)
+{
+	return (u8)(off * 7 + (off >> 8) * 13 + seed);
+}
+
+struct sock_test_pair {
+	struct socket *listener;
+	struct socket *client;	/* the one offloaded */
+	struct socket *server;	/* its peer */
+};
+
+static int send_pattern(struct socket *sock, u32 off, u32 len, u8 seed)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct kvec kv;
+	u8 *buf;
+	u32 i;
+	int n;
+
+	buf = kvmalloc(len, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < len; i++)
+		buf[i] = pattern(off + i, seed);
+	kv.iov_base = buf;
+	kv.iov_len = len;
+	n = kernel_sendmsg(sock, &msg, &kv, 1, len);
+	kvfree(buf);
+	return n;
+}
+
+/* Read exactly @len bytes and check them against the pattern. */
+static void recv_pattern(struct kunit *test, struct socket *sock, u32 len,
+			 u8 seed)
+{
+	u32 got = 0, i, bad = 0;
+	u8 *buf;
+
+	buf = kunit_kmalloc(test, 64 << 10, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	while (got < len) {
+		struct msghdr msg = {};
+		struct kvec kv = { buf, min_t(u32, len - got, 64 << 10) };
+		int n = kernel_recvmsg(sock, &msg, &kv, 1, kv.iov_len, 0);
+
+		KUNIT_ASSERT_GT_MSG(test, n, 0, "after %u of %u bytes", got, len);
+		for (i = 0; i < n; i++)
+			bad += buf[i] != pattern(got + i, seed);
+		got += n;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0u, "bytes differing from the stream");
+}
+
+static void pair_release(void *arg)
+{
+	struct sock_test_pair *p = arg;
+	struct socket **s[] = { &p->client, &p->server, &p->listener };
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(s); i++) {
+		if (!*s[i])
+			continue;
+		/* Abortive close: the sockets go at once, and so the ULP. */
+		sock_no_linger((*s[i])->sk);
+		sock_release(*s[i]);
+		*s[i] = NULL;
+	}
+}
+
+static struct sock_test_pair *pair_create(struct kunit *test, int family)
+{
+	struct sockaddr_storage ss = { .ss_family = family };
+	struct sock_test_pair *p;
+	int len, err;
+
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, pair_release, p), 0);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+		len = sizeof(struct sockaddr_in6);
+	}
+	err = sock_create_kern(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
+			       &p->listener);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_ASSERT_EQ(test, kernel_bind(p->listener, (struct sockaddr *)&ss, len), 0);
+	KUNIT_ASSERT_EQ(test, kernel_listen(p->listener, 1), 0);
+	KUNIT_ASSERT_GT(test, kernel_getsockname(p->listener, (struct sockaddr *)&ss), 0);
+	err = sock_create_kern(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
+			       &p->client);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_ASSERT_EQ(test, kernel_connect(p->client, (struct sockaddr *)&ss, len, 0), 0);
+	KUNIT_ASSERT_EQ(test, kernel_accept(p->listener, &p->server, 0), 0);
+	/* No call of the test blocks for ever. */
+	p->client->sk->sk_rcvtimeo = 10 * HZ;
+	p->server->sk->sk_rcvtimeo = 10 * HZ;
+	return p;
+}
+
+/* Owns a socket from another thread, so its backlog holds what arrives. */
+struct sock_holder {
+	struct sock *sk;
+	struct completion locked;
+	struct completion release;
+	struct completion done;
+};
+
+static int holder_fn(void *arg)
+{
+	struct sock_holder *h = arg;
+
+	lock_sock(h->sk);
+	complete(&h->locked);
+	wait_for_completion(&h->release);
+	release_sock(h->sk);
+	kthread_complete_and_exit(&h->done, 0);
+}
+
+static void holder_stop(void *arg)
+{
+	struct sock_holder *h = arg;
+
+	complete(&h->release);
+	wait_for_completion(&h->done);
+}
+
+static void hold_peer(struct kunit *test, struct sock_holder *h, struct sock *sk)
+{
+	struct task_struct *t;
+
+	h->sk = sk;
+	init_completion(&h->locked);
+	init_completion(&h->release);
+	init_completion(&h->done);
+	t = kthread_run(holder_fn, h, "chimney-kunit-hold");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wait_for_completion(&h->locked);
+}
+
+/* Every field the upload writes back, and what every queue holds. */
+enum tcp_field {
+	F_SND_UNA,
+	F_SND_NXT,
+	F_WRITE_SEQ,
+	F_SND_WL1,
+	F_SND_WND,
+	F_MAX_WINDOW,
+	F_RCV_NXT,
+	F_COPIED_SEQ,
+	F_RCV_WUP,
+	F_RCV_WND,
+	F_SND_CWND,
+	F_SND_SSTHRESH,
+	F_SRTT_US,
+	F_MDEV_US,
+	F_MDEV_MAX_US,
+	F_RTTVAR_US,
+	F_RTT_SEQ,
+	F_RTO,
+	F_TS_RECENT,
+	F_TS_RECENT_STAMP,
+	F_TSOFFSET,
+	F_MSS_CACHE,
+	F_PACKETS_OUT,
+	F_SNDBUF,
+	F_RCVBUF,
+	F_RTX_TIMER,
+	F_RTX_BYTES,
+	F_WRITE_BYTES,
+	F_RECV_BYTES,
+	F_BAD_BYTES,
+	F_NR
+};
+
+static const char * const field_names[F_NR] = {
+	[F_SND_UNA] = "snd_una",
+	[F_SND_NXT] = "snd_nxt",
+	[F_WRITE_SEQ] = "write_seq",
+	[F_SND_WL1] = "snd_wl1",
+	[F_SND_WND] = "snd_wnd",
+	[F_MAX_WINDOW] = "max_window",
+	[F_RCV_NXT] = "rcv_nxt",
+	[F_COPIED_SEQ] = "copied_seq",
+	[F_RCV_WUP] = "rcv_wup",
+	[F_RCV_WND] = "rcv_wnd",
+	[F_SND_CWND] = "snd_cwnd",
+	[F_SND_SSTHRESH] = "snd_ssthresh",
+	[F_SRTT_US] = "srtt_us",
+	[F_MDEV_US] = "mdev_us",
+	[F_MDEV_MAX_US] = "mdev_max_us",
+	[F_RTTVAR_US] = "rttvar_us",
+	[F_RTT_SEQ] = "rtt_seq",
+	[F_RTO] = "rto",
+	[F_TS_RECENT] = "ts_recent",
+	[F_TS_RECENT_STAMP] = "ts_recent_stamp",
+	[F_TSOFFSET] = "tsoffset",
+	[F_MSS_CACHE] = "mss_cache",
+	[F_PACKETS_OUT] = "packets_out",
+	[F_SNDBUF] = "sndbuf",
+	[F_RCVBUF] = "rcvbuf",
+	[F_RTX_TIMER] = "rtx_timer",
+	[F_RTX_BYTES] = "rtx_bytes",
+	[F_WRITE_BYTES] = "write_bytes",
+	[F_RECV_BYTES] = "recv_bytes",
+	[F_BAD_BYTES] = "bad_bytes",
+};
+
+struct tcp_fields {
+	u32 v[F_NR];
+};
+
+/* Bytes of a queue from @seq, checked against the pattern at @base. */
+static u32 check_skb(const struct sk_buff *skb, u32 *seq, u32 base, u8 seed,
+		     u32 *bad)
+{
+	u32 i;
+	u8 b;
+
+	if (TCP_SKB_CB(skb)->seq != *seq)
+		(*bad)++;
+	for (i = 0; i < skb->len; i++)
+		if (skb_copy_bits(skb, i, &b, 1) ||
+		    b != pattern(*seq + i - base, seed))
+			(*bad)++;
+	*seq += skb->len;
+	return skb->len;
+}
+
+static void read_fields(struct sock *sk, struct tcp_fields *f, u32 tx_base,
+			u32 rx_base)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct tcp_sock *tp = tcp_sk(sk);
+	const struct sk_buff *skb;
+	struct rb_node *n;
+	u32 *v = f->v;
+	u32 seq;
+
+	memset(f, 0, sizeof(*f));
+	lock_sock(sk);
+	v[F_SND_UNA] = tp->snd_una;
+	v[F_SND_NXT] = tp->snd_nxt;
+	v[F_WRITE_SEQ] = tp->write_seq;
+	v[F_SND_WL1] = tp->snd_wl1;
+	v[F_SND_WND] = tp->snd_wnd;
+	v[F_MAX_WINDOW] = tp->max_window;
+	v[F_RCV_NXT] = tp->rcv_nxt;
+	v[F_COPIED_SEQ] = tp->copied_seq;
+	v[F_RCV_WUP] = tp->rcv_wup;
+	v[F_RCV_WND] = tp->rcv_wnd;
+	v[F_SND_CWND] = tcp_snd_cwnd(tp);
+	v[F_SND_SSTHRESH] = tp->snd_ssthresh;
+	v[F_SRTT_US] = tp->srtt_us;
+	v[F_MDEV_US] = tp->mdev_us;
+	v[F_MDEV_MAX_US] = tp->mdev_max_us;
+	v[F_RTTVAR_US] = tp->rttvar_us;
+	v[F_RTT_SEQ] = tp->rtt_seq;
+	v[F_RTO] = icsk->icsk_rto;
+	v[F_TS_RECENT] = tp->rx_opt.ts_recent;
+	v[F_TS_RECENT_STAMP] = tp->rx_opt.ts_recent_stamp;
+	v[F_TSOFFSET] = tp->tsoffset;
+	v[F_MSS_CACHE] = tp->mss_cache;
+	v[F_PACKETS_OUT] = tp->packets_out;
+	v[F_SNDBUF] = sk->sk_sndbuf;
+	v[F_RCVBUF] = sk->sk_rcvbuf;
+	v[F_RTX_TIMER] = icsk->icsk_pending == ICSK_TIME_RETRANS;
+	seq = tp->snd_una;
+	for (n = rb_first(&sk->tcp_rtx_queue); n; n = rb_next(n))
+		v[F_RTX_BYTES] += check_skb(rb_to_skb(n), &seq, tx_base, 1,
+					    &v[F_BAD_BYTES]);
+	skb_queue_walk(&sk->sk_write_queue, skb)
+		v[F_WRITE_BYTES] += check_skb(skb, &seq, tx_base, 1,
+					      &v[F_BAD_BYTES]);
+	seq = tp->copied_seq;
+	skb_queue_walk(&sk->sk_receive_queue, skb)
+		v[F_RECV_BYTES] += check_skb(skb, &seq, rx_base, 2,
+					     &v[F_BAD_BYTES]);
+	release_sock(sk);
+}
+
+static void expect_same(struct kunit *test, const struct tcp_fields *a,
+			const struct tcp_fields *b)
+{
+	int i;
+
+	for (i = 0; i < F_NR; i++)
+		KUNIT_EXPECT_EQ_MSG(test, a->v[i], b->v[i], "%s", field_names[i]);
+}
+
+static bool wait_until(struct sock *sk, bool (*cond)(struct sock *sk))
+{
+	int ms;
+
+	for (ms = 0; ms < SOCK_TEST_WAIT_MS; ms++) {
+		if (cond(sk))
+			return true;
+		usleep_range(1000, 2000);
+	}
+	return cond(sk);
+}
+
+static bool peer_bytes_arrived(struct sock *sk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return READ_ONCE(tp->rcv_nxt) - READ_ONCE(tp->copied_seq) ==
+	       SOCK_TEST_PEER_BYTES && READ_ONCE(tp->snd_una) == READ_ONCE(tp->snd_nxt);
+}
+
+static bool urgent_arrived(struct sock *sk)
+{
+	return READ_ONCE(tcp_sk(sk)->urg_data);
+}
+
+static void detach_lo(void *arg)
+{
+	rtnl_lock();
+	chim_dev_detach(arg);
+	rtnl_unlock();
+}
+
+static struct chim_dev *attach_lo(struct kunit *test)
+{
+	struct chim_dev_config cfg;
+	struct net_device *lo = init_net.loopback_dev;
+	struct chim_dev *cd;
+
+	chim_dev_config_init(&cfg);
+	rtnl_lock();
+	if (!(lo->flags & IFF_UP))
+		dev_change_flags(lo, lo->flags | IFF_UP, NULL);
+	cd = chim_dev_lookup(lo) ? ERR_PTR(-EBUSY) : chim_dev_attach(lo, &cfg);
+	rtnl_unlock();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(cd));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, detach_lo, cd), 0);
+	return cd;
+}
+
+static int offload(struct sock *sk, struct chim_dev *cd)
+{
+	int err;
+
+	rtnl_lock();
+	err = chim_sock_offload(sk, cd, 3, NULL);
+	rtnl_unlock();
+	return err;
+}
+
+static int upload(struct chim_dev *cd, struct chim_sock *csk)
+{
+	struct chim_obj *obj;
+	int err;
+
+	spin_lock_bh(&csk->lock);
+	obj = csk->conn ? &csk->conn->obj : NULL;
+	if (obj)
+		chim_obj_hold(obj);
+	spin_unlock_bh(&csk->lock);
+	if (!obj)
+		return -ENOENT;
+	err = chim_host_terminate(cd->host, &obj, 1, CHIM_REASON_ADMIN);
+	chim_obj_put(obj);
+	return err;
+}
+
+static void handoff_keeps_every_field(struct kunit *test, int family)
+{
+	struct chim_dev *cd = attach_lo(test);
+	struct sock_test_pair *p = pair_create(test, family);
+	struct sock *sk = p->client->sk;
+	struct tcp_fields before, frozen, after;
+	struct sock_holder *h;
+	struct chim_sock *csk;
+	u32 tx_base, rx_base;
+	int sent;
+
+	/* Unread: the peer's bytes, acknowledged, not read by us. */
+	rx_base = tcp_sk(sk)->rcv_nxt;
+	KUNIT_ASSERT_EQ(test, send_pattern(p->server, 0, SOCK_TEST_PEER_BYTES, 2),
+			SOCK_TEST_PEER_BYTES);
+	KUNIT_ASSERT_TRUE(test, wait_until(sk, peer_bytes_arrived));
+
+	/*
+	 * Unacknowledged and unsent: the silent peer's window takes part of
+	 * what we send.  A long RTO, and no SACK (so no loss probe), keep the
+	 * timers out of it.
+	 */
+	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	hold_peer(test, h, p->server->sk);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, holder_stop, h), 0);
+	lock_sock(sk);
+	inet_csk(sk)->icsk_rto = 60 * HZ;
+	tcp_sk(sk)->rx_opt.sack_ok = 0;
+	tx_base = tcp_sk(sk)->write_seq;
+	release_sock(sk);
+	sent = send_pattern(p->client, 0, SOCK_TEST_SEND_BYTES, 1);
+	KUNIT_ASSERT_GT(test, sent, 0);
+
+	read_fields(sk, &before, tx_base, rx_base);
+	KUNIT_ASSERT_GT(test, before.v[F_RTX_BYTES], 0u);
+	KUNIT_ASSERT_GT(test, before.v[F_WRITE_BYTES], 0u);
+	KUNIT_ASSERT_EQ(test, before.v[F_RECV_BYTES], SOCK_TEST_PEER_BYTES);
+	KUNIT_ASSERT_EQ(test, before.v[F_RTX_BYTES] + before.v[F_WRITE_BYTES], (u32)sent);
+	KUNIT_ASSERT_EQ(test, before.v[F_BAD_BYTES], 0u);
+
+	KUNIT_ASSERT_EQ(test, offload(sk, cd), 0);
+	csk = chim_sock_ctx(sk);
+	KUNIT_ASSERT_NOT_NULL(test, csk);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_OFFLOADED);
+	/* The host's queues are in the target now; the counters stay. */
+	read_fields(sk, &frozen, tx_base, rx_base);
+	KUNIT_EXPECT_EQ(test, frozen.v[F_RTX_BYTES] + frozen.v[F_WRITE_BYTES] +
+			frozen.v[F_RECV_BYTES], 0u);
+	KUNIT_EXPECT_EQ(test, frozen.v[F_PACKETS_OUT], 0u);
+	KUNIT_EXPECT_FALSE(test, frozen.v[F_RTX_TIMER]);
+	KUNIT_EXPECT_EQ(test, sk->sk_wmem_queued, 0);
+	/* No room for a stock send while frozen. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(sk->sk_sndbuf), 0);
+	KUNIT_EXPECT_EQ(test, tcp_inq(sk), SOCK_TEST_PEER_BYTES);
+	KUNIT_EXPECT_EQ(test, frozen.v[F_WRITE_SEQ], before.v[F_WRITE_SEQ]);
+	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 1);
+	/* A second offload is refused and changes nothing. */
+	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EALREADY);
+
+	KUNIT_ASSERT_EQ(test, upload(cd, csk), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_HOST);
+	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+	read_fields(sk, &after, tx_base, rx_base);
+	expect_same(test, &before, &after);
+	KUNIT_EXPECT_EQ(test, csk->offloads, 1u);
+	KUNIT_EXPECT_EQ(test, csk->uploads, 1u);
+
+	/* The peer wakes up: every byte arrives, in order, both ways. */
+	holder_stop(h);
+	kunit_remove_action(test, holder_stop, h);
+	recv_pattern(test, p->server, sent, 1);
+	recv_pattern(test, p->client, SOCK_TEST_PEER_BYTES, 2);
+}
+
+static void handoff_v4_keeps_every_field(struct kunit *test)
+{
+	handoff_keeps_every_field(test, AF_INET);
+}
+
+static void handoff_v6_keeps_every_field(struct kunit *test)
+{
+	handoff_keeps_every_field(test, AF_INET6);
+}
+
+/* A connection that is not established, or has urgent data, is refused. */
+static void ineligible_is_refused_untouched(struct kunit *test)
+{
+	struct chim_dev *cd = attach_lo(test);
+	struct sock_test_pair *p = pair_create(test, AF_INET);
+	struct sock *sk = p->client->sk;
+	struct tcp_fields before, after;
+	struct msghdr msg = { .msg_flags = MSG_OOB };
+	struct kvec kv = { "!", 1 };
+
+	/* Urgent data from the peer. */
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(p->server, &msg, &kv, 1, 1), 1);
+	KUNIT_ASSERT_TRUE(test, wait_until(sk, urgent_arrived));
+	read_fields(sk, &before, 0, 0);
+	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(chim_sock_ctx(sk)->state), CHIM_SK_HOST);
+	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+	read_fields(sk, &after, 0, 0);
+	KUNIT_EXPECT_EQ(test, before.v[F_RCV_NXT], after.v[F_RCV_NXT]);
+	KUNIT_EXPECT_EQ(test, before.v[F_SND_NXT], after.v[F_SND_NXT]);
+	/* A listener takes no ULP without a clone method. */
+	KUNIT_EXPECT_EQ(test, offload(p->listener->sk, cd), -ENOTCONN);
+}
+
+static struct kunit_case sock_cases[] = {
+	KUNIT_CASE_SLOW(handoff_v4_keeps_every_field),
+	KUNIT_CASE_SLOW(handoff_v6_keeps_every_field),
+	KUNIT_CASE(ineligible_is_refused_untouched),
+	{}
+};
+
+static struct kunit_suite sock_suite = {
+	.name = "chimney_sock",
+	.test_cases = sock_cases,
+};
+
+kunit_test_suite(sock_suite);
