@@ -408,6 +408,7 @@ static void part1_upload_all_pauses(struct kunit *test)
 	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
 	struct chim_conn *b = chim_test_conn(test, env, 1, 1001);
 	struct chim_conn *c = chim_test_conn(test, env, 0, 1002);
+	struct chim_obj *obj;
 
 	offload_ok(test, env, a);
 	offload_ok(test, env, b);
@@ -417,10 +418,13 @@ static void part1_upload_all_pauses(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, b->obj.state, CHIM_STATE_DEAD);
 	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_DEAD);
 	KUNIT_EXPECT_EQ(test, env->host->stats.terminates[CHIM_REASON_UPLOAD_ALL], 2u);
-	KUNIT_EXPECT_EQ(test, chim_host_offload_conn(env->host, c), -EAGAIN);
-	KUNIT_EXPECT_EQ(test, c->obj.state, CHIM_STATE_NEW);
+	/* Paused: no initiate starts. */
+	obj = &c->obj;
+	KUNIT_EXPECT_EQ(test, chim_host_offload(env->host, &obj, 1), -EAGAIN);
 	chim_indicate_resume(&env->emu->target);
-	/* The old neighbor is gone: c's path is dead, so c cannot go. */
+	/* c never reached the target: it went with its path and neighbor. */
+	KUNIT_EXPECT_EQ(test, c->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_TRUE(test, list_empty(&c->obj.sibling));
 	KUNIT_EXPECT_EQ(test, chim_host_offload_conn(env->host, c), -EBUSY);
 }
 

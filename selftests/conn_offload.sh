@@ -15,7 +15,7 @@ CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
 PIDS=/tmp/conn-offload.pids
 
 cleanup() {
-	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null
+	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null || true
 	rm -f $PIDS
 	wire_down
 	# Sockets that had the ULP pin the module until they are destroyed.

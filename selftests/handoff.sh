@@ -21,7 +21,8 @@ PIDS=$W/pids
 CYCLES=${CHIMNEY_HANDOFF_CYCLES:-500}
 
 cleanup() {
-	[ -f "$PIDS" ] && xargs -r kill <"$PIDS" 2>/dev/null
+	# (Some have ended already.)
+	[ -f "$PIDS" ] && xargs -r kill <"$PIDS" 2>/dev/null || true
 	sleep 0.5
 	wire_down
 	# Sockets that had the ULP pin the module until they are destroyed.

@@ -429,6 +429,9 @@ int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn)
 	struct chim_obj *obj = &conn->obj;
 	int err;
 
+	/* DEAD: its path or neighbor went before it reached the target. */
+	if (obj->state == CHIM_STATE_DEAD)
+		return -EBUSY;
 	if (obj->state != CHIM_STATE_NEW)
 		return -EALREADY;
 	chim_obj_hold(obj);
