@@ -175,6 +175,8 @@ static void parent_left_alone_is_terminated(struct kunit *test)
 	/* No longer serving a useful purpose: path, then neighbor, go too. */
 	KUNIT_EXPECT_EQ(test, env->path[0]->obj.state, CHIM_STATE_DEAD);
 	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_DEAD);
+	/* Step 5 (the target frees its contexts) follows the completion. */
+	flush_workqueue(env->emu->wq);
 	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 0);
 }
 
@@ -204,6 +206,8 @@ static void terminating_parent_takes_dependents(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env->host->stats.terminates[CHIM_REASON_ADMIN], 2u);
 	KUNIT_EXPECT_EQ(test, env->host->stats.terminates[CHIM_REASON_LINK_DOWN], 1u);
 	KUNIT_EXPECT_EQ(test, env->host->offloaded, 0u);
+	/* Step 5 (the target frees its contexts) follows the completion. */
+	flush_workqueue(env->emu->wq);
 	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 0);
 }
 
