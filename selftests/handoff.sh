@@ -47,7 +47,7 @@ server() {
 	: >"$W/$name.log"
 	bg $NS_B python3 "$TCPIO" server --addr "$addr" --port "$port" --count 0 \
 		--log "$W/$name.log" "$@"
-	wait_for 20 listening $NS_B "$port"
+	wait_for 60 listening $NS_B "$port"
 }
 
 tuple_of() { cat "$1"; }
