@@ -381,16 +381,13 @@ static int offload(struct sock *sk, struct chim_dev *cd)
 
 static int upload(struct chim_dev *cd, struct chim_sock *csk)
 {
+	struct chim_conn *conn = chim_sock_get_conn(csk);
 	struct chim_obj *obj;
 	int err;
 
-	spin_lock_bh(&csk->lock);
-	obj = csk->conn ? &csk->conn->obj : NULL;
-	if (obj)
-		chim_obj_hold(obj);
-	spin_unlock_bh(&csk->lock);
-	if (!obj)
+	if (!conn)
 		return -ENOENT;
+	obj = &conn->obj;
 	err = chim_host_terminate(cd->host, &obj, 1, CHIM_REASON_ADMIN);
 	chim_obj_put(obj);
 	return err;

@@ -12,7 +12,6 @@ set -eu
 
 NS=chim-ctl
 OTHER=chim-ctl2
-CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
 MON=/tmp/chimneyctl-monitor.json
 
 cleanup() {

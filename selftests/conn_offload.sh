@@ -11,8 +11,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
 PIDS=/tmp/conn-offload.pids
+MON=/tmp/conn-offload.monitor
 
 cleanup() {
 	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null || true
@@ -42,6 +42,8 @@ setup() {
 	insmod "$KO"
 	wire_up
 	: >/tmp/conn-offload.out
+	ip netns exec $NS_A "$CTL" -j monitor </dev/null >$MON 2>&1 &
+	echo $! >>$PIDS
 	for port in 7000 7001; do
 		fam=AF_INET addr=0.0.0.0
 		[ $port = 7001 ] && fam=AF_INET6 addr=::
@@ -116,10 +118,37 @@ check_paused() {
 	ip netns exec $NS_A "$CTL" dev detach eth0
 }
 
-ktap_plan 5
+# The events of the checks above, in order, with their endpoints, reasons,
+# statuses and byte counts (nothing was in flight: 0 bytes handed back).
+check_monitor() {
+	local p4 p6 got
+	read -r p4 p6 <<<"$(ports)"
+	sleep 1
+	got=$(python3 -c '
+import json, sys
+keys = ("event", "dev", "local", "remote", "reason", "status",
+        "send_bytes", "recv_bytes", "paused")
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    print(" ".join(f"{k}={e[k]}" for k in keys if k in e))' $MON)
+	expect_eq "$got" "$(printf '%s\n' \
+		"event=attach dev=eth0 paused=False" \
+		"event=offload dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 status=success" \
+		"event=terminate-start dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 reason=admin" \
+		"event=terminate-done dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 reason=admin status=success send_bytes=0 recv_bytes=0" \
+		"event=offload dev=eth0 local=[fd00::1]:$p6 remote=[fd00::2]:7001 status=success" \
+		"event=terminate-start dev=eth0 reason=admin" \
+		"event=terminate-done dev=eth0 local=[fd00::1]:$p6 remote=[fd00::2]:7001 reason=admin status=success send_bytes=0 recv_bytes=0" \
+		"event=pause dev=eth0 paused=True" \
+		"event=resume dev=eth0 paused=False" \
+		"event=detach dev=eth0 paused=False")" "monitor -j events"
+}
+
+ktap_plan 6
 ktap_check "setup: wire and two live connections (IPv4, IPv6)" setup
 ktap_check "unknown 4-tuples are refused" check_unknown
 ktap_check "no target on the egress device: refused" check_no_target
 ktap_check "offloaded through the target's device, then uploaded" check_target
 ktap_check "paused device refuses offloads" check_paused
+ktap_check "monitor -j: the offload/terminate event sequence" check_monitor
 ktap_finish

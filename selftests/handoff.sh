@@ -10,11 +10,6 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
-TCPIO=$CHIMNEY_ROOT/selftests/tcpio.py
-DRIVER=$CHIMNEY_ROOT/selftests/handoff_driver.py
-SPEC=$CHIMNEY_ROOT/Documentation/netlink/specs/chimney.yaml
-YNL=$(readlink -f "$CHIMNEY_KDIR/source")/tools/net/ynl
 W=$CHIMNEY_RESULTS/handoff
 PIDS=$W/pids
 # Handoff cycles of the bulk check, per address family.

@@ -7,6 +7,12 @@
 CHIMNEY_ROOT=${CHIMNEY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CHIMNEY_RESULTS=${CHIMNEY_RESULTS:-/tmp}
 KO=$CHIMNEY_ROOT/drivers/net/chimney/chimney.ko
+# The tools the tests drive (the kernel's ynl only inside the test VM).
+CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
+TCPIO=$CHIMNEY_ROOT/selftests/tcpio.py
+DRIVER=$CHIMNEY_ROOT/selftests/handoff_driver.py
+SPEC=$CHIMNEY_ROOT/Documentation/netlink/specs/chimney.yaml
+YNL=${CHIMNEY_KDIR:+$(readlink -f "$CHIMNEY_KDIR/source")/tools/net/ynl}
 
 _ktap_n=0
 _ktap_failed=0

@@ -12,7 +12,6 @@ set -eu
 
 NS=chim-ynl
 OTHER=chim-other
-SPEC=$CHIMNEY_ROOT/Documentation/netlink/specs/chimney.yaml
 CLI=$(readlink -f "$CHIMNEY_KDIR/source")/tools/net/ynl/cli.py
 
 cleanup() {

@@ -141,6 +141,7 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 	json_uint("capacity", get_u32(tb[CHIMNEY_A_CAPACITY]));
 	json_uint("offloaded", get_u32(tb[CHIMNEY_A_OFFLOADED]));
 	json_bool("paused", tb[CHIMNEY_A_PAUSED] && mnl_attr_get_u8(tb[CHIMNEY_A_PAUSED]));
+	json_bool("link_up", !tb[CHIMNEY_A_LINK_UP] || mnl_attr_get_u8(tb[CHIMNEY_A_LINK_UP]));
 	json_uint("idle_timeout", get_u32(tb[CHIMNEY_A_IDLE_TIMEOUT]));
 	json_uint("idle_bytes", tb[CHIMNEY_A_IDLE_BYTES] ?
 		  mnl_attr_get_u64(tb[CHIMNEY_A_IDLE_BYTES]) : 0);
@@ -174,6 +175,8 @@ static void dev_show_text(const struct nlattr **tb, const char *dev)
 		       (unsigned long long)mnl_attr_get_u64(tb[CHIMNEY_A_IDLE_BYTES]));
 	if (tb[CHIMNEY_A_PAUSED] && mnl_attr_get_u8(tb[CHIMNEY_A_PAUSED]))
 		printf(" paused");
+	if (tb[CHIMNEY_A_LINK_UP] && !mnl_attr_get_u8(tb[CHIMNEY_A_LINK_UP]))
+		printf(" link-down");
 	putchar('\n');
 	if (!opts.details)
 		return;

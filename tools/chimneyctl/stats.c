@@ -249,6 +249,8 @@ static void event_cb(const struct nlmsghdr *nlh, void *data)
 			json_uint("recv_bytes", mnl_attr_get_u32(tb[CHIMNEY_A_RECV_BYTES]));
 		if (tb[CHIMNEY_A_PAUSED])
 			json_bool("paused", mnl_attr_get_u8(tb[CHIMNEY_A_PAUSED]));
+		if (tb[CHIMNEY_A_LINK_UP])
+			json_bool("link_up", mnl_attr_get_u8(tb[CHIMNEY_A_LINK_UP]));
 		json_obj_close();
 		json_finish();
 		return;
@@ -273,6 +275,8 @@ static void event_cb(const struct nlmsghdr *nlh, void *data)
 		printf(" recv %u", mnl_attr_get_u32(tb[CHIMNEY_A_RECV_BYTES]));
 	if (tb[CHIMNEY_A_PAUSED])
 		printf(" paused %s", mnl_attr_get_u8(tb[CHIMNEY_A_PAUSED]) ? "yes" : "no");
+	if (tb[CHIMNEY_A_LINK_UP])
+		printf(" link %s", mnl_attr_get_u8(tb[CHIMNEY_A_LINK_UP]) ? "up" : "down");
 	putchar('\n');
 	fflush(stdout);
 }

@@ -11,6 +11,9 @@
  * passive one) queues it, and a work item offloads it under RTNL.  The
  * hook costs other traffic a few field tests per segment; a connection
  * that has a ULP (ours included: it was tried once) is never queued again.
+ * The walk is done again when a device takes offloads again (its link came
+ * back, a pause ended): then connections with our ULP, uploaded meanwhile,
+ * are offloaded again too.
  */
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -28,31 +31,33 @@ struct chim_auto_req {
 	struct sock *sk;
 };
 
-/*
- * Offload @sk if a rule of the device its route leaves through matches
- * it.  A connection that has a ULP was decided on already.
- */
-static void auto_offload(struct sock *sk)
+/* Offload @sk through @cd if a rule of @cd matches it. */
+static void auto_offload_dev(struct chim_dev *cd, struct sock *sk)
 {
 	const struct chim_policy *p;
-	struct dst_entry *dst;
-	struct chim_dev *cd;
 	struct chim_tuple t;
 
 	ASSERT_RTNL();
-	if (READ_ONCE(inet_csk(sk)->icsk_ulp_ops) ||
-	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+	if (!chim_sock_may_offload(sk) ||
+	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED || chim_dev_refuses(cd))
 		return;
-	dst = sk_dst_get(sk);
+	chim_sock_tuple(sk, &t);
+	p = chim_dev_match(cd, &t);
+	if (p)
+		chim_sock_offload(sk, cd, p->priority, NULL);
+}
+
+/* A segment of @sk went out: offload it through the device it left by. */
+static void auto_offload(struct sock *sk)
+{
+	struct dst_entry *dst = sk_dst_get(sk);
+	struct chim_dev *cd;
+
 	if (!dst)
 		return;
 	cd = chim_dev_lookup(dst->dev);
-	if (cd && !chim_dev_paused(cd)) {
-		chim_sock_tuple(sk, &t);
-		p = chim_dev_match(cd, &t);
-		if (p)
-			chim_sock_offload(sk, cd, p->priority, NULL);
-	}
+	if (cd)
+		auto_offload_dev(cd, sk);
 	dst_release(dst);
 }
 
@@ -215,18 +220,17 @@ void chim_auto_exit(struct net *net)
 	a->npending = 0;
 }
 
-/* A socket of the established hash that a rule of @cd matches. */
+/*
+ * A socket of the established hash that a rule of @cd matches.  Its route
+ * is checked by the offload (it may be gone with a link that went down).
+ */
 static bool scan_wants(struct chim_dev *cd, struct net *net, struct sock *sk)
 {
-	struct dst_entry *dst;
 	struct chim_tuple t;
 
 	/* Time-wait and request socks are never ESTABLISHED. */
 	if (!net_eq(sock_net(sk), net) || sk->sk_state != TCP_ESTABLISHED ||
-	    READ_ONCE(inet_csk(sk)->icsk_ulp_ops) || !READ_ONCE(sk->sk_socket))
-		return false;
-	dst = rcu_dereference_raw(sk->sk_dst_cache);
-	if (!dst || dst->dev != cd->dev)
+	    !chim_sock_may_offload(sk) || !READ_ONCE(sk->sk_socket))
 		return false;
 	chim_sock_tuple(sk, &t);
 	return chim_dev_match(cd, &t);
@@ -235,7 +239,7 @@ static bool scan_wants(struct chim_dev *cd, struct net *net, struct sock *sk)
 /**
  * chim_auto_scan() - offload the established connections the device's
  *	rules match
- * @cd: the device, which just got a rule
+ * @cd: the device, which just got a rule, or takes offloads again
  *
  * Walks the namespace's established hash a bucket at a time, taking
  * references under the bucket lock and offloading outside it.
@@ -276,7 +280,7 @@ void chim_auto_scan(struct chim_dev *cd)
 			spin_unlock_bh(inet_ehash_lockp(h, b));
 			rcu_read_unlock();
 			for (i = 0; i < n; i++) {
-				auto_offload(batch[i]);
+				auto_offload_dev(cd, batch[i]);
 				sock_put(batch[i]);
 			}
 			/* A full batch: the bucket has more; each pass decides its sockets. */

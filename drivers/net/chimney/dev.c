@@ -2,7 +2,8 @@
 /*
  * Binding an emulated offload target to a net_device, per network
  * namespace, and following the device's life: a device that goes away
- * (unregistered, or moved to another namespace) is detached first.
+ * (unregistered, or moved to another namespace) is detached first; its
+ * other events are triggers (trigger.c).
  */
 #include <kunit/visibility.h>
 #include <linux/etherdevice.h>
@@ -16,6 +17,9 @@
 #include "dev.h"
 
 static unsigned int chim_net_id __read_mostly;
+
+/* Every namespace's bindings, for system-wide events (suspend); RTNL. */
+LIST_HEAD(chim_devs_all);
 
 /**
  * chim_net() - chimney's state in a network namespace
@@ -108,9 +112,12 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	cd->next_policy_id = 1;
 	cd->dev = dev;
 	cd->emu->dev = dev;
+	cd->link_down = !netif_running(dev) || !netif_carrier_ok(dev);
 	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
+	list_add_tail(&cd->all_node, &chim_devs_all);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_ATTACH, GFP_KERNEL);
+	chim_trigger_idle_update(dev_net(dev));
 	return cd;
 
 err_emu:
@@ -137,8 +144,10 @@ void chim_dev_detach(struct chim_dev *cd)
 
 	ASSERT_RTNL();
 	list_del(&cd->node);
+	list_del(&cd->all_node);
 	if (cd->nr_policies)
 		chim_auto_update(dev_net(cd->dev));
+	chim_trigger_idle_update(dev_net(cd->dev));
 	chim_host_destroy(cd->host);
 	cd->host = NULL;
 	chim_emu_destroy(cd->emu);
@@ -153,28 +162,50 @@ EXPORT_SYMBOL_IF_KUNIT(chim_dev_detach);
 /**
  * chim_dev_pause() - upload everything; no new offload until resumed
  * @cd: the binding
- * @reason: why (pause, or the reason of a reconfiguration)
+ * @why: a CHIM_PAUSE_* cause, kept until chim_dev_resume() with it
+ * @reason: the reason of the uploads
+ *
+ * The first cause pauses the device (NetEventPause, an event); every call
+ * uploads what is offloaded.
  *
  * Context: RTNL held; sleeps.
  */
-void chim_dev_pause(struct chim_dev *cd, enum chim_upload_reason reason)
+void chim_dev_pause(struct chim_dev *cd, unsigned int why,
+		    enum chim_upload_reason reason)
 {
-	chim_indicate_pause(&cd->emu->target);
-	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_PAUSE, GFP_KERNEL);
+	bool first = !cd->paused_by;
+
+	ASSERT_RTNL();
+	cd->paused_by |= why;
+	if (first)
+		chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_PAUSE, GFP_KERNEL);
 	chim_host_terminate_all(cd->host, reason);
 }
 
 /**
- * chim_dev_resume() - allow offloads again
+ * chim_dev_resume() - a cause of a pause is over
  * @cd: the binding
+ * @why: the CHIM_PAUSE_* cause
  *
- * Context: RTNL held.
+ * With the last cause gone, offloads may start again (an event) and the
+ * device's offload rules apply to the established connections again.  The
+ * administrator's resume also ends a pause the target indicated.
+ *
+ * Context: RTNL held; sleeps.
  */
-void chim_dev_resume(struct chim_dev *cd)
+void chim_dev_resume(struct chim_dev *cd, unsigned int why)
 {
-	cd->admin_paused = false;
-	chim_indicate_resume(&cd->emu->target);
+	bool was = chim_dev_paused(cd);
+
+	ASSERT_RTNL();
+	cd->paused_by &= ~why;
+	if (why & CHIM_PAUSE_ADMIN && cd->host->paused)
+		chim_indicate_resume(&cd->emu->target);
+	if (!was || chim_dev_paused(cd))
+		return;
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_RESUME, GFP_KERNEL);
+	if (cd->nr_policies && !cd->link_down)
+		chim_auto_scan(cd);
 }
 
 /**
@@ -212,15 +243,49 @@ bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t)
 }
 
 /**
- * chim_dev_paused() - whether new offloads are refused
+ * chim_dev_paused() - whether new offloads are refused for a pause
  * @cd: the binding
  *
- * Return: true when paused by the administrator or by the target.
+ * Return: true when paused by the host (administrator, reconfiguration,
+ * suspend) or by the target.
  */
 bool chim_dev_paused(struct chim_dev *cd)
 {
 	/* No host: detached, the detach event is being sent. */
-	return cd->admin_paused || (cd->host && READ_ONCE(cd->host->paused));
+	return cd->paused_by || (cd->host && READ_ONCE(cd->host->paused));
+}
+
+/**
+ * chim_dev_refuses() - whether new offloads are refused, paused or down
+ * @cd: the binding
+ *
+ * Return: true when paused or when the device's link is down.
+ */
+bool chim_dev_refuses(struct chim_dev *cd)
+{
+	return chim_dev_paused(cd) || cd->link_down;
+}
+
+/**
+ * chim_dev_admit() - whether the device takes new offloads now
+ * @cd: the binding
+ * @extack: receives the reason of a refusal
+ *
+ * Context: RTNL held.
+ * Return: 0, -ENETDOWN when its link is down, -EAGAIN when paused.
+ */
+int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack)
+{
+	ASSERT_RTNL();
+	if (cd->link_down) {
+		NL_SET_ERR_MSG(extack, "the device's link is down");
+		return -ENETDOWN;
+	}
+	if (chim_dev_paused(cd)) {
+		NL_SET_ERR_MSG(extack, "offloads are paused on this device");
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 static int chim_netdev_event(struct notifier_block *nb, unsigned long event,
@@ -229,12 +294,14 @@ static int chim_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 	struct chim_dev *cd;
 
-	/* Unregister also comes first when a device changes namespace. */
-	if (event != NETDEV_UNREGISTER)
-		return NOTIFY_DONE;
 	cd = chim_dev_lookup(dev);
-	if (cd)
+	if (!cd)
+		return NOTIFY_DONE;
+	/* Unregister also comes first when a device changes namespace. */
+	if (event == NETDEV_UNREGISTER)
 		chim_dev_detach(cd);
+	else
+		chim_trigger_netdev(cd, event);
 	return NOTIFY_DONE;
 }
 
@@ -246,6 +313,7 @@ static int __net_init chim_net_init(struct net *net)
 {
 	INIT_LIST_HEAD(&chim_net(net)->devs);
 	chim_auto_init(chim_net(net));
+	chim_trigger_net_init(chim_net(net));
 	return 0;
 }
 
@@ -257,6 +325,7 @@ static void __net_exit chim_net_exit(struct net *net)
 	list_for_each_entry_safe(cd, tmp, &chim_net(net)->devs, node)
 		chim_dev_detach(cd);
 	rtnl_unlock();
+	chim_trigger_net_exit(chim_net(net));
 	chim_auto_exit(net);
 }
 
@@ -282,7 +351,16 @@ int chim_dev_init(void)
 		return err;
 	err = register_netdevice_notifier(&chim_netdev_nb);
 	if (err)
-		unregister_pernet_subsys(&chim_net_ops);
+		goto err_pernet;
+	err = chim_trigger_init();
+	if (err)
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	unregister_netdevice_notifier(&chim_netdev_nb);
+err_pernet:
+	unregister_pernet_subsys(&chim_net_ops);
 	return err;
 }
 
@@ -293,6 +371,7 @@ int chim_dev_init(void)
  */
 void chim_dev_uninit(void)
 {
+	chim_trigger_uninit();
 	unregister_netdevice_notifier(&chim_netdev_nb);
 	/* Runs chim_net_exit() for every namespace: detaches everything. */
 	unregister_pernet_subsys(&chim_net_ops);

@@ -59,7 +59,10 @@ struct chim_policy {
  * @idle_timeout_ms: low-activity window (0: off)
  * @idle_bytes: fewer bytes than this in the window is low activity
  * @params: offload parameters
- * @admin_paused: paused by `dev pause`
+ * @all_node: entry in the list of every namespace's bindings; RTNL
+ * @paused_by: why new offloads are refused (CHIM_PAUSE_*); RTNL
+ * @link_down: the device is down or has no carrier: nothing is offloaded
+ *	until it is up again; RTNL
  * @policies: offload rules; RTNL
  * @nr_policies: number of rules
  * @next_policy_id: id of the next rule
@@ -73,7 +76,9 @@ struct chim_dev {
 	u32 idle_timeout_ms;
 	u64 idle_bytes;
 	struct chim_params params;
-	bool admin_paused;
+	struct list_head all_node;
+	u8 paused_by;
+	bool link_down;
 	struct list_head policies;
 	unsigned int nr_policies;
 	u32 next_policy_id;
@@ -114,14 +119,26 @@ struct chim_auto {
 	struct work_struct work;
 };
 
+extern struct list_head chim_devs_all;
+
+/* Why a device refuses new offloads (&chim_dev.paused_by). */
+#define CHIM_PAUSE_ADMIN	BIT(0)	/* `dev pause`, until `dev resume` */
+#define CHIM_PAUSE_RECONF	BIT(1)	/* a reconfiguration, until it is over */
+#define CHIM_PAUSE_SUSPEND	BIT(2)	/* system suspend, until resume */
+
 /**
  * struct chim_net - chimney's state in a network namespace
  * @devs: the attached devices; RTNL
  * @rules: its offload rules at work
+ * @reconf_work: resumes devices paused by a reconfiguration, once the
+ *	RTNL section that reconfigures them is over
+ * @idle_work: the low-activity scan, while a device has an idle timeout
  */
 struct chim_net {
 	struct list_head devs;
 	struct chim_auto rules;
+	struct work_struct reconf_work;
+	struct delayed_work idle_work;
 };
 
 struct chim_dev_config {
@@ -138,12 +155,25 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 				 const struct chim_dev_config *cfg);
 void chim_dev_detach(struct chim_dev *cd);
 struct chim_dev *chim_dev_lookup(struct net_device *dev);
-void chim_dev_pause(struct chim_dev *cd, enum chim_upload_reason reason);
-void chim_dev_resume(struct chim_dev *cd);
+void chim_dev_pause(struct chim_dev *cd, unsigned int why,
+		    enum chim_upload_reason reason);
+void chim_dev_resume(struct chim_dev *cd, unsigned int why);
 bool chim_dev_paused(struct chim_dev *cd);
+bool chim_dev_refuses(struct chim_dev *cd);
+int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack);
 const struct chim_policy *chim_dev_match(struct chim_dev *cd,
 					 const struct chim_tuple *t);
 bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t);
+
+/* trigger.c: why the host terminates */
+void chim_trigger_net_init(struct chim_net *cn);
+void chim_trigger_net_exit(struct chim_net *cn);
+void chim_trigger_netdev(struct chim_dev *cd, unsigned long event);
+void chim_trigger_idle_update(struct net *net);
+int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
+			   struct netlink_ext_ack *extack);
+int chim_trigger_init(void);
+void chim_trigger_uninit(void);
 
 /* auto.c: offload rules at work */
 void chim_auto_init(struct chim_net *cn);

@@ -781,6 +781,53 @@ int chim_host_terminate_all(struct chim_host *host,
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);
 
+/**
+ * chim_host_conns() - the connections offloaded now, each held
+ * @host: the host
+ * @n: set to their number
+ *
+ * Context: process; host->lock not held.
+ * Return: an array for chim_host_conns_put(), NULL when there are none or
+ * no memory.
+ */
+struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n)
+{
+	struct chim_obj *neigh, *path, *obj;
+	struct chim_conn **conns;
+
+	*n = 0;
+	mutex_lock(&host->lock);
+	conns = host->offloaded ?
+		kvmalloc_array(host->offloaded, sizeof(*conns), GFP_KERNEL) : NULL;
+	if (conns) {
+		list_for_each_entry(neigh, &host->neighs, sibling)
+			list_for_each_entry(path, &neigh->children, sibling)
+				list_for_each_entry(obj, &path->children, sibling) {
+					if (obj->state != CHIM_STATE_OFFLOADED ||
+					    *n == host->offloaded)
+						continue;
+					chim_obj_hold(obj);
+					conns[(*n)++] = chim_obj_conn(obj);
+				}
+	}
+	mutex_unlock(&host->lock);
+	return conns;
+}
+
+/**
+ * chim_host_conns_put() - put what chim_host_conns() returned
+ * @conns: the array, or NULL
+ * @n: its number of connections
+ */
+void chim_host_conns_put(struct chim_conn **conns, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		chim_obj_put(&conns[i]->obj);
+	kvfree(conns);
+}
+
 /* query, update and invalidate: one object, placeholders above it */
 static struct chim_tree *single_tree(struct chim_host *host,
 				     struct chim_obj *obj, enum chim_op op)

@@ -116,6 +116,8 @@ int chim_host_query(struct chim_host *host, struct chim_conn *conn,
 int chim_host_update(struct chim_host *host, struct chim_obj *obj);
 int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
 void chim_host_flush(struct chim_host *host);
+struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n);
+void chim_host_conns_put(struct chim_conn **conns, unsigned int n);
 void chim_host_request_work(struct work_struct *work);
 int chim_status_to_errno(enum chim_status status);
 

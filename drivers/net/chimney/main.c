@@ -42,12 +42,14 @@ err_dev:
 static void __exit chimney_exit(void)
 {
 	/*
-	 * No new socket can take the ULP (sockets that have it pin the
-	 * module), no new request, then detach every device.
+	 * No new socket can take the ULP, no new request, then detach every
+	 * device (every connection is uploaded), and the sockets that had
+	 * the ULP are given their stock operations back.
 	 */
-	chim_sock_uninit();
+	chim_sock_stop();
 	chim_nl_uninit();
 	chim_dev_uninit();
+	chim_sock_uninit();
 	pr_info("unloaded\n");
 }
 

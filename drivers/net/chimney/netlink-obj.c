@@ -403,9 +403,6 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack,
 			       "the connection does not leave through a device with an offload target");
 		err = -ENODEV;
-	} else if (chim_dev_paused(cd)) {
-		NL_SET_ERR_MSG(info->extack, "offloads are paused on this device");
-		err = -EAGAIN;
 	} else {
 		err = chim_sock_offload(sk, cd, nl_priority(info, cd, &t),
 					info->extack);

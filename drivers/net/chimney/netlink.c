@@ -314,7 +314,8 @@ static void nl_event(struct chim_dev *cd, enum chimney_event_type type,
 	    (nla_put_u32(skb, CHIMNEY_A_SEND_BYTES, ev->send_bytes) ||
 	     nla_put_u32(skb, CHIMNEY_A_RECV_BYTES, ev->recv_bytes)))
 		goto err;
-	if (!ev && nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)))
+	if (!ev && (nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)) ||
+		    nla_put_u8(skb, CHIMNEY_A_LINK_UP, !cd->link_down)))
 		goto err;
 	genlmsg_end(skb, hdr);
 	genlmsg_multicast_netns(&chim_nl_family, net, skb, 0,
@@ -504,12 +505,11 @@ static int op_detach(struct chim_dev *cd, struct genl_info *info)
 
 static int op_pause(struct chim_dev *cd, struct genl_info *info)
 {
-	if (cd->admin_paused) {
+	if (cd->paused_by & CHIM_PAUSE_ADMIN) {
 		NL_SET_ERR_MSG(info->extack, "device already paused");
 		return -EALREADY;
 	}
-	cd->admin_paused = true;
-	chim_dev_pause(cd, CHIM_REASON_PAUSE);
+	chim_dev_pause(cd, CHIM_PAUSE_ADMIN, CHIM_REASON_PAUSE);
 	return 0;
 }
 
@@ -519,7 +519,7 @@ static int op_resume(struct chim_dev *cd, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "device not paused");
 		return -EALREADY;
 	}
-	chim_dev_resume(cd);
+	chim_dev_resume(cd, CHIM_PAUSE_ADMIN);
 	return 0;
 }
 
@@ -550,6 +550,7 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	    nla_put_u64_64bit(skb, CHIMNEY_A_IDLE_BYTES, cd->idle_bytes,
 			      CHIMNEY_A_PAD) ||
 	    nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)) ||
+	    nla_put_u8(skb, CHIMNEY_A_LINK_UP, !cd->link_down) ||
 	    nla_put_u32(skb, CHIMNEY_A_OFFLOADED,
 			atomic_read(&cd->emu->table.count)) ||
 	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
@@ -767,7 +768,7 @@ int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
 	chim_auto_update(genl_info_net(info));
 	err = nl_reply(info, fill_policy_id, p);
 	/* Connections the rule matches already are offloaded now. */
-	if (!chim_dev_paused(cd))
+	if (!chim_dev_refuses(cd))
 		chim_auto_scan(cd);
 	rtnl_unlock();
 	return err;

@@ -113,6 +113,9 @@ struct chim_conn_ops {
  * @priority: 0 (lowest) to 7
  * @ops: the owner's callbacks, may be NULL
  * @owner: the owner's pointer (the socket)
+ * @idle_since: start of its current low-activity window (jiffies, 0: not
+ *	measured yet); RTNL
+ * @idle_base: bytes it had carried then; RTNL
  */
 struct chim_conn {
 	struct chim_obj obj;
@@ -123,6 +126,8 @@ struct chim_conn {
 	u8 priority;
 	const struct chim_conn_ops *ops;
 	void *owner;
+	unsigned long idle_since;
+	u64 idle_base;
 };
 
 static inline struct chim_neigh *chim_obj_neigh(struct chim_obj *obj)

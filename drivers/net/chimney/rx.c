@@ -27,7 +27,8 @@ static DEFINE_STATIC_KEY_FALSE(chim_rx_active);
 
 /* The tuple of a TCP header at @off in an IPv4 packet, seen from here. */
 static bool tuple4(struct sk_buff *skb, const struct iphdr *iph,
-		   unsigned int off, bool quoted, struct chim_tuple *t)
+		   unsigned int off, bool quoted, struct chim_tuple *t,
+		   u32 *payload)
 {
 	struct tcphdr _th;
 	const struct tcphdr *th;
@@ -36,14 +37,17 @@ static bool tuple4(struct sk_buff *skb, const struct iphdr *iph,
 	th = skb_header_pointer(skb, off, quoted ? 4 : sizeof(_th), &_th);
 	if (!th)
 		return false;
-	if (quoted)	/* our own segment: we are the source */
+	if (quoted) {	/* our own segment: we are the source */
 		chim_tuple_init4(t, iph->saddr, th->source, iph->daddr, th->dest);
-	else
-		chim_tuple_init4(t, iph->daddr, th->dest, iph->saddr, th->source);
+		return true;
+	}
+	chim_tuple_init4(t, iph->daddr, th->dest, iph->saddr, th->source);
+	/* The frame may still carry Ethernet padding: the IP length counts. */
+	*payload = max_t(int, ntohs(iph->tot_len) - off - th->doff * 4, 0);
 	return true;
 }
 
-static bool parse4(struct sk_buff *skb, struct chim_tuple *t)
+static bool parse4(struct sk_buff *skb, struct chim_tuple *t, u32 *payload)
 {
 	struct iphdr _iph, _inner;
 	const struct iphdr *iph, *inner;
@@ -56,7 +60,7 @@ static bool parse4(struct sk_buff *skb, struct chim_tuple *t)
 		return false;
 	off = iph->ihl * 4;
 	if (iph->protocol == IPPROTO_TCP)
-		return tuple4(skb, iph, off, false, t);
+		return tuple4(skb, iph, off, false, t, payload);
 	if (iph->protocol != IPPROTO_ICMP)
 		return false;
 	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
@@ -66,11 +70,12 @@ static bool parse4(struct sk_buff *skb, struct chim_tuple *t)
 	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
 	if (!inner || inner->ihl < 5 || inner->protocol != IPPROTO_TCP)
 		return false;
-	return tuple4(skb, inner, off + inner->ihl * 4, true, t);
+	return tuple4(skb, inner, off + inner->ihl * 4, true, t, payload);
 }
 
 static bool tuple6(struct sk_buff *skb, const struct ipv6hdr *ip6,
-		   unsigned int off, bool quoted, struct chim_tuple *t)
+		   unsigned int off, bool quoted, struct chim_tuple *t,
+		   u32 *payload)
 {
 	struct tcphdr _th;
 	const struct tcphdr *th;
@@ -78,15 +83,17 @@ static bool tuple6(struct sk_buff *skb, const struct ipv6hdr *ip6,
 	th = skb_header_pointer(skb, off, quoted ? 4 : sizeof(_th), &_th);
 	if (!th)
 		return false;
-	if (quoted)
+	if (quoted) {
 		chim_tuple_init6(t, &ip6->saddr, th->source, &ip6->daddr, th->dest);
-	else
-		chim_tuple_init6(t, &ip6->daddr, th->dest, &ip6->saddr, th->source);
+		return true;
+	}
+	chim_tuple_init6(t, &ip6->daddr, th->dest, &ip6->saddr, th->source);
+	*payload = max_t(int, ntohs(ip6->payload_len) - th->doff * 4, 0);
 	return true;
 }
 
 /* Extension headers are not looked through: such segments pass. */
-static bool parse6(struct sk_buff *skb, struct chim_tuple *t)
+static bool parse6(struct sk_buff *skb, struct chim_tuple *t, u32 *payload)
 {
 	struct ipv6hdr _ip6, _inner;
 	const struct ipv6hdr *ip6, *inner;
@@ -98,7 +105,7 @@ static bool parse6(struct sk_buff *skb, struct chim_tuple *t)
 	if (!ip6 || ip6->version != 6)
 		return false;
 	if (ip6->nexthdr == IPPROTO_TCP)
-		return tuple6(skb, ip6, off, false, t);
+		return tuple6(skb, ip6, off, false, t, payload);
 	if (ip6->nexthdr != IPPROTO_ICMPV6)
 		return false;
 	ih = skb_header_pointer(skb, off, sizeof(_ih), &_ih);
@@ -110,7 +117,7 @@ static bool parse6(struct sk_buff *skb, struct chim_tuple *t)
 	inner = skb_header_pointer(skb, off, sizeof(_inner), &_inner);
 	if (!inner || inner->nexthdr != IPPROTO_TCP)
 		return false;
-	return tuple6(skb, inner, off + sizeof(_inner), true, t);
+	return tuple6(skb, inner, off + sizeof(_inner), true, t, payload);
 }
 
 static void rx_count(struct chim_emu *emu, struct sk_buff *skb, bool held)
@@ -128,7 +135,7 @@ static void rx_count(struct chim_emu *emu, struct sk_buff *skb, bool held)
 
 /* Hold a segment of @ec for the stock stack; ask for an upload once. */
 static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
-			    struct sk_buff *skb)
+			    struct sk_buff *skb, u32 payload)
 {
 	bool ask = false, held = false;
 
@@ -143,7 +150,9 @@ static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 		netif_rx(skb);
 		return NF_STOLEN;
 	}
+	ec->active = jiffies;
 	if (ec->rx_truesize + skb->truesize <= CHIM_RX_HOLD_MAX) {
+		ec->bytes_in += payload;
 		ec->rx_truesize += skb->truesize;
 		__skb_queue_tail(&ec->rx, skb);
 		held = true;
@@ -166,6 +175,7 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	struct chim_emu *emu = priv;
 	struct chim_table_entry *e;
 	struct chim_tuple t;
+	u32 payload = 0;
 	bool ok;
 
 	if (!static_branch_unlikely(&chim_rx_active))
@@ -173,9 +183,9 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	if (skb_vlan_tag_present(skb))
 		return NF_ACCEPT;
 	if (skb->protocol == htons(ETH_P_IP))
-		ok = parse4(skb, &t);
+		ok = parse4(skb, &t, &payload);
 	else if (skb->protocol == htons(ETH_P_IPV6))
-		ok = parse6(skb, &t);
+		ok = parse6(skb, &t, &payload);
 	else
 		ok = false;
 	if (!ok)
@@ -184,7 +194,8 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	e = chim_table_lookup_rcu(&emu->table, &t);
 	if (!e)
 		return NF_ACCEPT;
-	return rx_hold(emu, container_of(e, struct chim_emu_conn, entry), skb);
+	return rx_hold(emu, container_of(e, struct chim_emu_conn, entry), skb,
+		       payload);
 }
 
 static void rx_unregister(struct chim_emu *emu)

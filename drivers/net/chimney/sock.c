@@ -17,12 +17,19 @@
  * mode), unsent data queued normally, congestion and RTT state, timers.
  * Segments caught meanwhile are then processed by the stock stack.
  *
+ * Sockets do not pin the module: each socket that has the ULP is on a
+ * list, and the module's exit (after every device was detached, so every
+ * connection is back) gives each one its stock operations back and waits
+ * for the calls still running in ours (counted).  `rmmod chimney` works
+ * with connections open, which keep working.
+ *
  * Application calls keep their meaning: a call that needs the stock stack
  * (send, a read of data the target holds, shutdown, close) first gets the
  * connection uploaded and waits for it; poll, SIOCINQ/SIOCOUTQ and
  * TCP_INFO read the frozen socket, whose counters are the delegated ones.
  */
 #include <kunit/visibility.h>
+#include <linux/percpu-refcount.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -54,6 +61,25 @@ static DEFINE_MUTEX(chim_prot_lock);
 static struct tcp_ulp_ops chim_ulp_ops;
 static const struct chim_conn_ops chim_sock_conn_ops;
 
+/* Every socket with the ULP, for the module's exit. */
+static LIST_HEAD(chim_socks);
+static DEFINE_SPINLOCK(chim_socks_lock);
+/* Calls running in our operations; the exit waits for the last one. */
+static struct percpu_ref chim_calls;
+static DECLARE_COMPLETION(chim_calls_done);
+/* The sockets' work items (offload after an opt-in, upload requests). */
+static struct workqueue_struct *chim_sock_wq;
+
+static void chim_enter(void)
+{
+	percpu_ref_get(&chim_calls);
+}
+
+static void chim_leave(void)
+{
+	percpu_ref_put(&chim_calls);
+}
+
 /**
  * chim_sock_ctx() - the ULP context of a socket
  * @sk: a TCP socket
@@ -70,13 +96,37 @@ struct chim_sock *chim_sock_ctx(const struct sock *sk)
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_sock_ctx);
 
+/**
+ * chim_sock_may_offload() - whether a rule may offload a socket now
+ * @sk: a TCP socket
+ *
+ * Return: true when it has no ULP, or ours and is with the stock stack and
+ * not closing (uploaded earlier: rules apply again after a link flap, a
+ * pause, or when a rule is added).
+ */
+bool chim_sock_may_offload(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct tcp_ulp_ops *ops = READ_ONCE(icsk->icsk_ulp_ops);
+	struct chim_sock *csk;
+
+	if (!ops)
+		return true;
+	if (ops != &chim_ulp_ops)
+		return false;
+	csk = (__force struct chim_sock *)READ_ONCE(icsk->icsk_ulp_data);
+	return csk && READ_ONCE(csk->state) == CHIM_SK_HOST &&
+	       !READ_ONCE(csk->closing);
+}
+
 /* The context behind our protocol: set before it is installed, kept after. */
 static struct chim_sock *csk_of(const struct sock *sk)
 {
 	return (__force struct chim_sock *)inet_csk(sk)->icsk_ulp_data;
 }
 
-static struct chim_conn *csk_get_conn(struct chim_sock *csk)
+/* The connection the socket is offloaded as, held; NULL when it is not. */
+struct chim_conn *chim_sock_get_conn(struct chim_sock *csk)
 {
 	struct chim_conn *conn;
 
@@ -87,6 +137,7 @@ static struct chim_conn *csk_get_conn(struct chim_sock *csk)
 	spin_unlock_bh(&csk->lock);
 	return conn;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_sock_get_conn);
 
 static void csk_set_conn(struct chim_sock *csk, struct chim_conn *conn)
 {
@@ -107,27 +158,42 @@ static bool csk_frozen(const struct chim_sock *csk)
  * @ask_target the target is asked (Part 1, UploadRequested), else the host
  * terminates it itself.
  */
-static void chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
-			      enum chim_upload_reason reason, bool ask_target)
+/*
+ * Start the upload of the socket's connection, if it has one: with @ask the
+ * target is asked (Part 1); with @terminate the host terminates it itself
+ * when the target is not asked or cannot be.
+ */
+static void csk_start_upload(struct chim_sock *csk,
+			     enum chim_upload_reason reason, bool ask,
+			     bool terminate)
 {
 	struct chim_conn *conn;
+	struct chim_host *host;
+	struct chim_obj *obj;
+	bool asked = false;
 
-	if (!csk_frozen(csk))
-		return;
 	/* RTNL keeps the device, its host and its target alive. */
 	rtnl_lock();
-	conn = csk_get_conn(csk);
+	conn = chim_sock_get_conn(csk);
 	if (conn) {
-		struct chim_host *host = conn->obj.host;
-		struct chim_obj *obj = &conn->obj;
-
-		if (!ask_target ||
-		    chim_emu_request_retrieve(chim_target_emu(host->target),
-					      &conn->tuple, reason))
+		host = conn->obj.host;
+		obj = &conn->obj;
+		if (ask)
+			asked = !chim_emu_request_retrieve(chim_target_emu(host->target),
+							   &conn->tuple, reason);
+		if (!asked && terminate)
 			chim_host_terminate(host, &obj, 1, reason);
 		chim_obj_put(obj);
 	}
 	rtnl_unlock();
+}
+
+static void chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
+			      enum chim_upload_reason reason, bool ask_target)
+{
+	if (!csk_frozen(csk))
+		return;
+	csk_start_upload(csk, reason, ask_target, true);
 	wait_event(csk->wq, !csk_frozen(csk));
 }
 
@@ -157,6 +223,7 @@ static void chim_close(struct sock *sk, long timeout)
 	struct chim_sock *csk = csk_of(sk);
 	struct proto *base = csk->base_prot;
 
+	chim_enter();
 	chim_sock_closing(sk, csk);
 	/* The stock stack closes it, with its own operations. */
 	write_lock_bh(&sk->sk_callback_lock);
@@ -165,6 +232,7 @@ static void chim_close(struct sock *sk, long timeout)
 		WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
 	write_unlock_bh(&sk->sk_callback_lock);
 	base->close(sk, timeout);
+	chim_leave();
 }
 
 /*
@@ -179,6 +247,7 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
 	int copied = 0, err = 0;
 
+	chim_enter();
 	for (;;) {
 		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
 		lock_sock(sk);
@@ -202,6 +271,7 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		if (err)
 			break;
 	}
+	chim_leave();
 	return copied ?: err;
 }
 
@@ -209,23 +279,29 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	struct chim_sock *csk = csk_of(sk);
+	int ret;
 
+	chim_enter();
 	/*
 	 * With nothing held by the target, the stock call waits for data,
 	 * which arrives after the upload the next segment causes.
 	 */
 	if (target_holds_rx(sk, csk))
 		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
-	return csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+	ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+	chim_leave();
+	return ret;
 }
 
 static void chim_splice_eof(struct socket *sock)
 {
 	struct chim_sock *csk = csk_of(sock->sk);
 
+	chim_enter();
 	chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
 	if (csk->base_prot->splice_eof)
 		csk->base_prot->splice_eof(sock);
+	chim_leave();
 }
 
 /* Called with the socket locked: the target's keepalive runs meanwhile. */
@@ -233,31 +309,37 @@ static void chim_keepalive(struct sock *sk, int valbool)
 {
 	struct chim_sock *csk = csk_of(sk);
 
+	chim_enter();
 	if (!csk_frozen(csk) && csk->base_prot->keepalive)
 		csk->base_prot->keepalive(sk, valbool);
+	chim_leave();
 }
 
 /* Called with the socket locked (connect(AF_UNSPEC)). */
 static int chim_disconnect(struct sock *sk, int flags)
 {
 	struct chim_sock *csk = csk_of(sk);
+	int ret = -EBUSY;
 
-	if (csk_frozen(csk))
-		return -EBUSY;
-	return csk->base_prot->disconnect(sk, flags);
+	chim_enter();
+	if (!csk_frozen(csk))
+		ret = csk->base_prot->disconnect(sk, flags);
+	chim_leave();
+	return ret;
 }
 
 static int chim_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
 	struct chim_sock *csk = csk_of(sk);
-	int err;
+	int err = -EBUSY;
 
+	chim_enter();
 	if (level == SOL_TCP && csk_frozen(csk) &&
 	    (optname == TCP_REPAIR || optname == TCP_REPAIR_QUEUE ||
 	     optname == TCP_REPAIR_WINDOW || optname == TCP_REPAIR_OPTIONS ||
 	     optname == TCP_QUEUE_SEQ))
-		return -EBUSY;
+		goto out;
 	err = csk->base_prot->setsockopt(sk, level, optname, optval, optlen);
 	/* TCP_KEEPIDLE re-arms the host's keepalive: not while frozen. */
 	if (level == SOL_TCP && optname == TCP_KEEPIDLE && csk_frozen(csk)) {
@@ -266,15 +348,21 @@ static int chim_setsockopt(struct sock *sk, int level, int optname,
 			inet_csk_delete_keepalive_timer(sk);
 		release_sock(sk);
 	}
+out:
+	chim_leave();
 	return err;
 }
 
 static int chim_shutdown(struct socket *sock, int how)
 {
 	struct chim_sock *csk = csk_of(sock->sk);
+	int ret;
 
+	chim_enter();
 	chim_sock_closing(sock->sk, csk);
-	return csk->base_ops->shutdown(sock, how);
+	ret = csk->base_ops->shutdown(sock, how);
+	chim_leave();
+	return ret;
 }
 
 static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
@@ -282,11 +370,15 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 				unsigned int flags)
 {
 	struct chim_sock *csk = csk_of(sock->sk);
+	ssize_t ret;
 
+	chim_enter();
 	if (target_holds_rx(sock->sk, csk))
 		chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
 				  true);
-	return csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+	ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+	chim_leave();
+	return ret;
 }
 
 #ifdef CHIM_HAVE_PROTO_SENDPAGE
@@ -294,9 +386,13 @@ static int chim_sendpage(struct sock *sk, struct page *page, int offset,
 			 size_t size, int flags)
 {
 	struct chim_sock *csk = csk_of(sk);
+	int ret;
 
+	chim_enter();
 	chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
-	return csk->base_prot->sendpage(sk, page, offset, size, flags);
+	ret = csk->base_prot->sendpage(sk, page, offset, size, flags);
+	chim_leave();
+	return ret;
 }
 #endif
 
@@ -361,12 +457,14 @@ static int chim_ulp_init(struct sock *sk)
 
 	if (sk->sk_state != TCP_ESTABLISHED || !sk->sk_socket)
 		return -ENOTCONN;
+	chim_enter();
 	err = chim_build_prot(sk, i);
 	if (err)
-		return err;
+		goto out;
+	err = -ENOMEM;
 	csk = kzalloc(sizeof(*csk), GFP_KERNEL);
 	if (!csk)
-		return -ENOMEM;
+		goto out;
 	csk->sk = sk;
 	refcount_set(&csk->ref, 1);
 	spin_lock_init(&csk->lock);
@@ -383,11 +481,18 @@ static int chim_ulp_init(struct sock *sk)
 	WRITE_ONCE(sk->sk_socket->ops, &chim_prots[i].ops);
 	write_unlock_bh(&sk->sk_callback_lock);
 
+	spin_lock_bh(&chim_socks_lock);
+	list_add_tail(&csk->node, &chim_socks);
+	spin_unlock_bh(&chim_socks_lock);
+
 	/* An application opted in: offload it if its device has a target. */
 	refcount_inc(&csk->ref);
 	sock_hold(sk);
-	schedule_work(&csk->work);
-	return 0;
+	queue_work(chim_sock_wq, &csk->work);
+	err = 0;
+out:
+	chim_leave();
+	return err;
 }
 
 /* The socket is destroyed: it is with the stock stack (close uploaded it). */
@@ -397,6 +502,10 @@ static void chim_ulp_release(struct sock *sk)
 
 	if (!csk)
 		return;
+	chim_enter();
+	spin_lock_bh(&chim_socks_lock);
+	list_del_init(&csk->node);
+	spin_unlock_bh(&chim_socks_lock);
 	write_lock_bh(&sk->sk_callback_lock);
 	if (sk->sk_prot != csk->base_prot) {
 		WRITE_ONCE(sk->sk_prot, csk->base_prot);
@@ -407,6 +516,7 @@ static void chim_ulp_release(struct sock *sk)
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
 	skb_queue_purge(&csk->held);
 	chim_sock_put(csk);
+	chim_leave();
 }
 
 static int chim_ulp_get_info(struct sock *sk, struct sk_buff *skb)
@@ -438,7 +548,7 @@ static size_t chim_ulp_get_info_size(const struct sock *sk)
 
 static struct tcp_ulp_ops chim_ulp_ops __read_mostly = {
 	.name = "chimney",
-	.owner = THIS_MODULE,
+	/* No owner: sockets do not pin the module (see the top). */
 	.init = chim_ulp_init,
 	.release = chim_ulp_release,
 	.get_info = chim_ulp_get_info,
@@ -456,13 +566,15 @@ static int chim_backlog_catch(struct sock *sk, struct sk_buff *skb)
 {
 	struct chim_sock *csk = csk_of(sk);
 
+	chim_enter();
 	__skb_queue_tail(&csk->held, skb);
 	if (READ_ONCE(csk->state) == CHIM_SK_OFFLOADED && !csk->ask_queued) {
 		csk->ask_queued = true;
 		refcount_inc(&csk->ref);
 		sock_hold(sk);
-		schedule_work(&csk->ask_work);
+		queue_work(chim_sock_wq, &csk->ask_work);
 	}
+	chim_leave();
 	return 0;
 }
 
@@ -470,18 +582,8 @@ static void chim_sock_ask_work(struct work_struct *work)
 {
 	struct chim_sock *csk = container_of(work, struct chim_sock, ask_work);
 	struct sock *sk = csk->sk;
-	struct chim_conn *conn;
 
-	/* RTNL keeps the device, its host and its target alive. */
-	rtnl_lock();
-	conn = csk_get_conn(csk);
-	if (conn) {
-		chim_emu_request_retrieve(chim_target_emu(conn->obj.host->target),
-					  &conn->tuple,
-					  CHIM_REASON_UPLOAD_REQUESTED);
-		chim_obj_put(&conn->obj);
-	}
-	rtnl_unlock();
+	csk_start_upload(csk, CHIM_REASON_UPLOAD_REQUESTED, true, false);
 	lock_sock(sk);
 	csk->ask_queued = false;
 	release_sock(sk);
@@ -764,6 +866,8 @@ static int eligible(struct sock *sk, struct chim_sock *csk,
 			       "the connection is recovering losses or holds out-of-order data");
 		return -EBUSY;
 	}
+	/* A route dropped meanwhile (the device went down) is looked up again. */
+	inet_csk(sk)->icsk_af_ops->rebuild_header(sk);
 	dst = __sk_dst_get(sk);
 	same_dev = dst && dst->dev == cd->dev;
 	if (!same_dev) {
@@ -961,6 +1065,9 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	int err;
 
 	ASSERT_RTNL();
+	err = chim_dev_admit(cd, extack);
+	if (err)
+		return err;
 	err = attach_ulp(sk, extack);
 	if (err)
 		return err;
@@ -969,6 +1076,14 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	csk->attempted = true;
 	sk_flush_backlog(sk);
 	err = eligible(sk, csk, cd, extack);
+	if (!err && chim_emu_full(cd->emu)) {
+		/* One socket lock at a time: the victim's restore takes its own. */
+		release_sock(sk);
+		err = chim_trigger_make_room(cd, priority, extack);
+		lock_sock(sk);
+		if (!err)
+			err = eligible(sk, csk, cd, extack);
+	}
 	if (err)
 		goto out_unlock;
 
@@ -1030,7 +1145,7 @@ static void chim_sock_optin_work(struct work_struct *work)
 	rtnl_lock();
 	dst = sk_dst_get(sk);
 	cd = dst ? chim_dev_lookup(dst->dev) : NULL;
-	if (cd && !csk->attempted && !chim_dev_paused(cd) &&
+	if (cd && !csk->attempted && !chim_dev_refuses(cd) &&
 	    chim_sock_ctx(sk) == csk) {
 		chim_sock_tuple(sk, &t);
 		p = chim_dev_match(cd, &t);
@@ -1310,12 +1425,118 @@ static const struct chim_conn_ops chim_sock_conn_ops = {
 	.one_per_tree = true,
 };
 
-int chim_sock_init(void)
+static void chim_calls_release(struct percpu_ref *ref)
 {
-	return tcp_register_ulp(&chim_ulp_ops);
+	complete(&chim_calls_done);
 }
 
+/**
+ * chim_sock_init() - register the ULP
+ *
+ * Return: 0 or a negative errno.
+ */
+int chim_sock_init(void)
+{
+	int err;
+
+	err = percpu_ref_init(&chim_calls, chim_calls_release, 0, GFP_KERNEL);
+	if (err)
+		return err;
+	chim_sock_wq = alloc_workqueue("chimney_sock", 0, 0);
+	if (!chim_sock_wq) {
+		err = -ENOMEM;
+		goto err_ref;
+	}
+	err = tcp_register_ulp(&chim_ulp_ops);
+	if (err)
+		goto err_wq;
+	return 0;
+
+err_wq:
+	destroy_workqueue(chim_sock_wq);
+err_ref:
+	percpu_ref_exit(&chim_calls);
+	return err;
+}
+
+/**
+ * chim_sock_stop() - no new socket takes the ULP
+ *
+ * Context: module exit, before the devices are detached.
+ */
+void chim_sock_stop(void)
+{
+	/* Waits for the lookups in progress too. */
+	tcp_unregister_ulp(&chim_ulp_ops);
+}
+
+/* Give a socket, with the stock stack, its own operations back. */
+static void chim_sock_strip(struct sock *sk, struct chim_sock *csk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	lock_sock(sk);
+	if (icsk->icsk_ulp_ops == &chim_ulp_ops && csk_of(sk) == csk) {
+		write_lock_bh(&sk->sk_callback_lock);
+		WRITE_ONCE(sk->sk_prot, csk->base_prot);
+		if (sk->sk_socket)
+			WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
+		write_unlock_bh(&sk->sk_callback_lock);
+		rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
+		WRITE_ONCE(icsk->icsk_ulp_ops, NULL);
+		skb_queue_purge(&csk->held);
+		chim_sock_put(csk);	/* the socket's */
+	}
+	release_sock(sk);
+}
+
+/**
+ * chim_sock_uninit() - no socket depends on the module any more
+ *
+ * Every socket with the ULP gets its stock operations back (the devices
+ * are detached: each connection is with the stock stack), the work items
+ * end, and the calls still running in our operations return.
+ *
+ * Context: module exit, after the devices were detached.
+ */
 void chim_sock_uninit(void)
 {
-	tcp_unregister_ulp(&chim_ulp_ops);
+	struct chim_sock *csk;
+	struct sock *sk;
+	bool live;
+
+	for (;;) {
+		spin_lock_bh(&chim_socks_lock);
+		csk = list_first_entry_or_null(&chim_socks, struct chim_sock,
+					       node);
+		if (csk) {
+			list_del_init(&csk->node);
+			sk = csk->sk;
+			live = refcount_inc_not_zero(&sk->sk_refcnt);
+			if (live)
+				refcount_inc(&csk->ref);
+		}
+		spin_unlock_bh(&chim_socks_lock);
+		if (!csk)
+			break;
+		/* Else it is being destroyed: its release is a counted call. */
+		if (live) {
+			chim_sock_strip(sk, csk);
+			chim_sock_put(csk);
+			sock_put(sk);
+		}
+	}
+	destroy_workqueue(chim_sock_wq);
+	/*
+	 * A call may have found our operations just before they were
+	 * taken away: it is counted once it runs, which it does before its
+	 * CPU (or, preemptible, its task) passes a quiescent state.
+	 */
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_tasks();
+#endif
+	synchronize_rcu();
+	percpu_ref_kill(&chim_calls);
+	wait_for_completion(&chim_calls_done);
+	percpu_ref_exit(&chim_calls);
 }

@@ -88,6 +88,7 @@ struct chim_sock_snap {
  * @ask_work: asks the target for an upload (Part 1) for a segment the
  *	frozen socket's backlog caught: the target never saw it
  * @ask_queued: @ask_work is queued; socket owner only
+ * @node: entry in the list of sockets with the ULP (for the module's exit)
  */
 struct chim_sock {
 	struct sock *sk;
@@ -111,6 +112,7 @@ struct chim_sock {
 	struct work_struct work;
 	struct work_struct ask_work;
 	bool ask_queued;
+	struct list_head node;
 };
 
 /*
@@ -129,8 +131,11 @@ enum {
 int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 		      struct netlink_ext_ack *extack);
 struct chim_sock *chim_sock_ctx(const struct sock *sk);
+struct chim_conn *chim_sock_get_conn(struct chim_sock *csk);
 void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t);
+bool chim_sock_may_offload(const struct sock *sk);
 int chim_sock_init(void);
+void chim_sock_stop(void);
 void chim_sock_uninit(void);
 
 #endif /* _CHIMNEY_SOCK_H */

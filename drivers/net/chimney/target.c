@@ -71,6 +71,8 @@ static enum chim_status emu_initiate_tcp(struct emu_job *job,
 	ec->entry.tuple.rport = b->tcp.c.remote_port;
 	ec->entry.tuple.family = path->path.c.family;
 	INIT_LIST_HEAD(&ec->free_node);
+	ec->since = jiffies;
+	ec->active = ec->since;
 
 	/* The receive hook must see the connection as soon as it is in. */
 	if (chim_emu_rx_get(emu)) {
@@ -659,6 +661,50 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_retrieve);
+
+/**
+ * chim_emu_full() - whether the target's table is at capacity
+ * @emu: the target
+ *
+ * Return: true when one more connection would be refused.
+ */
+bool chim_emu_full(struct chim_emu *emu)
+{
+	return atomic_read(&emu->table.count) >= emu->table.capacity;
+}
+
+/**
+ * chim_emu_activity() - what the target reports of one connection (its
+ *	TCP_OFFLOAD_STATS, per connection)
+ * @emu: the target
+ * @tuple: the connection
+ * @out: filled in
+ *
+ * Context: any.
+ * Return: false when the target does not run the connection (any more).
+ */
+bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
+		       struct chim_emu_activity *out)
+{
+	struct chim_table_entry *e;
+	bool found = false;
+
+	rcu_read_lock();
+	e = chim_table_lookup_rcu(&emu->table, tuple);
+	if (e) {
+		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn,
+							entry);
+
+		spin_lock_bh(&ec->lock);
+		found = !ec->stopped;
+		out->bytes = ec->bytes_in + ec->bytes_out;
+		out->since = ec->since;
+		out->active = ec->active;
+		spin_unlock_bh(&ec->lock);
+	}
+	rcu_read_unlock();
+	return found;
+}
 
 /**
  * chim_emu_request_upload_all() - make the target ask for everything

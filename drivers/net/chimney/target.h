@@ -67,6 +67,8 @@ struct chim_emu_stats {
  * @free_node: entry in a terminate's list of contexts to free
  * @bytes_in: payload bytes received while offloaded
  * @bytes_out: payload bytes sent while offloaded
+ * @since: jiffies when it was offloaded
+ * @active: jiffies of its last segment, or @since
  * @rcu: frees the context after the receive path's readers
  */
 struct chim_emu_conn {
@@ -84,7 +86,21 @@ struct chim_emu_conn {
 	struct list_head free_node;
 	u64 bytes_in;
 	u64 bytes_out;
+	unsigned long since;
+	unsigned long active;
 	struct rcu_head rcu;
+};
+
+/**
+ * struct chim_emu_activity - what the target reports of one connection
+ * @bytes: payload bytes it carried while offloaded, both directions
+ * @since: jiffies when it was offloaded
+ * @active: jiffies of its last segment, or @since
+ */
+struct chim_emu_activity {
+	u64 bytes;
+	unsigned long since;
+	unsigned long active;
 };
 
 /**
@@ -172,6 +188,9 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
+bool chim_emu_full(struct chim_emu *emu);
+bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
+		       struct chim_emu_activity *out);
 
 /* rx.c: the receive side of the emulated NIC */
 void chim_emu_rx_init(struct chim_emu *emu);

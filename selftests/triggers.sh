@@ -1,0 +1,396 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The host's reasons to terminate offloads, one check each, with traffic
+# running: idle echo connections that an offload rule keeps offloaded, and
+# a bulk transfer both ways that a handoff driver offloads every 20 ms.
+# Each check fires its trigger, sees everything uploaded with the right
+# reason, sees offloads refused or resumed as the trigger says, and ends
+# with every echo intact and the same SHA-256 on both ends of the transfer.
+#
+#   netns chim-a (target on eth0)   QEMU hub   netns chim-b
+#   eth0 10.0.0.1 ============================  eth1 10.0.0.2
+#   tcpio clients, handoff driver            tcpio servers
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+W=$CHIMNEY_RESULTS/triggers
+PIDS=$W/pids
+MON=$W/monitor.json
+N=6		# idle connections per check
+BULK=$((8 << 20))
+
+cleanup() {
+	[ -f "$PIDS" ] && xargs -r kill <"$PIDS" 2>/dev/null || true
+	vm_set_link nic0 on 2>/dev/null || true
+	wire_down
+	wait_for 60 rmmod chimney || true
+}
+trap cleanup EXIT
+
+ctl() { ip netns exec $NS_A "$CTL" "$@"; }
+
+# bg NS CMD...: a background process, detached from the checks' pipes.
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&1 &
+	echo $! >>"$PIDS"
+}
+
+dev_field() { # FIELD: of eth0 in `dev show -j`
+	ctl -j dev show eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
+}
+offloaded() { dev_field offloaded; }
+terminated() { # REASON: eth0's terminates for it
+	ctl -j stats eth0 |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[0]['terminates'].get('$1', 0))"
+}
+
+setup() {
+	mkdir -p "$W"
+	rm -f "$W"/*
+	insmod "$KO"
+	wire_up
+	# IPv6 addresses survive an administrative down.
+	ip netns exec $NS_A sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1
+	ip netns exec $NS_A "$CTL" -j monitor </dev/null >"$MON" 2>&1 &
+	echo $! >>"$PIDS"
+	ctl dev attach eth0 capacity 64
+}
+
+# load_start NAME PORT: N idle echo connections to PORT that a rule
+# offloads, and a bulk transfer to PORT+1 that a driver hands back and
+# forth every 20 ms.
+load_start() {
+	local name=$1 port=$2
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port "$port" --count 0 \
+		--timeout 900
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port $((port + 1)) \
+		--count 0 --log "$W/$name.server"
+	wait_for 60 listening $NS_B $((port + 1))
+	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port "$port" \
+		--count $N --ports-file "$W/$name.idle" --go "$W/$name.go" \
+		--timeout 900 --wait-timeout 900 </dev/null >"$W/$name.echo" 2>>"$W/bg.out" &
+	echo $! >>"$PIDS"
+	wait_for 60 test -s "$W/$name.idle"
+	ctl -j policy add eth0 rport "$port" priority 3 |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])" >"$W/$name.policy"
+	wait_for 60 test "$(offloaded)" = $N
+	ip netns exec $NS_A python3 "$TCPIO" client --mode bulk --addr 10.0.0.2 \
+		--port $((port + 1)) --c2s $BULK --s2c $BULK --seed "$port" \
+		--timeout 120 --ports-file "$W/$name.bulk" </dev/null \
+		>"$W/$name.client" 2>>"$W/bg.out" &
+	echo $! >>"$PIDS"
+	wait_for 60 test -s "$W/$name.bulk"
+	bg $NS_A python3 "$DRIVER" "$YNL" "$SPEC" "$W/$name.bulk" "$W/$name.stop" \
+		1000000 20
+}
+
+# load_finish NAME: the transfer completes with the same SHA-256 on both
+# ends; the idle connections, uploaded, echo intact.
+load_finish() {
+	local name=$1
+	wait_for 300 test -s "$W/$name.client"
+	touch "$W/$name.stop"
+	wait_for 60 test -s "$W/$name.server"
+	python3 - "$W/$name.client" "$W/$name.server" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+s = json.loads(open(sys.argv[2]).readline())
+assert c['error'] is None and s['error'] is None, (c, s)
+assert c['sent_sha'] == s['recv_sha'] and c['recv_sha'] == s['sent_sha'], (c, s)
+PY
+	if [ -s "$W/$name.policy" ] && ctl policy show eth0 >/dev/null 2>&1; then
+		ctl policy del eth0 "$(cat "$W/$name.policy")" 2>/dev/null || true
+	fi
+	ctl conn terminate all dev eth0 2>/dev/null || true
+	touch "$W/$name.go"
+	wait_for 120 test -s "$W/$name.echo"
+	grep -q "\"conns\": $N, \"ok\": $N, \"error\": null" "$W/$name.echo" ||
+		{ cat "$W/$name.echo"; return 1; }
+}
+
+# uploads_reported REASON: terminate-done events with it and success.
+uploads_reported() {
+	python3 - "$MON" "$1" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    n += (e['event'] == 'terminate-done' and e.get('reason') == sys.argv[2]
+          and e.get('status') == 'success')
+print(n)
+PY
+}
+
+# after_trigger REASON BEFORE: everything uploaded, REASON counted for each
+# idle connection (and perhaps the bulk one).
+after_trigger() {
+	expect_eq "$(offloaded)" 0 "offloaded after the trigger"
+	local n=$(($(terminated "$1") - $2))
+	[ $n -ge $N ] || { echo "$1: $n terminates, expected at least $N"; return 1; }
+}
+
+first_idle() { head -1 "$W/$1.idle"; }
+
+must_fail() { # MESSAGE ARGS...
+	local want=$1 out rc=0
+	shift
+	out=$(ctl "$@" 2>&1 >/dev/null) || rc=$?
+	[ $rc -eq 1 ] || { echo "exit $rc for: $*"; return 1; }
+	expect_eq "$out" "$want" "message of: $*"
+}
+
+# The cable pulled for 3 s (QMP set_link on the QEMU NIC).
+check_carrier() {
+	local before
+	load_start carrier 7800
+	before=$(terminated link-down)
+	vm_set_link nic0 off
+	wait_for 30 test "$(dev_field link_up)" = False
+	after_trigger link-down "$before"
+	must_fail "chimneyctl: the device's link is down" \
+		conn offload $(first_idle carrier)
+	sleep 3
+	vm_set_link nic0 on
+	wait_for 30 test "$(dev_field link_up)" = True
+	# The rule applies again.
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish carrier
+}
+
+check_admin_down() {
+	local before
+	load_start admin 7810
+	before=$(terminated link-down)
+	ip -n $NS_A link set eth0 down
+	after_trigger link-down "$before"
+	expect_eq "$(dev_field link_up)" False "link_up while down"
+	sleep 2
+	ip -n $NS_A link set eth0 up
+	wait_for 30 test "$(dev_field link_up)" = True
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish admin
+}
+
+# reconfigure NAME PORT CMD...: a reconfiguration pauses the device
+# (reason pause) and the pause ends by itself.
+reconfigure() {
+	local name=$1 port=$2 before
+	shift 2
+	load_start "$name" "$port"
+	before=$(terminated pause)
+	"$@"
+	after_trigger pause "$before"
+	wait_for 30 test "$(dev_field paused)" = False
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish "$name"
+}
+
+check_features() {
+	reconfigure features 7820 ip netns exec $NS_A ethtool -K eth0 tso off
+	ip netns exec $NS_A ethtool -K eth0 tso on
+}
+
+check_mtu() {
+	reconfigure mtu 7830 ip -n $NS_A link set eth0 mtu 1400
+	ip -n $NS_A link set eth0 mtu 1500
+}
+
+check_pause_resume() {
+	local before
+	load_start pause 7840
+	before=$(terminated pause)
+	ctl dev pause eth0
+	after_trigger pause "$before"
+	must_fail "chimneyctl: offloads are paused on this device" \
+		conn offload $(first_idle pause)
+	sleep 1
+	expect_eq "$(offloaded)" 0 "offloaded while paused"
+	ctl dev resume eth0
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish pause
+}
+
+check_suspend() {
+	local before
+	load_start suspend 7850
+	before=$(terminated pause)
+	echo freezer >/sys/power/pm_test
+	# Freezes every task for 5 s, then thaws them: the notifiers run.
+	echo freeze >/sys/power/state
+	echo none >/sys/power/pm_test
+	local n=$(($(terminated pause) - before))
+	[ $n -ge $N ] || { echo "suspend: $n terminates, expected at least $N"; return 1; }
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish suspend
+}
+
+# Detach uploads everything (reason detach); a new target then.
+check_detach() {
+	local before
+	load_start detach 7860
+	before=$(uploads_reported detach)
+	ctl dev detach eth0
+	sleep 1
+	local n=$(($(uploads_reported detach) - before))
+	[ $n -ge $N ] || { echo "detach: $n uploads reported, expected at least $N"; return 1; }
+	load_finish detach
+	ctl dev attach eth0 capacity 64
+}
+
+# is_offloaded LADDR:LPORT: whether conn show lists it
+is_offloaded() {
+	ctl -j conn show | python3 -c "import json,sys
+sys.exit(0 if any(c['local'] == '$1' for c in json.load(sys.stdin)) else 1)"
+}
+
+not_offloaded() { ! is_offloaded "$1"; }
+
+# Every TCP_UPLOAD_REASON as a target request: mandatory ones and the
+# optional ones of the default host policy are honoured, the others
+# (small-io, no-buffer-preposting) declined.
+check_retrieve_reasons() {
+	local c r before
+	load_start retrieve 7870
+	c=$(first_idle retrieve)
+	for r in received-urgent-data timeout-expiration invalid-state \
+		upload-requested hardware-failure low-activity high-drop-rate \
+		high-fragmentation high-out-of-order-packets small-io \
+		no-buffer-preposting; do
+		is_offloaded "${c%% *}" || ctl conn offload $c
+		before=$(terminated $r)
+		ctl target request eth0 retrieve $c reason $r
+		case $r in
+		small-io|no-buffer-preposting)
+			sleep 1
+			is_offloaded "${c%% *}" || { echo "$r: uploaded, expected declined"; return 1; }
+			expect_eq "$(terminated $r)" "$before" "$r terminates";;
+		*)
+			wait_for 30 not_offloaded "${c%% *}" ||
+				{ echo "$r: not uploaded"; return 1; }
+			expect_eq "$(terminated $r)" $((before + 1)) "$r terminates";;
+		esac
+	done
+	load_finish retrieve
+}
+
+# The target asks for everything: all uploaded, offloads refused until
+# the administrator resumes the device.
+check_upload_all() {
+	local before
+	load_start uall 7880
+	before=$(terminated upload-all)
+	ctl target request eth0 upload-all
+	wait_for 30 test "$(offloaded)" = 0
+	after_trigger upload-all "$before"
+	must_fail "chimneyctl: offloads are paused on this device" \
+		conn offload $(first_idle uall)
+	ctl dev resume eth0
+	wait_for 60 test "$(offloaded)" = $N
+	load_finish uall
+}
+
+# At capacity 4: an equal priority is refused; a higher one takes the
+# place of the lowest-priority, least recently active connection.
+check_priority() {
+	local c
+	ctl dev detach eth0
+	ctl dev attach eth0 capacity 4
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7890 --count 0 --timeout 900
+	wait_for 60 listening $NS_B 7890
+	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port 7890 \
+		--count 6 --ports-file "$W/prio.idle" --go "$W/prio.go" \
+		--timeout 900 --wait-timeout 900 </dev/null >"$W/prio.echo" 2>>"$W/bg.out" &
+	echo $! >>"$PIDS"
+	wait_for 60 test -s "$W/prio.idle"
+	mapfile -t c <"$W/prio.idle"
+	ctl conn offload ${c[0]} priority 1
+	sleep 0.5
+	ctl conn offload ${c[1]} priority 1
+	ctl conn offload ${c[2]} priority 2
+	ctl conn offload ${c[3]} priority 3
+	must_fail "chimneyctl: the target is full and runs no connection of a lower priority" \
+		conn offload ${c[4]} priority 1
+	ctl conn offload ${c[4]} priority 2
+	! is_offloaded "${c[0]%% *}" || { echo "the oldest priority-1 connection stayed"; return 1; }
+	is_offloaded "${c[1]%% *}" || { echo "the newer priority-1 connection went"; return 1; }
+	ctl conn offload ${c[5]} priority 4
+	! is_offloaded "${c[1]%% *}" || { echo "the last priority-1 connection stayed"; return 1; }
+	expect_eq "$(terminated priority)" 2 "priority terminates"
+	expect_eq "$(ctl -j conn show | python3 -c 'import json,sys
+print(sorted(c["priority"] for c in json.load(sys.stdin)))')" "[2, 2, 3, 4]" "priorities left"
+	ctl conn terminate all dev eth0
+	touch "$W/prio.go"
+	wait_for 120 test -s "$W/prio.echo"
+	grep -q '"conns": 6, "ok": 6, "error": null' "$W/prio.echo" || { cat "$W/prio.echo"; return 1; }
+}
+
+# idle-timeout 3000 ms: an idle connection goes 3 to 3.1 s after its
+# offload (a scan every 100 ms), give or take the VM's slowness.
+check_low_activity() {
+	local c t0 t1 ms
+	ctl dev detach eth0
+	ctl dev attach eth0 capacity 64 idle-timeout 3000 idle-bytes 1000
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7895 --count 0 --timeout 900
+	wait_for 60 listening $NS_B 7895
+	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port 7895 \
+		--count 1 --ports-file "$W/idle.idle" --go "$W/idle.go" \
+		--timeout 900 --wait-timeout 900 </dev/null >"$W/idle.echo" 2>>"$W/bg.out" &
+	echo $! >>"$PIDS"
+	wait_for 60 test -s "$W/idle.idle"
+	c=$(cat "$W/idle.idle")
+	t0=$(date +%s%N)
+	ctl conn offload $c
+	while is_offloaded "${c%% *}"; do sleep 0.05; done
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+	echo "uploaded after $ms ms" >&2
+	[ $ms -ge 2500 ] && [ $ms -le 5000 ] ||
+		{ echo "uploaded after $ms ms, expected 3000-3100 (2500-5000 allowed)"; return 1; }
+	expect_eq "$(terminated low-activity)" 1 "low-activity terminates"
+	touch "$W/idle.go"
+	wait_for 120 test -s "$W/idle.echo"
+	grep -q '"conns": 1, "ok": 1, "error": null' "$W/idle.echo" || { cat "$W/idle.echo"; return 1; }
+}
+
+check_monitor() {
+	local r
+	for r in link-down pause detach upload-all; do
+		[ "$(uploads_reported $r)" -ge $N ] ||
+			{ echo "fewer than $N terminate-done events with reason $r"; return 1; }
+	done
+	for r in priority low-activity received-urgent-data hardware-failure; do
+		[ "$(uploads_reported $r)" -ge 1 ] ||
+			{ echo "no terminate-done event with reason $r"; return 1; }
+	done
+}
+
+# rmmod under load: everything uploaded, no socket keeps the module, the
+# connections go on with the stock stack.
+check_rmmod() {
+	ctl dev detach eth0
+	ctl dev attach eth0 capacity 64
+	load_start rmmod 7900
+	rmmod chimney
+	expect_eq "$(ip netns exec $NS_A ss -Htni | grep -c tcp-ulp-chimney || true)" 0 \
+		"sockets with the chimney ULP after rmmod"
+	load_finish rmmod
+}
+
+ktap_plan 14
+ktap_check "setup: module, wire, target, monitor" setup
+ktap_check "carrier lost for 3 s (QMP set_link): link-down, rules again" check_carrier
+ktap_check "ip link set down/up: link-down, rules again" check_admin_down
+ktap_check "ethtool -K: pause, resumed by itself" check_features
+ktap_check "MTU change: pause, resumed by itself" check_mtu
+ktap_check "dev pause refuses, dev resume applies the rules" check_pause_resume
+ktap_check "system suspend (pm_test freezer): pause, then resumed" check_suspend
+ktap_check "every retrieve reason: honoured or declined by the host" check_retrieve_reasons
+ktap_check "target upload-all: all uploaded, paused until resumed" check_upload_all
+ktap_check "dev detach under load: detach" check_detach
+ktap_check "priority at capacity: the exact victim, never an equal" check_priority
+ktap_check "low activity: uploaded in its window" check_low_activity
+ktap_check "monitor: each upload reported with reason and status" check_monitor
+ktap_check "rmmod under load: uploaded, no socket keeps the module" check_rmmod
+ktap_finish
