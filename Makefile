@@ -20,7 +20,7 @@ KMAKE = $(MAKE) -C $(1) M=$(2) CHIMNEY_ROOT=$(ROOT)
 SOURCES = $(shell cd $(ROOT) && git ls-files -co --exclude-standard \
 	'drivers/*.[ch]' 'include/*.h' 'kunit/*.[ch]' 'compat/*.h' 'tools/*.[ch]')
 
-.PHONY: all deps kernel modules tools compat-6.1 checkpatch check check-handoff demo bench clean help netlink
+.PHONY: all deps kernel modules tools compat-6.1 checkpatch check check-handoff check-scale demo bench clean help netlink
 
 all: modules tools
 
@@ -28,6 +28,7 @@ help:
 	@echo "make demo        boot the test VM and show what chimney does"
 	@echo "make bench       boot the test VM and print the benchmark table"
 	@echo "make check       everything: deps, kernel, modules, 6.1 build, checkpatch, VM tests"
+	@echo "make check-scale the 100,000-connection dump (most of an hour)"
 	@echo "make             chimney.ko, chimney_kunit.ko and tools (KDIR=... for another kernel)"
 	@echo "make kernel      build (or reuse) the cached 6.12 test kernel"
 	@echo "make compat-6.1  compile against Debian's 6.1 headers"
@@ -71,6 +72,12 @@ demo: deps kernel modules tools
 check-handoff: deps kernel modules tools
 	@$(ROOT)/scripts/vm-run.sh -t 1800 -r $(ROOT)/.results/handoff -- env \
 		CHIMNEY_TESTS=handoff bash $(ROOT)/scripts/guest-check.sh
+
+# The control plane at 100,000 offloaded connections (most of an hour in TCG).
+check-scale: deps kernel modules tools
+	@$(ROOT)/scripts/vm-run.sh -t 7200 -r $(ROOT)/.results/scale -- env \
+		CHIMNEY_TESTS=conn_dump_100k CHIMNEY_DUMP_CONNS=100000 \
+		CHIMNEY_TEST_TIMEOUT=7000 bash $(ROOT)/scripts/guest-check.sh
 
 bench: deps kernel modules tools
 	@$(ROOT)/scripts/bench.sh

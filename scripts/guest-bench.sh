@@ -80,7 +80,7 @@ up() {
 	idle "$1" "$2"
 	id=$(ctl -j policy add eth0 rport "$2" |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
-	wait_for 600 test "$(offloaded)" = "$1"
+	poll_every 2 600 out_is "$1" offloaded
 	t0=$(ms)
 	ctl -j conn show dev eth0 >"$W/dump.$2"
 	t1=$(ms)
@@ -95,7 +95,7 @@ read -r dump1k up1k <<<"$(up 1000 7903)"
 read -r dump10k up10k <<<"$(up 10000 7904)"
 
 # Every idle connection echoed intact after its upload.
-wait_for 900 test "$(grep -c '"conns"' "$W/bg.out")" -ge 6
+wait_for 900 out_ge 6 grep -c '"conns"' "$W/bg.out"
 python3 - "$W/bg.out" <<'PY'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"conns"')]

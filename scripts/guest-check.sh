@@ -30,7 +30,7 @@ for t in "$root"/selftests/*.sh; do
 	[ "$name" = lib ] && continue
 	[ -n "$filter" ] && ! grep -qw "$name" <<<"$filter" && continue
 	echo "== selftest $name"
-	timeout 1200 bash "$t" >"$res/selftests/$name.ktap" 2>"$res/selftests/$name.err"
+	timeout "${CHIMNEY_TEST_TIMEOUT:-1200}" bash "$t" >"$res/selftests/$name.ktap" 2>"$res/selftests/$name.err"
 	echo $? >"$res/selftests/$name.rc"
 	grep -E '^(not )?ok ' "$res/selftests/$name.ktap" | sed "s/^/  $name: /"
 done

@@ -109,6 +109,10 @@ checksums /tmp/demo-client.json /tmp/demo-server.json \
 	"after the driver: $(cat /tmp/demo-driver.json 2>/dev/null || echo "cycles (cut short)")"
 touch /tmp/demo.stop
 
+offloaded_now_count() {
+	a "$CTL" -j stats eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["offloaded"])'
+}
+
 # The cable pulled under a live offloaded transfer: every connection is
 # uploaded (link-down), the transfer stalls, the link comes back, the rule
 # offloads the idle ones again and the transfer completes intact.
@@ -133,7 +137,7 @@ wait_for 30 test -s /tmp/demo3.ports
 a python3 "$DRIVER" "$YNL" "$SPEC" /tmp/demo3.ports /tmp/demo3.stop 1000000 20 \
 	>/dev/null 2>&1 &
 driver=$!
-wait_for 30 test "$(a "$CTL" -j stats eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["offloaded"])')" -ge 4
+wait_for 30 out_ge 4 offloaded_now_count
 show a "$CTL" conn show
 echo
 echo "\$ (host) QMP set_link nic0 off"
@@ -146,7 +150,7 @@ echo
 echo "\$ (host) QMP set_link nic0 on"
 vm_set_link nic0 on
 wait_for 30 sh -c "ip netns exec $NS_A $CTL dev show eth0 | grep -qv link-down"
-wait_for 30 test "$(a "$CTL" -j stats eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["offloaded"])')" -ge 4
+wait_for 30 out_ge 4 offloaded_now_count
 show a "$CTL" dev show eth0
 echo "(the rule offloaded the idle connections again)"
 show a "$CTL" conn show

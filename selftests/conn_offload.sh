@@ -134,10 +134,10 @@ for line in open(sys.argv[1]):
 	expect_eq "$got" "$(printf '%s\n' \
 		"event=attach dev=eth0 paused=False" \
 		"event=offload dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 status=success" \
-		"event=terminate-start dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 reason=admin" \
+		"event=terminate-start dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 reason=admin status=pending" \
 		"event=terminate-done dev=eth0 local=10.0.0.1:$p4 remote=10.0.0.2:7000 reason=admin status=success send_bytes=0 recv_bytes=0" \
 		"event=offload dev=eth0 local=[fd00::1]:$p6 remote=[fd00::2]:7001 status=success" \
-		"event=terminate-start dev=eth0 reason=admin" \
+		"event=terminate-start dev=eth0 local=[fd00::1]:$p6 remote=[fd00::2]:7001 reason=admin status=pending" \
 		"event=terminate-done dev=eth0 local=[fd00::1]:$p6 remote=[fd00::2]:7001 reason=admin status=success send_bytes=0 recv_bytes=0" \
 		"event=pause dev=eth0 paused=True" \
 		"event=resume dev=eth0 paused=False" \

@@ -92,7 +92,7 @@ check_bulk_handoffs() {
 	local v6=$!
 	wait $v4
 	wait $v6
-	wait_for 30 test "$(stat_of offloaded)" = 0
+	wait_for 30 out_is 0 stat_of offloaded
 	pycheck "$W/v4.rounds" "$W/v4.log" "$W/v6.rounds" "$W/v6.log" "$CYCLES" \
 		"$(stat_of offloads)" <<'EOF'
 import json, sys
@@ -247,7 +247,8 @@ check_policy() {
 	local before
 	before=$(stat_of offloads)
 	ctl policy add eth0 rport 7700 priority 5 >/dev/null
-	# Established before the rule: offloaded when it is added.
+	# Established before the rule: offloaded by the walk it starts.
+	wait_for 60 out_is $((before + 2)) stat_of offloads
 	conns=$(ctl -j conn show | python3 -c 'import json,sys
 print(sorted((c["local"], c["priority"], c["state"]) for c in json.load(sys.stdin)))')
 	expect_eq "$conns" "$(python3 -c 'import sys
@@ -261,7 +262,7 @@ print(sorted((l.split()[0], 5, "offloaded") for l in open(sys.argv[1])))' "$W/po
 		--ports-file "$W/pol3.ports" --go "$W/pol3.go"
 	wait_for 60 test -s "$W/pol2.ports"
 	wait_for 60 test -s "$W/pol3.ports"
-	wait_for 60 test "$(stat_of offloads)" = $((before + 4))
+	wait_for 60 out_is $((before + 4)) stat_of offloads
 	expect_eq "$(ip netns exec $NS_A ss -Htni "dport = :7700" | grep -c tcp-ulp-chimney)" 4 \
 		"sockets with the chimney ULP"
 	expect_eq "$(ip netns exec $NS_A ss -Htni "dport = :7701" | grep -c tcp-ulp-chimney)" 0 \
@@ -269,7 +270,7 @@ print(sorted((l.split()[0], 5, "offloaded") for l in open(sys.argv[1])))' "$W/po
 	ctl policy del eth0 1
 	ctl conn terminate all dev eth0
 	touch "$W/pol.go" "$W/pol2.go" "$W/pol3.go"
-	wait_for 60 test "$(grep -c '"conns": 2, "ok": 2, "error": null' "$W/bg.out")" -ge 2
+	wait_for 60 out_ge 2 grep -c '"conns": 2, "ok": 2, "error": null' "$W/bg.out"
 	wait_for 60 grep -q '"conns": 1, "ok": 1, "error": null' "$W/bg.out"
 }
 

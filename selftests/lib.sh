@@ -73,6 +73,30 @@ wait_for() {
 	done
 }
 
+# For wait_for and poll_every, which run CMD again each time (a "$(...)"
+# in their arguments would be read once):
+out_is() { # EXPECTED CMD...: CMD prints EXPECTED
+	local want=$1
+	shift
+	[ "$("$@")" = "$want" ]
+}
+out_ge() { # MIN CMD...: CMD prints a number >= MIN
+	local min=$1
+	shift
+	[ "$("$@")" -ge "$min" ]
+}
+
+# poll_every SECS TIMEOUT_S CMD...: wait_for with a longer interval, for a
+# CMD that costs much (a Python start is a second of the TCG VM's time).
+poll_every() {
+	local every=$1 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || { echo "timed out waiting for: $*"; return 1; }
+		sleep "$every"
+	done
+}
+
 # vm_qmp JSON: run one QMP command on the host's QEMU (see qmp-agent.sh).
 vm_qmp() {
 	local id=qmp-$$-$RANDOM dir=$CHIMNEY_RESULTS/qmp

@@ -134,18 +134,23 @@ static unsigned int auto_hook(void *priv, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
+static void auto_scan_work(struct work_struct *work);
+
 /**
  * chim_auto_init() - a namespace's offload rules, none yet
- * @cn: the namespace's state
+ * @net: the namespace
+ * @cn: its state
  */
-void chim_auto_init(struct chim_net *cn)
+void chim_auto_init(struct net *net, struct chim_net *cn)
 {
 	struct chim_auto *a = &cn->rules;
 	int i;
 
+	a->net = net;
 	spin_lock_init(&a->lock);
 	INIT_LIST_HEAD(&a->pending);
 	INIT_WORK(&a->work, auto_work);
+	INIT_WORK(&a->scan_work, auto_scan_work);
 	for (i = 0; i < ARRAY_SIZE(a->hooks); i++) {
 		a->hooks[i].hook = auto_hook;
 		a->hooks[i].priv = a;
@@ -211,6 +216,7 @@ void chim_auto_exit(struct net *net)
 	rtnl_lock();
 	chim_auto_update(net);
 	rtnl_unlock();
+	cancel_work_sync(&a->scan_work);
 	cancel_work_sync(&a->work);
 	list_for_each_entry_safe(r, tmp, &a->pending, node) {
 		sock_put(r->sk);
@@ -221,43 +227,88 @@ void chim_auto_exit(struct net *net)
 }
 
 /*
- * A socket of the established hash that a rule of @cd matches.  Its route
- * is checked by the offload (it may be gone with a link that went down).
+ * A socket of the established hash that a rule of a device in @pending
+ * matches (the rules' RCU copy; checked again under RTNL).  Its route is
+ * checked by the offload (it may be gone with a link that went down).
  */
-static bool scan_wants(struct chim_dev *cd, struct net *net, struct sock *sk)
+static bool scan_wants(const struct chim_auto_rules *rules,
+		       const int *pending, unsigned int npending,
+		       struct net *net, struct sock *sk)
 {
 	struct chim_tuple t;
+	unsigned int i, j;
 
 	/* Time-wait and request socks are never ESTABLISHED. */
-	if (!net_eq(sock_net(sk), net) || sk->sk_state != TCP_ESTABLISHED ||
-	    !chim_sock_may_offload(sk) || !READ_ONCE(sk->sk_socket))
+	if (!rules || !net_eq(sock_net(sk), net) ||
+	    sk->sk_state != TCP_ESTABLISHED || !chim_sock_may_offload(sk) ||
+	    !READ_ONCE(sk->sk_socket))
 		return false;
 	chim_sock_tuple(sk, &t);
-	return chim_dev_match(cd, &t);
+	for (i = 0; i < rules->n; i++)
+		for (j = 0; j < npending; j++)
+			if (rules->r[i].ifindex == pending[j] &&
+			    chim_policy_match(&rules->r[i].p, &t))
+				return true;
+	return false;
 }
 
-/**
- * chim_auto_scan() - offload the established connections the device's
- *	rules match
- * @cd: the device, which just got a rule, or takes offloads again
- *
- * Walks the namespace's established hash a bucket at a time, taking
- * references under the bucket lock and offloading outside it.
- *
- * Context: RTNL held; sleeps.
- */
-void chim_auto_scan(struct chim_dev *cd)
+/* Under RTNL: offload @sk through the pending devices that still exist. */
+static void scan_offload(struct net *net, const int *pending,
+			 unsigned int npending, struct sock *sk)
 {
-	struct net *net = dev_net(cd->dev);
-	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
-	struct sock **batch;
-	unsigned int b;
+	struct net_device *dev;
+	struct chim_dev *cd;
+	unsigned int j;
 
-	ASSERT_RTNL();
-	batch = kmalloc_array(CHIM_AUTO_BATCH, sizeof(*batch), GFP_KERNEL);
-	if (!batch)
+	for (j = 0; j < npending; j++) {
+		dev = __dev_get_by_index(net, pending[j]);
+		cd = dev ? chim_dev_lookup(dev) : NULL;
+		if (cd)
+			auto_offload_dev(cd, sk);
+	}
+}
+
+/* The devices whose scan was asked for, by ifindex; their flags cleared. */
+static int *scan_take_pending(struct chim_net *cn, unsigned int *n)
+{
+	unsigned int count = 0, i = 0;
+	struct chim_dev *cd;
+	int *pending;
+
+	rtnl_lock();
+	list_for_each_entry(cd, &cn->devs, node)
+		count += cd->scan_pending;
+	pending = count ? kmalloc_array(count, sizeof(*pending), GFP_KERNEL) : NULL;
+	list_for_each_entry(cd, &cn->devs, node) {
+		if (pending && cd->scan_pending)
+			pending[i++] = cd->dev->ifindex;
+		cd->scan_pending = false;
+	}
+	rtnl_unlock();
+	*n = i;
+	return pending;
+}
+
+/*
+ * The walk of the established hash: a bucket at a time, references taken
+ * under the bucket lock, offloads done under RTNL, taken a batch at a time
+ * so that a walk over many connections never holds it long.
+ */
+static void auto_scan_work(struct work_struct *work)
+{
+	struct chim_auto *a = container_of(work, struct chim_auto, scan_work);
+	struct chim_net *cn = container_of(a, struct chim_net, rules);
+	struct net *net = a->net;
+	struct inet_hashinfo *h = net->ipv4.tcp_death_row.hashinfo;
+	unsigned int b, npending;
+	struct sock **batch;
+	int *pending;
+
+	pending = scan_take_pending(cn, &npending);
+	if (!pending)
 		return;
-	for (b = 0; b <= h->ehash_mask; b++) {
+	batch = kmalloc_array(CHIM_AUTO_BATCH, sizeof(*batch), GFP_KERNEL);
+	for (b = 0; batch && b <= h->ehash_mask; b++) {
 		struct inet_ehash_bucket *head = &h->ehash[b];
 		unsigned int i, n, passes = 0;
 
@@ -273,18 +324,42 @@ void chim_auto_scan(struct chim_dev *cd)
 			sk_nulls_for_each(sk, node, &head->chain) {
 				if (n == CHIM_AUTO_BATCH)
 					break;
-				if (scan_wants(cd, net, sk) &&
+				if (scan_wants(rcu_dereference(a->rules), pending,
+					       npending, net, sk) &&
 				    refcount_inc_not_zero(&sk->sk_refcnt))
 					batch[n++] = sk;
 			}
 			spin_unlock_bh(inet_ehash_lockp(h, b));
 			rcu_read_unlock();
-			for (i = 0; i < n; i++) {
-				auto_offload_dev(cd, batch[i]);
-				sock_put(batch[i]);
+			if (n) {
+				rtnl_lock();
+				for (i = 0; i < n; i++)
+					scan_offload(net, pending, npending, batch[i]);
+				rtnl_unlock();
 			}
+			for (i = 0; i < n; i++)
+				sock_put(batch[i]);
+			cond_resched();
 			/* A full batch: the bucket has more; each pass decides its sockets. */
 		} while (n == CHIM_AUTO_BATCH && ++passes < 16);
 	}
 	kfree(batch);
+	kfree(pending);
+}
+
+/**
+ * chim_auto_scan() - offload the established connections the device's
+ *	rules match
+ * @cd: the device, which just got a rule, or takes offloads again
+ *
+ * Asks for a walk of the namespace's established hash, which a work item
+ * does (RTNL is taken a batch of offloads at a time).
+ *
+ * Context: RTNL held.
+ */
+void chim_auto_scan(struct chim_dev *cd)
+{
+	ASSERT_RTNL();
+	cd->scan_pending = true;
+	queue_work(system_unbound_wq, &chim_net(dev_net(cd->dev))->rules.scan_work);
 }

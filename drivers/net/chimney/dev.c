@@ -312,7 +312,7 @@ static struct notifier_block chim_netdev_nb = {
 static int __net_init chim_net_init(struct net *net)
 {
 	INIT_LIST_HEAD(&chim_net(net)->devs);
-	chim_auto_init(chim_net(net));
+	chim_auto_init(net, chim_net(net));
 	chim_trigger_net_init(chim_net(net));
 	return 0;
 }

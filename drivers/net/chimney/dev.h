@@ -63,6 +63,8 @@ struct chim_policy {
  * @paused_by: why new offloads are refused (CHIM_PAUSE_*); RTNL
  * @link_down: the device is down or has no carrier: nothing is offloaded
  *	until it is up again; RTNL
+ * @scan_pending: its rules are to be applied to the established
+ *	connections (chim_auto_scan()); RTNL
  * @policies: offload rules; RTNL
  * @nr_policies: number of rules
  * @next_policy_id: id of the next rule
@@ -79,6 +81,7 @@ struct chim_dev {
 	struct list_head all_node;
 	u8 paused_by;
 	bool link_down;
+	bool scan_pending;
 	struct list_head policies;
 	unsigned int nr_policies;
 	u32 next_policy_id;
@@ -108,6 +111,9 @@ struct chim_auto_rules {
  *	socket reference
  * @npending: their number
  * @work: offloads them
+ * @scan_work: walks the established hash for the devices whose
+ *	&chim_dev.scan_pending is set
+ * @net: the namespace
  */
 struct chim_auto {
 	struct chim_auto_rules __rcu *rules;
@@ -117,6 +123,8 @@ struct chim_auto {
 	struct list_head pending;
 	unsigned int npending;
 	struct work_struct work;
+	struct work_struct scan_work;
+	struct net *net;
 };
 
 extern struct list_head chim_devs_all;
@@ -176,7 +184,7 @@ int chim_trigger_init(void);
 void chim_trigger_uninit(void);
 
 /* auto.c: offload rules at work */
-void chim_auto_init(struct chim_net *cn);
+void chim_auto_init(struct net *net, struct chim_net *cn);
 void chim_auto_exit(struct net *net);
 void chim_auto_update(struct net *net);
 void chim_auto_scan(struct chim_dev *cd);

@@ -767,7 +767,7 @@ int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
 	cd->nr_policies++;
 	chim_auto_update(genl_info_net(info));
 	err = nl_reply(info, fill_policy_id, p);
-	/* Connections the rule matches already are offloaded now. */
+	/* Connections the rule matches already: a walk offloads them. */
 	if (!chim_dev_refuses(cd))
 		chim_auto_scan(cd);
 	rtnl_unlock();

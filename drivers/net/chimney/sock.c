@@ -69,6 +69,8 @@ static struct percpu_ref chim_calls;
 static DECLARE_COMPLETION(chim_calls_done);
 /* The sockets' work items (offload after an opt-in, upload requests). */
 static struct workqueue_struct *chim_sock_wq;
+/* The task attaching the ULP for an offload (under RTNL), or NULL. */
+static struct task_struct *chim_attaching;
 
 static void chim_enter(void)
 {
@@ -486,9 +488,11 @@ static int chim_ulp_init(struct sock *sk)
 	spin_unlock_bh(&chim_socks_lock);
 
 	/* An application opted in: offload it if its device has a target. */
-	refcount_inc(&csk->ref);
-	sock_hold(sk);
-	queue_work(chim_sock_wq, &csk->work);
+	if (READ_ONCE(chim_attaching) != current) {
+		refcount_inc(&csk->ref);
+		sock_hold(sk);
+		queue_work(chim_sock_wq, &csk->work);
+	}
 	err = 0;
 out:
 	chim_leave();
@@ -998,9 +1002,12 @@ static int attach_ulp(struct sock *sk, struct netlink_ext_ack *extack)
 				   ulp->name);
 		return -EBUSY;
 	}
+	/* Ours, not an application's opt-in: no work item (RTNL serializes). */
+	WRITE_ONCE(chim_attaching, current);
 	err = sk->sk_prot->setsockopt(sk, SOL_TCP, TCP_ULP,
 				      KERNEL_SOCKPTR(chim_ulp_ops.name),
 				      strlen(chim_ulp_ops.name));
+	WRITE_ONCE(chim_attaching, NULL);
 	if (err)
 		NL_SET_ERR_MSG_FMT(extack, "cannot attach the chimney ULP (%d)",
 				   err);
