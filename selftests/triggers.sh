@@ -333,7 +333,7 @@ print(sorted(c["priority"] for c in json.load(sys.stdin)))')" "[2, 2, 3, 4]" "pr
 }
 
 # idle-timeout 3000 ms: an idle connection goes 3 to 3.1 s after its
-# offload (a scan every 100 ms), give or take the VM's slowness.
+# offload (a scan every 100 ms); measured from here, with the VM's delays.
 check_low_activity() {
 	local c t0 t1 ms
 	ctl dev detach eth0
@@ -352,8 +352,10 @@ check_low_activity() {
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
 	echo "uploaded after $ms ms" >&2
-	[ $ms -ge 2500 ] && [ $ms -le 5000 ] ||
-		{ echo "uploaded after $ms ms, expected 3000-3100 (2500-5000 allowed)"; return 1; }
+	# Never before the timeout; the end of the window is loose: each poll
+	# here (chimneyctl, Python) takes a second or more of the TCG VM's time.
+	[ $ms -ge 2500 ] && [ $ms -le 9000 ] ||
+		{ echo "uploaded after $ms ms, expected 3000-3100 (2500-9000 allowed)"; return 1; }
 	expect_eq "$(terminated low-activity)" 1 "low-activity terminates"
 	touch "$W/idle.go"
 	wait_for 120 test -s "$W/idle.echo"
