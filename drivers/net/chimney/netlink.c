@@ -24,7 +24,11 @@ static const struct genl_multicast_group chim_nl_mcgrps[] = {
 static struct genl_family chim_nl_family __ro_after_init = {
 	.name = CHIMNEY_FAMILY_NAME,
 	.version = CHIMNEY_FAMILY_VERSION,
-	.maxattr = CHIMNEY_A_MAX,
+	/*
+	 * The requests' policy: attributes only replies and events carry
+	 * (link-up) are above it, refused as unknown like any other.
+	 */
+	.maxattr = ARRAY_SIZE(chimney_nl_policy) - 1,
 	.policy = chimney_nl_policy,
 	.netnsok = true,
 	.module = THIS_MODULE,
