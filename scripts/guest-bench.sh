@@ -39,7 +39,7 @@ idle() {
 	wait_for 1200 test -s "$W/idle.$2"
 }
 
-# throughput: MB/s of one 64 MiB bulk transfer A -> B
+# throughput: kB/s of one 64 MiB bulk transfer A -> B
 throughput() {
 	local t0 t1
 	t0=$(ms)
@@ -47,7 +47,7 @@ throughput() {
 		--port 7900 --c2s $((64 << 20)) --s2c 0 --seed 1 \
 		--ports-file "$W/tp.ports" >/dev/null
 	t1=$(ms)
-	echo $(( (64 << 20) * 1000 / (t1 - t0) / 1000000 ))
+	echo $(( (64 << 20) * 1000 / (t1 - t0) / 1000 ))
 }
 
 bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7900 --count 0
@@ -119,7 +119,7 @@ print(f'{"upload of 10,000 idle connections (ms)":<46} {sys.argv[3]:>12}')
 print(f'{"conn show -j of 1,000 offloaded (ms)":<46} {d1k:>12}')
 print(f'{"conn show -j of 10,000 offloaded (ms)":<46} {d10k:>12}')
 print(f'{"dump time per connection, 10,000 / 1,000":<46} {d10k / 10 / max(d1k, 1):>12.2f}')
-print(f'{"throughput, module not loaded (MB/s)":<46} {b:>12} {base}')
-print(f'{"throughput, target attached + hook live (MB/s)":<46} {w:>12} {with_}')
+print(f'{"throughput, module not loaded (kB/s)":<46} {b:>12} {base}')
+print(f'{"throughput, target attached + hook live (kB/s)":<46} {w:>12} {with_}')
 print(f'{"ratio attached / not loaded":<46} {w / b:>12.3f}')
 PY
