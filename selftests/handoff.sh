@@ -27,14 +27,6 @@ trap cleanup EXIT
 
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 
-# bg NS CMD...: a background process, detached from the checks' pipes.
-bg() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&1 &
-	echo $! >>"$PIDS"
-}
-
 # server ADDR PORT NAME [ARGS]: a tcpio server in B logging to $W/NAME.log
 server() {
 	local addr=$1 port=$2 name=$3

@@ -73,6 +73,15 @@ wait_for() {
 	done
 }
 
+# bg NS CMD...: a background process, detached from the checks' pipes:
+# output to $W/bg.out, pid to $PIDS (the test's cleanup kills them).
+bg() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&1 &
+	echo $! >>"$PIDS"
+}
+
 # For wait_for and poll_every, which run CMD again each time (a "$(...)"
 # in their arguments would be read once):
 out_is() { # EXPECTED CMD...: CMD prints EXPECTED

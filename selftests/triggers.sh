@@ -29,14 +29,6 @@ trap cleanup EXIT
 
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 
-# bg NS CMD...: a background process, detached from the checks' pipes.
-bg() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&1 &
-	echo $! >>"$PIDS"
-}
-
 dev_field() { # FIELD: of eth0 in `dev show -j`
 	ctl -j dev show eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
 }
@@ -58,21 +50,38 @@ setup() {
 	ctl dev attach eth0 capacity 64
 }
 
+# idle_start NAME PORT COUNT: an echo server on PORT and COUNT idle
+# connections to it, their tuples in $W/NAME.idle; $W/NAME.go makes them
+# echo (idle_echoed).
+idle_start() {
+	local name=$1 port=$2 count=$3
+	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port "$port" --count 0 \
+		--timeout 900
+	wait_for 60 listening $NS_B "$port"
+	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port "$port" \
+		--count "$count" --ports-file "$W/$name.idle" --go "$W/$name.go" \
+		--timeout 900 --wait-timeout 900 </dev/null >"$W/$name.echo" 2>>"$W/bg.out" &
+	echo $! >>"$PIDS"
+	wait_for 60 test -s "$W/$name.idle"
+}
+
+# idle_echoed NAME COUNT: released, all COUNT echoed intact.
+idle_echoed() {
+	touch "$W/$1.go"
+	wait_for 120 test -s "$W/$1.echo"
+	grep -q "\"conns\": $2, \"ok\": $2, \"error\": null" "$W/$1.echo" ||
+		{ cat "$W/$1.echo"; return 1; }
+}
+
 # load_start NAME PORT: N idle echo connections to PORT that a rule
 # offloads, and a bulk transfer to PORT+1 that a driver hands back and
 # forth every 20 ms.
 load_start() {
 	local name=$1 port=$2
-	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port "$port" --count 0 \
-		--timeout 900
 	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port $((port + 1)) \
 		--count 0 --log "$W/$name.server"
 	wait_for 60 listening $NS_B $((port + 1))
-	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port "$port" \
-		--count $N --ports-file "$W/$name.idle" --go "$W/$name.go" \
-		--timeout 900 --wait-timeout 900 </dev/null >"$W/$name.echo" 2>>"$W/bg.out" &
-	echo $! >>"$PIDS"
-	wait_for 60 test -s "$W/$name.idle"
+	idle_start "$name" "$port" $N
 	ctl -j policy add eth0 rport "$port" priority 3 |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])" >"$W/$name.policy"
 	wait_for 60 out_is $N offloaded
@@ -104,10 +113,7 @@ PY
 		ctl policy del eth0 "$(cat "$W/$name.policy")" 2>/dev/null || true
 	fi
 	ctl conn terminate all dev eth0 2>/dev/null || true
-	touch "$W/$name.go"
-	wait_for 120 test -s "$W/$name.echo"
-	grep -q "\"conns\": $N, \"ok\": $N, \"error\": null" "$W/$name.echo" ||
-		{ cat "$W/$name.echo"; return 1; }
+	idle_echoed "$name" $N
 }
 
 # uploads_reported REASON: terminate-done events with it and success.
@@ -303,13 +309,7 @@ check_priority() {
 	local c
 	ctl dev detach eth0
 	ctl dev attach eth0 capacity 4
-	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7890 --count 0 --timeout 900
-	wait_for 60 listening $NS_B 7890
-	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port 7890 \
-		--count 6 --ports-file "$W/prio.idle" --go "$W/prio.go" \
-		--timeout 900 --wait-timeout 900 </dev/null >"$W/prio.echo" 2>>"$W/bg.out" &
-	echo $! >>"$PIDS"
-	wait_for 60 test -s "$W/prio.idle"
+	idle_start prio 7890 6
 	mapfile -t c <"$W/prio.idle"
 	ctl conn offload ${c[0]} priority 1
 	sleep 0.5
@@ -327,9 +327,7 @@ check_priority() {
 	expect_eq "$(ctl -j conn show | python3 -c 'import json,sys
 print(sorted(c["priority"] for c in json.load(sys.stdin)))')" "[2, 2, 3, 4]" "priorities left"
 	ctl conn terminate all dev eth0
-	touch "$W/prio.go"
-	wait_for 120 test -s "$W/prio.echo"
-	grep -q '"conns": 6, "ok": 6, "error": null' "$W/prio.echo" || { cat "$W/prio.echo"; return 1; }
+	idle_echoed prio 6
 }
 
 # idle-timeout 3000 ms: an idle connection goes 3 to 3.1 s after its
@@ -338,13 +336,7 @@ check_low_activity() {
 	local c t0 t1 ms
 	ctl dev detach eth0
 	ctl dev attach eth0 capacity 64 idle-timeout 3000 idle-bytes 1000
-	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7895 --count 0 --timeout 900
-	wait_for 60 listening $NS_B 7895
-	ip netns exec $NS_A python3 "$TCPIO" idle --addr 10.0.0.2 --port 7895 \
-		--count 1 --ports-file "$W/idle.idle" --go "$W/idle.go" \
-		--timeout 900 --wait-timeout 900 </dev/null >"$W/idle.echo" 2>>"$W/bg.out" &
-	echo $! >>"$PIDS"
-	wait_for 60 test -s "$W/idle.idle"
+	idle_start idle 7895 1
 	c=$(cat "$W/idle.idle")
 	t0=$(date +%s%N)
 	ctl conn offload $c
@@ -357,9 +349,7 @@ check_low_activity() {
 	[ $ms -ge 2500 ] && [ $ms -le 9000 ] ||
 		{ echo "uploaded after $ms ms, expected 3000-3100 (2500-9000 allowed)"; return 1; }
 	expect_eq "$(terminated low-activity)" 1 "low-activity terminates"
-	touch "$W/idle.go"
-	wait_for 120 test -s "$W/idle.echo"
-	grep -q '"conns": 1, "ok": 1, "error": null' "$W/idle.echo" || { cat "$W/idle.echo"; return 1; }
+	idle_echoed idle 1
 }
 
 check_monitor() {

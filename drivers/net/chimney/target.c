@@ -624,6 +624,26 @@ void chim_emu_fault_clear(struct chim_emu *emu)
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_clear);
 
+/*
+ * The connection with @tuple, locked, if the target still runs it (once
+ * stopped, its handle may be gone).  Context: RCU read-side section.
+ */
+static struct chim_emu_conn *lock_running(struct chim_emu *emu,
+					  const struct chim_tuple *tuple)
+{
+	struct chim_table_entry *e = chim_table_lookup_rcu(&emu->table, tuple);
+	struct chim_emu_conn *ec;
+
+	if (!e)
+		return NULL;
+	ec = container_of(e, struct chim_emu_conn, entry);
+	spin_lock_bh(&ec->lock);
+	if (!ec->stopped)
+		return ec;
+	spin_unlock_bh(&ec->lock);
+	return NULL;
+}
+
 /**
  * chim_emu_request_retrieve() - make the target ask for one upload
  * @emu: the target
@@ -638,24 +658,17 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason)
 {
-	struct chim_table_entry *e;
+	struct chim_emu_conn *ec;
 	int err = -ENOENT;
 
 	if (reason < CHIM_REASON_LOW_ACTIVITY || reason > CHIM_REASON_TARGET_MAX)
 		return -EINVAL;
 	rcu_read_lock();
-	e = chim_table_lookup_rcu(&emu->table, tuple);
-	if (e) {
-		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn,
-							entry);
-
-		/* Once stopped, the handle may be gone. */
-		spin_lock_bh(&ec->lock);
-		if (!ec->stopped) {
-			chim_indicate_retrieve(ec->handle, reason);
-			err = 0;
-		}
+	ec = lock_running(emu, tuple);
+	if (ec) {
+		chim_indicate_retrieve(ec->handle, reason);
 		spin_unlock_bh(&ec->lock);
+		err = 0;
 	}
 	rcu_read_unlock();
 	return err;
@@ -686,24 +699,18 @@ bool chim_emu_full(struct chim_emu *emu)
 bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
 		       struct chim_emu_activity *out)
 {
-	struct chim_table_entry *e;
-	bool found = false;
+	struct chim_emu_conn *ec;
 
 	rcu_read_lock();
-	e = chim_table_lookup_rcu(&emu->table, tuple);
-	if (e) {
-		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn,
-							entry);
-
-		spin_lock_bh(&ec->lock);
-		found = !ec->stopped;
+	ec = lock_running(emu, tuple);
+	if (ec) {
 		out->bytes = ec->bytes_in + ec->bytes_out;
 		out->since = ec->since;
 		out->active = ec->active;
 		spin_unlock_bh(&ec->lock);
 	}
 	rcu_read_unlock();
-	return found;
+	return ec;
 }
 
 /**
