@@ -7,6 +7,7 @@
 # writable share at /mnt, two e1000 NICs (eth0, eth1; QEMU devices nic0, nic1)
 # on one QEMU hub, i.e. joined by a wire.  A QMP socket lets the guest ask
 # the host for set_link (a cable pull): see vm_qmp in selftests/lib.sh.
+# CHIMNEY_VM_MEM sets the guest's memory (default 3G).
 #
 # Exit status: the command's, or 124 on timeout, or 125 when the guest did
 # not finish, or 126 when the kernel log shows a splat.  RESULTS_DIR keeps
@@ -53,7 +54,7 @@ cleanup() {
 trap cleanup EXIT
 
 qemu-system-x86_64 \
-	-accel tcg,thread=${CHIMNEY_TCG_THREAD:-multi} -cpu ${CHIMNEY_CPU:-max} -smp 2 -m 3G \
+	-accel tcg,thread=${CHIMNEY_TCG_THREAD:-multi} -cpu ${CHIMNEY_CPU:-max} -smp 2 -m ${CHIMNEY_VM_MEM:-3G} \
 	-display none -no-reboot -nodefaults \
 	-kernel "$kernel" \
 	-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=$here/vm-init.sh panic=-1 oops=panic nokaslr bonding.max_bonds=0 dummy.numdummies=0 acpi=noirq" \

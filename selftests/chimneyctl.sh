@@ -189,7 +189,35 @@ for line in open(sys.argv[1]):
 		"detach dummy1 False" "detach dummy0 False")" "monitor -j events"
 }
 
-ktap_plan 11
+# -t: each event with the time it was received, text and JSON.
+check_monitor_time() {
+	local t0 t1 pid
+	t0=$(date +%s)
+	ip netns exec $NS "$CTL" -t monitor >$MON.t </dev/null 2>&1 &
+	pid=$!
+	ip netns exec $NS "$CTL" -jt monitor >$MON.tj </dev/null 2>&1 &
+	pid="$pid $!"
+	ip -n $NS link add probe1 type dummy
+	wait_for 20 probe_time
+	ip -n $NS link del probe1
+	kill $pid
+	t1=$(($(date +%s) + 1))
+	grep -Eq '^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}\] attach probe1( |$)' \
+		$MON.t || { cat $MON.t; return 1; }
+	python3 - $MON.tj $t0 $t1 <<'PY'
+import json, sys
+e = json.loads(open(sys.argv[1]).readline())
+assert list(e)[:2] == ['time_us', 'event'], e
+assert int(sys.argv[2]) * 10**6 <= e['time_us'] <= int(sys.argv[3]) * 10**6, e
+PY
+}
+
+probe_time() {
+	ctl dev attach probe1 && ctl dev detach probe1
+	grep -q probe1 $MON.t && grep -q probe1 $MON.tj
+}
+
+ktap_plan 12
 ktap_check "setup: module, netns, monitor subscribed" setup
 ktap_check "help and unknown objects" check_help
 ktap_check "dev attach and show (text and JSON)" check_dev
@@ -201,4 +229,5 @@ ktap_check "target request and fault injection" check_target
 ktap_check "stats (JSON keys, per CPU)" check_stats
 ktap_check "unprivileged caller refused, may read" check_unprivileged
 ktap_check "monitor -j: the expected event sequence" check_monitor
+ktap_check "monitor -t: the time of each event" check_monitor_time
 ktap_finish

@@ -35,6 +35,10 @@ trap cleanup EXIT
 
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 note() { echo "$(date +%T) $*" >>"$W/progress"; }
+# memory: the kernel's slab and what is left, for the progress notes
+memory() {
+	awk '/^(MemAvailable|Slab):/ { printf "%s %d MiB  ", $1, $2 / 1024 }' /proc/meminfo
+}
 
 stat_of() { # KEY: a counter of va's stats
 	ctl -j stats va | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
@@ -68,7 +72,7 @@ setup() {
 	wait_for $T test -s "$W/ports" -o -s "$W/clients.json"
 	[ -s "$W/ports" ] || { cat "$W/clients.json" "$W/clients.err"; return 1; }
 	expect_eq "$(wc -l <"$W/ports")" "$N" "connections open"
-	note "$N connections open"
+	note "$N connections open; $(memory)"
 }
 
 # Two rules; policy add offloads the established connections they match.
@@ -78,7 +82,7 @@ check_offload() {
 	ctl policy add va rport 7601 priority 6
 	poll_every 5 $T out_is "$N" stat_of offloaded
 	expect_eq "$(stat_of offloads)" "$N" "offloads"
-	note "$N offloaded"
+	note "$N offloaded; $(memory)"
 }
 
 # Every connection exactly once, with its rule's priority, in one dump.
@@ -104,7 +108,7 @@ PY
 # All back to their sockets; each one's echo is intact.
 check_upload() {
 	ctl conn terminate all dev va
-	note "uploaded"
+	note "uploaded; $(memory)"
 	expect_eq "$(stat_of offloaded)" 0 "offloaded after terminate all"
 	expect_eq "$(ctl -j conn show dev va)" "[]" "dump after terminate all"
 	touch "$W/go"

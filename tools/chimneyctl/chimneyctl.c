@@ -73,7 +73,7 @@ static void usage(FILE *f)
 	      "       chimneyctl help [ OBJECT ]\n"
 	      "where  OBJECT := { dev | policy | conn | target | stats | monitor }\n"
 	      "       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] | -d[etails] |\n"
-	      "                    -V[ersion] | -h[elp] }\n"
+	      "                    -t[imestamp] | -V[ersion] | -h[elp] }\n"
 	      "Try \"chimneyctl OBJECT help\" for the commands of an object.\n", f);
 }
 
@@ -134,7 +134,7 @@ static bool short_flags(const char *arg)
 {
 	const char *p;
 
-	if (arg[1] == '\0' || strspn(arg + 1, "jpsd") != strlen(arg + 1))
+	if (arg[1] == '\0' || strspn(arg + 1, "jpsdt") != strlen(arg + 1))
 		return false;
 	for (p = arg + 1; *p; p++) {
 		if (*p == 'j')
@@ -143,6 +143,8 @@ static bool short_flags(const char *arg)
 			opts.pretty = true;
 		else if (*p == 's')
 			opts.stats = true;
+		else if (*p == 't')
+			opts.timestamp = true;
 		else
 			opts.details = true;
 	}
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
 			opts.stats = true;
 		} else if (option_is(opt, "-d", "details")) {
 			opts.details = true;
+		} else if (option_is(opt, "-t", "timestamp")) {
+			opts.timestamp = true;
 		} else if (option_is(opt, "-h", "help")) {
 			usage(stdout);
 			return 0;

@@ -27,6 +27,7 @@ struct ctl_opts {
 	bool pretty;
 	bool stats;
 	bool details;
+	bool timestamp;
 };
 
 extern struct ctl_opts opts;

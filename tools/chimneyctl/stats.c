@@ -4,6 +4,7 @@
  */
 #include <net/if.h>
 #include <string.h>
+#include <time.h>
 
 #include "chimneyctl.h"
 
@@ -15,8 +16,9 @@ void usage_stats(FILE *f)
 
 void usage_monitor(FILE *f)
 {
-	fputs("Usage: chimneyctl [ -j ] monitor\n"
-	      "       one line (with -j one JSON object) per event, until killed\n", f);
+	fputs("Usage: chimneyctl [ -j ] [ -t ] monitor\n"
+	      "       one line (with -j one JSON object) per event, until killed;\n"
+	      "       -t: each with the time it was received\n", f);
 }
 
 /* ---- stats ---- */
@@ -210,10 +212,12 @@ static void event_cb(const struct nlmsghdr *nlh, void *data)
 	bool have_local, have_remote;
 	char buf[IF_NAMESIZE];
 	uint32_t event = 0;
+	struct timespec now;
 	struct addr addr;
 	const char *dev;
 
 	(void)data;
+	clock_gettime(CLOCK_REALTIME, &now);
 	nl_parse(nlh, tb, chimney_policy, ARRAY_SIZE(tb));
 	dev = get_ifname(tb, buf);
 	if (tb[CHIMNEY_A_EVENT])
@@ -231,6 +235,9 @@ static void event_cb(const struct nlmsghdr *nlh, void *data)
 		/* one compact object per line, whatever -p says */
 		json_begin(stdout, false);
 		json_obj_open(NULL);
+		if (opts.timestamp)
+			json_uint("time_us", (uint64_t)now.tv_sec * 1000000 +
+				  now.tv_nsec / 1000);
 		json_name("event", &event_table, event);
 		json_dev(dev);
 		if (have_local)
@@ -256,6 +263,12 @@ static void event_cb(const struct nlmsghdr *nlh, void *data)
 		return;
 	}
 
+	if (opts.timestamp) {
+		char when[32];
+
+		strftime(when, sizeof(when), "%FT%T", localtime(&now.tv_sec));
+		printf("[%s.%06ld] ", when, now.tv_nsec / 1000);
+	}
 	if (name_of(&event_table, event))
 		printf("%s", name_of(&event_table, event));
 	else

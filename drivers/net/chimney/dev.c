@@ -113,6 +113,9 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	cd->dev = dev;
 	cd->emu->dev = dev;
 	cd->link_down = !netif_running(dev) || !netif_carrier_ok(dev);
+	/* A port's traffic belongs to its master (a bond, a bridge). */
+	if (netdev_master_upper_dev_get(dev))
+		cd->paused_by = CHIM_PAUSE_PORT;
 	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
 	list_add_tail(&cd->all_node, &chim_devs_all);
@@ -280,6 +283,11 @@ int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack)
 	if (cd->link_down) {
 		NL_SET_ERR_MSG(extack, "the device's link is down");
 		return -ENETDOWN;
+	}
+	if (cd->paused_by & CHIM_PAUSE_PORT) {
+		NL_SET_ERR_MSG(extack,
+			       "the device is a port of a master device (bond, bridge)");
+		return -EAGAIN;
 	}
 	if (chim_dev_paused(cd)) {
 		NL_SET_ERR_MSG(extack, "offloads are paused on this device");

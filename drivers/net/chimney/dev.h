@@ -133,6 +133,7 @@ extern struct list_head chim_devs_all;
 #define CHIM_PAUSE_ADMIN	BIT(0)	/* `dev pause`, until `dev resume` */
 #define CHIM_PAUSE_RECONF	BIT(1)	/* a reconfiguration, until it is over */
 #define CHIM_PAUSE_SUSPEND	BIT(2)	/* system suspend, until resume */
+#define CHIM_PAUSE_PORT		BIT(3)	/* a port of a bond or bridge, until released */
 
 /**
  * struct chim_net - chimney's state in a network namespace

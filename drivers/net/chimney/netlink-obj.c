@@ -378,10 +378,38 @@ static u8 nl_priority(struct genl_info *info, struct chim_dev *cd,
 	return p ? p->priority : 0;
 }
 
+/* The binding of the device a connection's cached route leaves by. */
+static struct chim_dev *dst_binding(struct sock *sk)
+{
+	struct dst_entry *dst = sk_dst_get(sk);
+	struct chim_dev *cd = NULL;
+
+	if (dst && dst->dev)
+		cd = chim_dev_lookup(dst->dev);
+	dst_release(dst);
+	return cd;
+}
+
+/*
+ * The binding of the device a connection leaves by.  A route its device
+ * dropped (it went down: an idle connection still caches it) is looked up
+ * again.
+ */
+static struct chim_dev *route_dev(struct sock *sk)
+{
+	struct chim_dev *cd = dst_binding(sk);
+
+	if (cd)
+		return cd;
+	lock_sock(sk);
+	inet_csk(sk)->icsk_af_ops->rebuild_header(sk);
+	release_sock(sk);
+	return dst_binding(sk);
+}
+
 int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
-	struct dst_entry *dst;
 	struct chim_dev *cd;
 	struct chim_tuple t;
 	struct sock *sk;
@@ -397,8 +425,7 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 		return -ENOENT;
 	}
 	rtnl_lock();
-	dst = sk_dst_get(sk);
-	cd = dst && dst->dev ? chim_dev_lookup(dst->dev) : NULL;
+	cd = route_dev(sk);
 	if (!cd) {
 		NL_SET_ERR_MSG(info->extack,
 			       "the connection does not leave through a device with an offload target");
@@ -408,7 +435,6 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 					info->extack);
 	}
 	rtnl_unlock();
-	dst_release(dst);
 	sock_gen_put(sk);
 	return err;
 }

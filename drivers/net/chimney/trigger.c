@@ -9,6 +9,8 @@
  *  - reconfiguration (NetEventPause): features, MTU, hardware address or
  *    upper device (bond, bridge, VLAN) change.  A pause (reason pause) that
  *    ends by itself once the RTNL section reconfiguring the device is over.
+ *  - a port: while the device is a port of a master device (a bond, a
+ *    bridge), its traffic is the master's; paused until it is released.
  *  - system suspend: every device pauses until the system resumes.
  *  - priority: at capacity, an eligible connection of a higher priority
  *    takes the place of the lowest-priority, least recently active one
@@ -17,7 +19,8 @@
  *    idle-bytes in idle-timeout ms is uploaded (reason low-activity).
  *
  * Detach, unregister, a move to another namespace and module unload detach
- * the target (dev.c), which uploads everything with reason detach.
+ * the target (dev.c), which uploads everything with reason detach (a move
+ * closes the device first: there the uploads are link-down).
  */
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
@@ -72,6 +75,12 @@ void chim_trigger_netdev(struct chim_dev *cd, unsigned long event)
 		chim_dev_pause(cd, CHIM_PAUSE_RECONF, CHIM_REASON_PAUSE);
 		/* Runs once this RTNL section, the reconfiguration, is over. */
 		schedule_work(&chim_net(dev_net(dev))->reconf_work);
+		break;
+	case NETDEV_CHANGEUPPER:
+		if (netdev_master_upper_dev_get(dev))
+			chim_dev_pause(cd, CHIM_PAUSE_PORT, CHIM_REASON_PAUSE);
+		else if (cd->paused_by & CHIM_PAUSE_PORT)
+			chim_dev_resume(cd, CHIM_PAUSE_PORT);
 		break;
 	}
 }
