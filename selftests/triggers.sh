@@ -255,6 +255,8 @@ port_refuses() { # NAME REASON BEFORE
 	expect_eq "$(dev_field paused)" True "paused while a port"
 	must_fail "chimneyctl: the device is a port of a master device (bond, bridge)" \
 		conn offload $(first_idle "$1")
+	must_fail "chimneyctl: the device is a port of a master device (bond, bridge) until released" \
+		dev resume eth0
 	sleep 1
 	expect_eq "$(offloaded)" 0 "offloaded while a port"
 }
