@@ -120,15 +120,17 @@ echo
 echo "== The cable pulled (QMP set_link off) under a live transfer"
 a "$CTL" -j monitor >/tmp/monitor3.json &
 mon=$!
-show a "$CTL" policy add eth0 rport 5002 priority 2
 ip netns exec "$NS_B" python3 "$TCPIO" server --addr 10.0.0.2 --port 5002 --count 0 \
 	--timeout 300 </dev/null >/dev/null 2>&1 &
+wait_for 60 listening "$NS_B" 5002
 ip netns exec "$NS_B" python3 "$TCPIO" server --addr 10.0.0.2 --port 5003 --count 1 \
 	--log /tmp/demo-server3.json </dev/null >/tmp/demo-server3.err 2>&1 &
 wait_for 60 listening "$NS_B" 5003 || { cat /tmp/demo-server3.err; exit 1; }
 a python3 "$TCPIO" idle --addr 10.0.0.2 --port 5002 --count 4 --ports-file /tmp/demo.idle \
 	--go /tmp/demo.idle.go --timeout 300 </dev/null >/tmp/demo-idle.json 2>&1 &
 wait_for 60 test -s /tmp/demo.idle
+echo "(4 idle connections open to port 5002; a rule offloads the established ones)"
+show a "$CTL" policy add eth0 rport 5002 priority 2
 a python3 "$TCPIO" client --mode bulk --addr 10.0.0.2 --port 5003 --c2s $((32 << 20)) \
 	--s2c $((32 << 20)) --seed 3 --timeout 120 --ports-file /tmp/demo3.ports \
 	</dev/null >/tmp/demo-client3.json 2>&1 &

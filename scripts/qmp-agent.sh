@@ -11,9 +11,14 @@ while kill -0 "$qemu" 2>/dev/null; do
 	for req in "$results"/qmp/*.req; do
 		[ -e "$req" ] || continue
 		resp=${req%.req}.resp
-		{ echo '{"execute":"qmp_capabilities"}'; cat "$req"; sleep 0.5; } |
-			socat -t 2 - UNIX-CONNECT:"$sock" 2>&1 |
-			grep -E '"(return|error)"' | tail -n 1 >"$resp.tmp"
+		# A QEMU busy with a loaded guest may answer late: try again
+		# (the commands the guest sends are idempotent).
+		for wait in 0.5 2 5; do
+			{ echo '{"execute":"qmp_capabilities"}'; cat "$req"; sleep $wait; } |
+				socat -t 2 - UNIX-CONNECT:"$sock" 2>&1 |
+				grep -E '"(return|error)"' | tail -n 1 >"$resp.tmp"
+			[ -s "$resp.tmp" ] && break
+		done
 		rm -f "$req"
 		mv "$resp.tmp" "$resp"
 	done
