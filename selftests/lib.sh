@@ -65,6 +65,20 @@ ktap_finish() {
 	[ "$_ktap_failed" -eq 0 ]
 }
 
+# undo_after UNDO CHECK [ARGS...]: CHECK, stopping at its first failure,
+# then UNDO in any case: a check that changes the wire (cable, port,
+# namespace) puts it back for the checks that follow.  CHECK's status.
+undo_after() {
+	local undo=$1 rc
+	shift
+	set +e
+	(set -e; "$@")
+	rc=$?
+	set -e
+	"$undo"
+	return $rc
+}
+
 # Both sides of each comparison are printed on failure.
 expect_eq() { # ACTUAL EXPECTED [what]
 	[ "$1" = "$2" ] && return 0

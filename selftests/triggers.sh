@@ -154,19 +154,17 @@ must_fail() { # MESSAGE ARGS...
 	expect_eq "$out" "$want" "message of: $*"
 }
 
+plug_in() { vm_set_link nic0 on; }
+
 # The cable pulled for 3 s (QMP set_link on the QEMU NIC).  It is plugged
 # back even when a check fails, for the checks that follow.
+
 check_carrier() {
-	local before rc
+	local before
 	load_start carrier 7800
 	before=$(terminated link-down)
 	vm_set_link nic0 off
-	set +e
-	(set -e; carrier_lost "$before")
-	rc=$?
-	set -e
-	vm_set_link nic0 on
-	[ $rc -eq 0 ] || return $rc
+	undo_after plug_in carrier_lost "$before"
 	wait_for 30 out_is True dev_field link_up
 	# The rule applies again.
 	wait_for 60 out_is $N offloaded
@@ -238,25 +236,24 @@ readdress() {
 # A bond takes only a device that is down, and leaves it down.  The port is
 # released even when a check fails, for the checks that follow.
 port() {
-	local name=$1 port=$2 kind=$3 reason=$4 before rc
+	local name=$1 port=$2 kind=$3 reason=$4 before
 	load_start "$name" "$port"
 	before=$(terminated "$reason")
 	ip -n $NS_A link add m0 type "$kind"
 	[ "$kind" != bond ] || ip -n $NS_A link set eth0 down
 	ip -n $NS_A link set eth0 master m0
 	ip -n $NS_A link set eth0 up
-	set +e
-	(set -e; port_refuses "$name" "$reason" "$before")
-	rc=$?
-	set -e
-	ip -n $NS_A link set eth0 nomaster
-	ip -n $NS_A link set eth0 up
-	ip -n $NS_A link del m0
-	[ $rc -eq 0 ] || return $rc
+	undo_after unport port_refuses "$name" "$reason" "$before"
 	wait_for 30 out_is False dev_field paused
 	wait_for 30 out_is True dev_field link_up
 	wait_for 60 out_is $N offloaded
 	load_finish "$name"
+}
+
+unport() {
+	ip -n $NS_A link set eth0 nomaster
+	ip -n $NS_A link set eth0 up
+	ip -n $NS_A link del m0
 }
 
 port_refuses() { # NAME REASON BEFORE
@@ -283,25 +280,24 @@ check_bond() {
 # attached again, the transfer goes on.  It comes back even when a check
 # fails, for the checks that follow.
 check_netns() {
-	local before rc
+	local before
 	load_start netns 7940
 	before=$(($(uploads_reported link-down) + $(uploads_reported detach)))
 	ip netns add $NS_C
 	ip -n $NS_A link set eth0 netns $NS_C
-	set +e
-	(set -e; netns_moved "$before")
-	rc=$?
-	set -e
+	undo_after netns_back netns_moved "$before"
+	wait_for 20 carrier_ok $NS_A eth0
+	ctl dev attach eth0 capacity 64
+	load_finish netns
+}
+
+netns_back() {
 	ip -n $NS_C link set eth0 netns $NS_A
 	ip netns del $NS_C
 	ip netns exec $NS_A sysctl -qw net.ipv6.conf.eth0.keep_addr_on_down=1
 	ip -n $NS_A addr add 10.0.0.1/24 dev eth0
 	ip -n $NS_A addr add fd00::1/64 dev eth0 nodad
 	ip -n $NS_A link set eth0 up
-	[ $rc -eq 0 ] || return $rc
-	wait_for 20 carrier_ok $NS_A eth0
-	ctl dev attach eth0 capacity 64
-	load_finish netns
 }
 
 netns_moved() { # BEFORE: uploads reported before the move

@@ -50,15 +50,10 @@ static void auto_offload_dev(struct chim_dev *cd, struct sock *sk)
 /* A segment of @sk went out: offload it through the device it left by. */
 static void auto_offload(struct sock *sk)
 {
-	struct dst_entry *dst = sk_dst_get(sk);
-	struct chim_dev *cd;
+	struct chim_dev *cd = chim_sock_route_dev(sk, false);
 
-	if (!dst)
-		return;
-	cd = chim_dev_lookup(dst->dev);
 	if (cd)
 		auto_offload_dev(cd, sk);
-	dst_release(dst);
 }
 
 static void auto_work(struct work_struct *work)

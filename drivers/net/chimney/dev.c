@@ -285,8 +285,7 @@ int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack)
 		return -ENETDOWN;
 	}
 	if (cd->paused_by & CHIM_PAUSE_PORT) {
-		NL_SET_ERR_MSG(extack,
-			       "the device is a port of a master device (bond, bridge)");
+		NL_SET_ERR_MSG(extack, CHIM_PORT_REFUSAL);
 		return -EAGAIN;
 	}
 	if (chim_dev_paused(cd)) {

@@ -135,6 +135,9 @@ extern struct list_head chim_devs_all;
 #define CHIM_PAUSE_SUSPEND	BIT(2)	/* system suspend, until resume */
 #define CHIM_PAUSE_PORT		BIT(3)	/* a port of a bond or bridge, until released */
 
+/* Why a port refuses offloads and `dev resume`. */
+#define CHIM_PORT_REFUSAL "the device is a port of a master device (bond, bridge)"
+
 /**
  * struct chim_net - chimney's state in a network namespace
  * @devs: the attached devices; RTNL

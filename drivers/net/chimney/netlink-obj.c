@@ -378,35 +378,6 @@ static u8 nl_priority(struct genl_info *info, struct chim_dev *cd,
 	return p ? p->priority : 0;
 }
 
-/* The binding of the device a connection's cached route leaves by. */
-static struct chim_dev *dst_binding(struct sock *sk)
-{
-	struct dst_entry *dst = sk_dst_get(sk);
-	struct chim_dev *cd = NULL;
-
-	if (dst && dst->dev)
-		cd = chim_dev_lookup(dst->dev);
-	dst_release(dst);
-	return cd;
-}
-
-/*
- * The binding of the device a connection leaves by.  A route its device
- * dropped (it went down: an idle connection still caches it) is looked up
- * again.
- */
-static struct chim_dev *route_dev(struct sock *sk)
-{
-	struct chim_dev *cd = dst_binding(sk);
-
-	if (cd)
-		return cd;
-	lock_sock(sk);
-	inet_csk(sk)->icsk_af_ops->rebuild_header(sk);
-	release_sock(sk);
-	return dst_binding(sk);
-}
-
 int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct net *net = genl_info_net(info);
@@ -425,7 +396,7 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 		return -ENOENT;
 	}
 	rtnl_lock();
-	cd = route_dev(sk);
+	cd = chim_sock_route_dev(sk, true);
 	if (!cd) {
 		NL_SET_ERR_MSG(info->extack,
 			       "the connection does not leave through a device with an offload target");

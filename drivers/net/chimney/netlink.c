@@ -524,8 +524,7 @@ static int op_resume(struct chim_dev *cd, struct genl_info *info)
 		return -EALREADY;
 	}
 	if (cd->paused_by == CHIM_PAUSE_PORT) {
-		NL_SET_ERR_MSG(info->extack,
-			       "the device is a port of a master device (bond, bridge) until released");
+		NL_SET_ERR_MSG(info->extack, CHIM_PORT_REFUSAL " until released");
 		return -EBUSY;
 	}
 	chim_dev_resume(cd, CHIM_PAUSE_ADMIN);

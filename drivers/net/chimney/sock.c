@@ -121,6 +121,41 @@ bool chim_sock_may_offload(const struct sock *sk)
 	       !READ_ONCE(csk->closing);
 }
 
+/* The binding of the device @sk's cached route leaves by, or NULL. */
+static struct chim_dev *cached_route_dev(struct sock *sk)
+{
+	struct dst_entry *dst = sk_dst_get(sk);
+	struct chim_dev *cd = NULL;
+
+	if (dst && dst->dev)
+		cd = chim_dev_lookup(dst->dev);
+	dst_release(dst);
+	return cd;
+}
+
+/**
+ * chim_sock_route_dev() - the target a connection leaves by
+ * @sk: a TCP socket
+ * @reroute: when the cached route leads to no target, look it up again
+ *	(takes the socket lock): an idle connection still caches the route
+ *	its device dropped when it went down
+ *
+ * Context: RTNL held.
+ * Return: the binding of the device, or NULL.
+ */
+struct chim_dev *chim_sock_route_dev(struct sock *sk, bool reroute)
+{
+	struct chim_dev *cd = cached_route_dev(sk);
+
+	if (cd || !reroute)
+		return cd;
+	lock_sock(sk);
+	inet_csk(sk)->icsk_af_ops->rebuild_header(sk);
+	release_sock(sk);
+	return cached_route_dev(sk);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_sock_route_dev);
+
 /* The context behind our protocol: set before it is installed, kept after. */
 static struct chim_sock *csk_of(const struct sock *sk)
 {
@@ -1145,13 +1180,11 @@ static void chim_sock_optin_work(struct work_struct *work)
 	struct chim_sock *csk = container_of(work, struct chim_sock, work);
 	const struct chim_policy *p;
 	struct sock *sk = csk->sk;
-	struct dst_entry *dst;
 	struct chim_dev *cd;
 	struct chim_tuple t;
 
 	rtnl_lock();
-	dst = sk_dst_get(sk);
-	cd = dst ? chim_dev_lookup(dst->dev) : NULL;
+	cd = chim_sock_route_dev(sk, false);
 	if (cd && !csk->attempted && !chim_dev_refuses(cd) &&
 	    chim_sock_ctx(sk) == csk) {
 		chim_sock_tuple(sk, &t);
@@ -1159,7 +1192,6 @@ static void chim_sock_optin_work(struct work_struct *work)
 		chim_sock_offload(sk, cd, p ? p->priority : 0, NULL);
 	}
 	rtnl_unlock();
-	dst_release(dst);
 	sock_put(sk);
 	chim_sock_put(csk);
 }

@@ -134,6 +134,7 @@ struct chim_sock *chim_sock_ctx(const struct sock *sk);
 struct chim_conn *chim_sock_get_conn(struct chim_sock *csk);
 void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t);
 bool chim_sock_may_offload(const struct sock *sk);
+struct chim_dev *chim_sock_route_dev(struct sock *sk, bool reroute);
 int chim_sock_init(void);
 void chim_sock_stop(void);
 void chim_sock_uninit(void);
