@@ -781,6 +781,27 @@ int chim_host_terminate_all(struct chim_host *host,
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);
 
+/* Up to @max connections offloaded now into @conns, each held; how many. */
+static unsigned int get_conns(struct chim_host *host, struct chim_conn **conns,
+			      unsigned int max)
+{
+	struct chim_obj *neigh, *path, *obj;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&host->lock);
+	list_for_each_entry(neigh, &host->neighs, sibling)
+		list_for_each_entry(path, &neigh->children, sibling)
+			list_for_each_entry(obj, &path->children, sibling) {
+				if (n == max)
+					return n;
+				if (obj->state != CHIM_STATE_OFFLOADED)
+					continue;
+				chim_obj_hold(obj);
+				conns[n++] = chim_obj_conn(obj);
+			}
+	return n;
+}
+
 /**
  * chim_host_conns() - the connections offloaded now, each held
  * @host: the host
@@ -792,26 +813,41 @@ EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);
  */
 struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n)
 {
-	struct chim_obj *neigh, *path, *obj;
 	struct chim_conn **conns;
 
 	*n = 0;
 	mutex_lock(&host->lock);
 	conns = host->offloaded ?
 		kvmalloc_array(host->offloaded, sizeof(*conns), GFP_KERNEL) : NULL;
-	if (conns) {
-		list_for_each_entry(neigh, &host->neighs, sibling)
-			list_for_each_entry(path, &neigh->children, sibling)
-				list_for_each_entry(obj, &path->children, sibling) {
-					if (obj->state != CHIM_STATE_OFFLOADED ||
-					    *n == host->offloaded)
-						continue;
-					chim_obj_hold(obj);
-					conns[(*n)++] = chim_obj_conn(obj);
-				}
-	}
+	if (conns)
+		*n = get_conns(host, conns, host->offloaded);
 	mutex_unlock(&host->lock);
 	return conns;
+}
+
+/**
+ * chim_host_some_conns() - the first connections offloaded now, each held
+ * @host: the host
+ * @conns: receives them
+ * @max: at most this many
+ * @total: set to the number of connections the host has (offloaded,
+ *	being offloaded or uploaded), or NULL
+ *
+ * Context: process; host->lock not held.
+ * Return: how many are in @conns, each to be put.
+ */
+unsigned int chim_host_some_conns(struct chim_host *host,
+				  struct chim_conn **conns, unsigned int max,
+				  unsigned int *total)
+{
+	unsigned int n;
+
+	mutex_lock(&host->lock);
+	n = get_conns(host, conns, max);
+	if (total)
+		*total = host->offloaded;
+	mutex_unlock(&host->lock);
+	return n;
 }
 
 /**

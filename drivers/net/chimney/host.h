@@ -118,6 +118,9 @@ int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
 void chim_host_flush(struct chim_host *host);
 struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n);
 void chim_host_conns_put(struct chim_conn **conns, unsigned int n);
+unsigned int chim_host_some_conns(struct chim_host *host,
+				  struct chim_conn **conns, unsigned int max,
+				  unsigned int *total);
 void chim_host_request_work(struct work_struct *work);
 int chim_status_to_errno(enum chim_status status);
 

@@ -455,11 +455,87 @@ static int terminate_objs(struct chim_dev *cd, enum chim_obj_type type,
 	return count;
 }
 
+/* Uploads per RTNL hold in `conn terminate all`. */
+#define TERMINATE_BATCH 32
+
+/* The target attached to device @ifindex of @net, looked up again. */
+static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
+{
+	struct net_device *dev = __dev_get_by_index(net, ifindex);
+
+	return dev ? chim_dev_lookup(dev) : NULL;
+}
+
+/*
+ * Everything the target of device @ifindex runs, uploaded TERMINATE_BATCH
+ * connections per RTNL hold, so that 100,000 connections never hold it for
+ * minutes.  The binding is looked up again for each batch (a detach
+ * meanwhile has uploaded everything itself).  No more connections than it
+ * had at the start go by batches; the last step uploads what remains
+ * (paths, neighbors, connections offloaded meanwhile) in one go.
+ *
+ * Context: RTNL not held; sleeps.
+ */
+static void terminate_dev_all(struct net *net, int ifindex,
+			      enum chim_upload_reason reason)
+{
+	struct chim_conn *batch[TERMINATE_BATCH];
+	unsigned int budget = UINT_MAX, total, n, i;
+	struct chim_obj *obj;
+	struct chim_dev *cd;
+
+	do {
+		rtnl_lock();
+		cd = ifindex_binding(net, ifindex);
+		if (!cd) {
+			rtnl_unlock();
+			return;
+		}
+		n = chim_host_some_conns(cd->host, batch,
+					 min_t(unsigned int, budget, TERMINATE_BATCH), &total);
+		budget = min(budget, total) - n;
+		for (i = 0; i < n; i++) {
+			obj = &batch[i]->obj;
+			chim_host_terminate(cd->host, &obj, 1, reason);
+			chim_obj_put(obj);
+		}
+		if (!n)
+			chim_host_terminate_all(cd->host, reason);
+		rtnl_unlock();
+		cond_resched();
+	} while (n);
+}
+
+/*
+ * The ifindexes of @only, or of every device of @net with a target (@n
+ * of them): `conn terminate all` uploads them one after the other.
+ */
+static int *bound_ifindexes(struct net *net, struct chim_dev *only,
+			    unsigned int *n)
+{
+	struct chim_dev *cd;
+	int *ifindexes;
+
+	ASSERT_RTNL();
+	*n = 0;
+	list_for_each_entry(cd, &chim_net(net)->devs, node)
+		(*n)++;
+	ifindexes = kmalloc_array(max(*n, 1U), sizeof(*ifindexes), GFP_KERNEL);
+	*n = 0;
+	if (ifindexes)
+		list_for_each_entry(cd, &chim_net(net)->devs, node)
+			if (!only || cd == only)
+				ifindexes[(*n)++] = cd->dev->ifindex;
+	return ifindexes;
+}
+
 int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	enum chim_upload_reason reason = nl_reason(info, CHIM_REASON_ADMIN);
 	struct net *net = genl_info_net(info);
 	struct chim_dev *only, *cd;
+	unsigned int n = 0, i;
+	int *ifindexes = NULL;
 	struct in6_addr addr;
 	struct conn_snap snap;
 	struct chim_tuple t;
@@ -514,19 +590,18 @@ int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
 			err = 0;	/* runs when its offload completes */
 		goto out;
 	}
+	if (scope == CHIMNEY_SCOPE_ALL) {
+		ifindexes = bound_ifindexes(net, only, &n);
+		err = ifindexes ? 0 : -ENOMEM;
+		goto out;
+	}
 	list_for_each_entry(cd, &chim_net(net)->devs, node) {
-		if (only && cd != only)
-			continue;
-		if (scope == CHIMNEY_SCOPE_ALL) {
-			chim_host_terminate_all(cd->host, reason);
-			found++;
-		} else {
+		if (!only || cd == only)
 			found += terminate_objs(cd, scope == CHIMNEY_SCOPE_PATH ?
 						CHIM_OBJ_PATH : CHIM_OBJ_NEIGH,
 						&addr, reason);
-		}
 	}
-	if (!found && scope != CHIMNEY_SCOPE_ALL) {
+	if (!found) {
 		if (scope == CHIMNEY_SCOPE_PATH)
 			NL_SET_ERR_MSG(info->extack, "no offloaded path to this address");
 		else
@@ -536,6 +611,9 @@ int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 out:
 	rtnl_unlock();
+	for (i = 0; ifindexes && i < n; i++)
+		terminate_dev_all(net, ifindexes[i], reason);
+	kfree(ifindexes);
 	return err;
 }
 
