@@ -154,7 +154,6 @@ struct chim_dev *chim_sock_route_dev(struct sock *sk, bool reroute)
 	release_sock(sk);
 	return cached_route_dev(sk);
 }
-EXPORT_SYMBOL_IF_KUNIT(chim_sock_route_dev);
 
 /* The context behind our protocol: set before it is installed, kept after. */
 static struct chim_sock *csk_of(const struct sock *sk)
