@@ -1,25 +1,40 @@
 #!/bin/bash
-# Build the chimney test kernel from Debian's linux-source-6.12 package:
-# allnoconfig + scripts/kernel.config, cached outside the tree under
-# $CHIMNEY_CACHE (default ~/.cache/chimney), keyed by the source package
-# version and the hash of the config fragment, so an unchanged kernel is
-# never rebuilt.  Prints the build directory (usable as KDIR) on stdout.
+# Build a chimney test kernel from Debian's linux-source-6.12 package:
+# allnoconfig + scripts/kernel.config + scripts/kernel-FLAVOUR.config,
+# cached outside the tree under $CHIMNEY_CACHE (default ~/.cache/chimney),
+# keyed by flavour, source package version and the hash of the fragments,
+# so an unchanged kernel is never rebuilt.  Prints the build directory
+# (usable as KDIR) on stdout.
+#
+#   scripts/build-kernel.sh [debug|release]
+#
+# debug (the default): lockdep, KASAN, kmemleak, UBSAN, debug objects,
+# failslab; `make check` and `make demo` run on it.  release: none of them;
+# `make bench` runs on it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CHIMNEY_CACHE:-$HOME/.cache/chimney}
-frag=$here/kernel.config
+flavour=${1:-debug}
+case $flavour in
+debug|release) ;;
+*) echo "build-kernel: unknown flavour '$flavour' (debug or release)" >&2; exit 2 ;;
+esac
+frag=$cache/fragment-$flavour.config
 
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 tarball=/usr/src/linux-source-6.12.tar.xz
 [ -f "$tarball" ] || { echo "build-kernel: $tarball missing (run scripts/install-deps.sh)" >&2; exit 1; }
-hash=$(sha256sum "$frag" | cut -c1-12)
 src=$cache/src-$ver/linux-source-6.12
-out=$cache/kernel-$ver-$hash
 
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
+
+cat "$here/kernel.config" "$here/kernel-$flavour.config" >"$frag.new"
+mv "$frag.new" "$frag"
+hash=$(sha256sum "$frag" | cut -c1-12)
+out=$cache/kernel-$flavour-$ver-$hash
 
 if [ -f "$out/.chimney-built" ]; then
 	echo "$out"
@@ -39,7 +54,7 @@ fi
 rm -rf "$out"
 # Start from the newest build of the same source: make then rebuilds only
 # what the changed options touch.
-prev=$(ls -1td "$cache/kernel-$ver-"*/.chimney-built 2>/dev/null | head -n 1 || true)
+prev=$(ls -1td "$cache/kernel-$flavour-$ver-"*/.chimney-built 2>/dev/null | head -n 1 || true)
 if [ -n "$prev" ]; then
 	log "seeding from $(dirname "$prev")"
 	cp -a "$(dirname "$prev")" "$out"
@@ -74,7 +89,7 @@ make -C "$src" O="$out" ARCH=x86_64 -j"$(nproc)" bzImage modules_prepare \
 make -C "$src" O="$out" ARCH=x86_64 -j"$(nproc)" modules >>"$out/build.log" 2>&1 ||
 	{ tail -40 "$out/build.log" >&2; exit 1; }
 touch "$out/.chimney-built"
-# Keep this build and the one before it; each is a few GiB.
-ls -1td "$cache"/kernel-* | tail -n +3 | xargs -r rm -rf
+# Keep this build and the one before it of each flavour; each is a few GiB.
+ls -1td "$cache/kernel-$flavour-"* | tail -n +3 | xargs -r rm -rf
 log "done: $out/arch/x86/boot/bzImage"
 echo "$out"

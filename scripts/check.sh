@@ -1,45 +1,39 @@
 #!/bin/bash
-# `make check`: build everything, compile against 6.1, checkpatch, then the
-# KUnit suites and selftests in the VM.  Ends with `N passed, N failed`.
+# `make check`: build everything, compile against 6.1, checkpatch, boot the
+# VM from a copy of the tree under /tmp, then the KUnit suites and selftests
+# in the VM.  Prints a table of the seconds each step took, then ends with
+# `N passed, N failed`.
 #   CHIMNEY_TESTS="harness ..."  run only these selftests
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 res=$root/.results/check
+times=$root/.results/check-host.times
+mkdir -p "$root/.results"
+: >"$times"
 
-step() { # NAME CMD...: a host-side step; failing ends the run
-	local name=$1
+step() { # NAME CMD...: a host-side step, timed; failing ends the run
+	local name=$1 t0=$SECONDS
 	shift
 	echo "== $name"
 	if ! "$@"; then
 		echo "check: $name failed"
+		printf 'host\t%s\t%s\n' "$name" $((SECONDS - t0)) >>"$times"
+		"$here/ktap-summary.py" --times-only "$res" "$times"
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
+	printf 'host\t%s\t%s\n' "$name" $((SECONDS - t0)) >>"$times"
 }
 
 step "modules and tools" make -s -C "$root" all
 step "6.1 compile" make -s -C "$root" compat-6.1
 step "checkpatch --strict" make -s -C "$root" checkpatch
+step "VM boot from a copy under /tmp" "$here/path-check.sh"
 
 echo "== VM: KUnit and selftests"
-"$here/vm-run.sh" -t 3600 -r "$res" -- bash "$root/scripts/guest-check.sh"
+t0=$SECONDS
+"$here/vm-run.sh" -t 3600 -r "$res" -- bash scripts/guest-check.sh
 vm=$?
-
-"$here/ktap-summary.py" "$res" >"$res/summary.txt"
-summary=$?
-sed '$d' "$res/summary.txt"
-line=$(tail -n 1 "$res/summary.txt")
-if [ $vm -ne 0 ]; then
-	case $vm in
-	126) echo "check: kernel splat (see $res/console.log)" ;;
-	*) echo "check: the VM run failed with status $vm (see $res/console.log)" ;;
-	esac
-	passed=${line%% passed*}
-	failed=${line#*passed, }
-	failed=${failed%% failed*}
-	line="$passed passed, $((failed + 1)) failed"
-	summary=1
-fi
-echo "$line"
-exit $summary
+printf 'host\t%s\t%s\n' "VM: boot, KUnit, selftests, kmemleak" $((SECONDS - t0)) >>"$times"
+exec "$here/check-summary.sh" "$res" "$vm" "$times"

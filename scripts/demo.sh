@@ -4,4 +4,4 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 echo "demo: booting the test VM (TCG, about 10 s)..."
-exec "$here/vm-run.sh" -t 600 -r "$root/.results/demo" -- bash "$root/scripts/guest-demo.sh"
+exec "$here/vm-run.sh" -t 600 -r "$root/.results/demo" -- bash scripts/guest-demo.sh

@@ -1,14 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The benchmark, inside the test VM (see scripts/bench.sh):
-#  1. offload and upload latency of one idle connection (200 of them, one
-#     after the other, each request timed through netlink);
-#  2. one dump (conn show) and the upload (terminate all) of 1,000 and
-#     10,000 idle connections offloaded by a rule; every connection echoes
-#     100 bytes intact afterwards;
-#  3. throughput of ordinary (not offloaded) traffic over the e1000 link
-#     with the module not loaded, then with a target attached and one
-#     connection offloaded (so the receive hook is live), alternated.
+# The benchmark, inside the test VM on the release kernel (scripts/bench.sh).
+# Each figure is measured next to its anchor in the same run:
+#  1. throughput of ordinary (not offloaded) traffic over the e1000 link with
+#     the module not loaded, then with a target attached and one connection
+#     offloaded (so the receive hook is live), alternated three times;
+#  2. offload and upload latency of one idle connection (200, one after the
+#     other, each request timed through netlink);
+#  3. the upload (terminate all) of 1,000 and 10,000 idle connections
+#     offloaded by a rule, and its cost per connection, 10,000 against 1,000;
+#     every connection echoes 100 bytes intact afterwards;
+#  4. `chimneyctl -j conn show` of the 10,000 offloaded connections against
+#     `ss -tn` of the same sockets (the kernel's own inet_diag dump);
+#  5. kernel memory per offloaded connection: slab, per-CPU and vmalloc
+#     counters before and after the rule offloaded the 10,000, over 10,000;
+#  6. moving live TCP state: CRIU checkpointing and restoring a process that
+#     holds 1,000 idle established connections (--tcp-established), against
+#     chimney's offload and upload of 1,000 others, per connection.
+# The table goes to stdout, the figures to $CHIMNEY_RESULTS/bench.json.
 set -eu
 . "$CHIMNEY_ROOT/selftests/lib.sh"
 
@@ -20,19 +29,23 @@ ulimit -n 65536  # raises the hard limit too: 10,000 connections on each side
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 bg() { local ns=$1; shift; ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&1 & }
 ms() { date +%s%N | cut -c1-13; }
+# The figures, "NAME VALUE" a line, for the table at the end.
+fig() { echo "$1 $2" >>"$W/figures"; }
 offloaded() { ctl -j stats eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloaded'])"; }
 
 wire_up
 ip netns exec $NS_A sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
 ip netns exec $NS_B sysctl -qw net.core.somaxconn=65535
 ip netns exec $NS_B sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+fig kernel "$(uname -r)"
+grep -q '^CONFIG_KASAN=y' "$CHIMNEY_KDIR/.config" && fig kernel_debug 1 || fig kernel_debug 0
 
 # One epoll echo server for every batch of idle connections.
-bg $NS_B python3 "$SCALE" server --addr 10.0.0.2 --ports 7902,7903,7904,7911,7912,7913
+bg $NS_B python3 "$SCALE" server --addr 10.0.0.2 --ports 7902,7903,7904,7905,7906,7911,7912,7913
 wait_for 60 listening $NS_B 7913
 
 # idle COUNT PORT: COUNT idle echo connections, their tuples in $W/idle.PORT;
-# touching $W/go.PORT makes each echo 100 bytes, results in $W/idle.PORT.json
+# touching $W/go.PORT makes each echo 100 bytes, results in bg.out
 idle() {
 	bg $NS_A python3 "$SCALE" clients --addr 10.0.0.2 --ports "$2" --count "$1" \
 		--ports-file "$W/idle.$2" --go "$W/go.$2" --timeout 2000
@@ -50,18 +63,18 @@ throughput() {
 	echo $(( (64 << 20) * 1000 / (t1 - t0) / 1000 ))
 }
 
+echo "bench: throughput, module not loaded vs target attached" >&2
 bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7900 --count 0
 wait_for 20 listening $NS_B 7900
-base=() with=()
 for i in 1 2 3; do
-	base+=("$(throughput)")
+	fig tput_base "$(throughput)"
 	insmod "$KO"
 	ctl dev attach eth0 capacity 16384
 	# One offloaded connection keeps the receive hook registered.
 	idle 1 $((7910 + i))
 	ip netns exec $NS_A python3 "$DRIVER" "$YNL" "$SPEC" --offload-all \
 		"$W/idle.$((7910 + i))" >/dev/null
-	with+=("$(throughput)")
+	fig tput_with "$(throughput)"
 	touch "$W/go.$((7910 + i))"
 	ctl dev detach eth0
 	# Sockets that had the ULP pin the module until they are gone.
@@ -69,33 +82,115 @@ for i in 1 2 3; do
 done
 insmod "$KO"
 ctl dev attach eth0 capacity 16384
+
+echo "bench: offload and upload latency" >&2
 idle 200 7902
-lat=$(ip netns exec $NS_A python3 "$DRIVER" "$YNL" "$SPEC" --latency "$W/idle.7902")
+fig latency "$(ip netns exec $NS_A python3 "$DRIVER" "$YNL" "$SPEC" --latency "$W/idle.7902")"
 touch "$W/go.7902"
 
-# up COUNT PORT: offload COUNT idle connections (by a rule), then print the
-# ms of one dump of them (conn show) and of their upload (terminate all).
-up() {
-	local t0 t1 t2 id
-	idle "$1" "$2"
-	id=$(ctl -j policy add eth0 rport "$2" |
-		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
-	poll_every 2 600 out_is "$1" offloaded
-	t0=$(ms)
-	ctl -j conn show dev eth0 >"$W/dump.$2"
-	t1=$(ms)
-	ctl conn terminate all dev eth0
-	t2=$(ms)
-	ctl policy del eth0 "$id"
-	touch "$W/go.$2"
-	python3 -c "import json,sys; assert len(json.load(open(sys.argv[1]))) == $1" "$W/dump.$2"
-	echo $((t1 - t0)) $((t2 - t1))
+# kernel_kb: kernel memory that grows with objects (kB): slab, per-CPU and
+# vmalloc, after dropping the caches that can be dropped.
+kernel_kb() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 2
+	awk '/^(Slab|Percpu|VmallocUsed):/ { kb += $2 } END { print kb }' /proc/meminfo
 }
-read -r dump1k up1k <<<"$(up 1000 7903)"
-read -r dump10k up10k <<<"$(up 10000 7904)"
+
+# up COUNT PORT: offload COUNT idle connections by a rule, then dump them
+# with chimneyctl and with ss, and upload them all (terminate all).
+up() {
+	local n=$1 port=$2 t0 t1 id mem0 mem1
+	idle "$n" "$port"
+	mem0=$(kernel_kb)
+	id=$(ctl -j policy add eth0 rport "$port" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
+	poll_every 2 900 out_is "$n" offloaded
+	mem1=$(kernel_kb)
+	fig "mem_kb_before_$n" "$mem0"
+	fig "mem_kb_after_$n" "$mem1"
+	for _ in 1 2 3; do
+		t0=$(ms)
+		ctl -j conn show dev eth0 >"$W/dump.$port"
+		t1=$(ms)
+		fig "dump_chimney_$n" $((t1 - t0))
+		t0=$(ms)
+		ip netns exec $NS_A ss -tn state established "( dport = :$port )" >"$W/ss.$port"
+		t1=$(ms)
+		fig "dump_ss_$n" $((t1 - t0))
+	done
+	python3 -c "import json,sys; assert len(json.load(open(sys.argv[1]))) == $n" "$W/dump.$port"
+	test "$(($(wc -l <"$W/ss.$port") - 1))" -eq "$n"
+	t0=$(ms)
+	ctl conn terminate all dev eth0
+	t1=$(ms)
+	fig "upload_$n" $((t1 - t0))
+	ctl policy del eth0 "$id"
+	touch "$W/go.$port"
+}
+echo "bench: 1,000 idle connections" >&2
+up 1000 7903
+echo "bench: 10,000 idle connections" >&2
+up 10000 7904
+grep -E '^(TCP|TCPv6|request_sock_TCP) ' /proc/slabinfo | awk '{ print "slab_objsize_" $1, $4 }' >>"$W/figures"
+
+# chimney's offload and upload of 1,000 idle connections, one request each,
+# next to CRIU's checkpoint and restore of a process holding 1,000.
+echo "bench: offload + upload of 1,000 connections, chimney and CRIU" >&2
+idle 1000 7905
+t0=$(ms)
+ip netns exec $NS_A python3 "$DRIVER" "$YNL" "$SPEC" --offload-all "$W/idle.7905" >"$W/offload.7905"
+t1=$(ms)
+ctl conn terminate all dev eth0
+t2=$(ms)
+fig chimney_move_offload_1000 $((t1 - t0))
+fig chimney_move_upload_1000 $((t2 - t1))
+python3 -c "import json,sys; d = json.load(open(sys.argv[1])); assert d['offloads'] == 1000, d" "$W/offload.7905"
+touch "$W/go.7905"
+
+# CRIU: the clients enter only the network namespace (ip netns exec would
+# give them a mount namespace of their own, which CRIU would have to dump).
+criu_run() {
+	local C=/tmp/criu pid t0 t1 t2 why=
+	mkdir -p $C/img
+	if ! criu check >$C/check.log 2>&1; then
+		why="criu check: $(grep -v '^$' $C/check.log | tail -n 1)"
+	fi
+	nsenter --net=/run/netns/$NS_A setsid python3 "$SCALE" clients --addr 10.0.0.2 \
+		--ports 7906 --count 1000 --ports-file $C/ports --go $C/go --timeout 2000 \
+		</dev/null >$C/clients.out 2>&1 &
+	pid=$!
+	wait_for 600 test -s $C/ports
+	t0=$(ms)
+	if ! nsenter --net=/run/netns/$NS_A criu dump -t "$pid" -D $C/img --tcp-established \
+		--network-lock nftables -v2 -o dump.log; then
+		why="${why:+$why; }criu dump: $(grep -E 'Error|error' $C/img/dump.log | tail -n 1)"
+		fig criu_error "$why"
+		kill "$pid" 2>/dev/null || true
+		return 0
+	fi
+	t1=$(ms)
+	if ! nsenter --net=/run/netns/$NS_A criu restore -D $C/img --tcp-established \
+		--network-lock nftables -d -v2 -o restore.log; then
+		why="${why:+$why; }criu restore: $(grep -E 'Error|error' $C/img/restore.log | tail -n 1)"
+		fig criu_error "$why"
+		return 0
+	fi
+	t2=$(ms)
+	touch $C/go
+	wait_for 600 test -s $C/clients.out
+	if ! python3 -c "import json,sys; d = json.loads(open(sys.argv[1]).read()); assert d['ok'] == 1000 and not d['error'], d" \
+		$C/clients.out; then
+		fig criu_error "the restored process's echoes: $(cat $C/clients.out)"
+		return 0
+	fi
+	fig criu_dump_1000 $((t1 - t0))
+	fig criu_restore_1000 $((t2 - t1))
+}
+criu_run
 
 # Every idle connection echoed intact after its upload.
-wait_for 900 out_ge 6 grep -c '"conns"' "$W/bg.out"
+wait_for 900 out_ge 7 grep -c '"conns"' "$W/bg.out"
 python3 - "$W/bg.out" <<'PY'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"conns"')]
@@ -103,23 +198,4 @@ bad = [r for r in res if r['error'] or r['ok'] != r['conns']]
 assert not bad, bad
 PY
 
-python3 - "$lat" "$up1k" "$up10k" "${base[*]}" "${with[*]}" "$dump1k" "$dump10k" <<'PY'
-import json, statistics, sys
-lat = json.loads(sys.argv[1])
-base = [int(x) for x in sys.argv[4].split()]
-with_ = [int(x) for x in sys.argv[5].split()]
-d1k, d10k = int(sys.argv[6]), int(sys.argv[7])
-b, w = statistics.median(base), statistics.median(with_)
-print('chimney benchmark (TCG VM: compare ratios, not absolute values)')
-print(f'{"measure":<46} {"value":>12}')
-print(f'{"offload latency, median / p99 (us)":<46} {lat["offload"]["median_us"]:>6} / {lat["offload"]["p99_us"]}')
-print(f'{"upload latency, median / p99 (us)":<46} {lat["upload"]["median_us"]:>6} / {lat["upload"]["p99_us"]}')
-print(f'{"upload of 1,000 idle connections (ms)":<46} {sys.argv[2]:>12}')
-print(f'{"upload of 10,000 idle connections (ms)":<46} {sys.argv[3]:>12}')
-print(f'{"conn show -j of 1,000 offloaded (ms)":<46} {d1k:>12}')
-print(f'{"conn show -j of 10,000 offloaded (ms)":<46} {d10k:>12}')
-print(f'{"dump time per connection, 10,000 / 1,000":<46} {d10k / 10 / max(d1k, 1):>12.2f}')
-print(f'{"throughput, module not loaded (kB/s)":<46} {b:>12} {base}')
-print(f'{"throughput, target attached + hook live (kB/s)":<46} {w:>12} {with_}')
-print(f'{"ratio attached / not loaded":<46} {w / b:>12.3f}')
-PY
+python3 "$CHIMNEY_ROOT/scripts/bench-table.py" "$W/figures" "$CHIMNEY_RESULTS/bench.json"

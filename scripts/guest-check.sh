@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the test VM for `make check`: the KUnit suites (read as KTAP
 # from debugfs), then every selftests/*.sh.  Results go to $CHIMNEY_RESULTS:
-# kunit/SUITE.ktap, selftests/NAME.ktap and NAME.rc.
+# kunit/SUITE.ktap, selftests/NAME.ktap, NAME.rc and NAME.seconds (the
+# KUnit suites' own seconds are read from the console's timestamps).
 set -u
 root=$CHIMNEY_ROOT
 res=$CHIMNEY_RESULTS
@@ -30,8 +31,10 @@ for t in "$root"/selftests/*.sh; do
 	[ "$name" = lib ] && continue
 	[ -n "$filter" ] && ! grep -qw "$name" <<<"$filter" && continue
 	echo "== selftest $name"
+	t0=$SECONDS
 	timeout "${CHIMNEY_TEST_TIMEOUT:-1200}" bash "$t" >"$res/selftests/$name.ktap" 2>"$res/selftests/$name.err"
 	echo $? >"$res/selftests/$name.rc"
+	echo $((SECONDS - t0)) >"$res/selftests/$name.seconds"
 	grep -E '^(not )?ok ' "$res/selftests/$name.ktap" | sed "s/^/  $name: /"
 done
 exit 0

@@ -7,7 +7,7 @@ PKGS=(
 	build-essential bc bison flex cpio kmod libelf-dev libssl-dev dwarves
 	python3 python3-yaml python3-jsonschema
 	linux-source-6.12 linux-headers-amd64
-	qemu-system-x86 socat
+	qemu-system-x86 socat criu nftables
 	libmnl-dev pkg-config
 	iproute2 ethtool iputils-ping procps coreutils util-linux
 )

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-# Count the cases of chimney's KTAP results and print `N passed, N failed`.
+# Count the cases of chimney's KTAP results and print `N passed, N failed`,
+# after a table of the seconds each KUnit suite, selftest and host step took.
 #
-#   ktap-summary.py RESULTS_DIR
+#   ktap-summary.py [--times-only] RESULTS_DIR [HOST_TIMES]
+#
+# HOST_TIMES: lines "host<TAB>STEP<TAB>SECONDS" written by scripts/check.sh.
+# The KUnit suites' seconds come from the kernel console's timestamps
+# (console.log: from a suite's "# Subtest:" line to its result line), the
+# selftests' from selftests/NAME.seconds.
 #
 # kunit/*.ktap: debugfs results of one KUnit suite; its cases are the
 # results indented one level (parameterised cases count once).
@@ -49,8 +55,62 @@ def parse(path, depth):
     return passed, failed, skipped, msgs
 
 
+STAMP = re.compile(r'^\[\s*(?P<t>\d+\.\d+)\]\s*(?P<rest>.*)$')
+
+
+def kunit_seconds(console):
+    """Seconds of each chimney KUnit suite, from the console's timestamps."""
+    start, took = {}, {}
+    try:
+        text = console.read_text(errors='replace')
+    except OSError:
+        return took
+    for line in text.splitlines():
+        m = STAMP.match(line)
+        if not m:
+            continue
+        rest = m.group('rest').strip()
+        sub = re.match(r'# Subtest: (chimney_\w+)$', rest)
+        if sub and sub.group(1) not in start:
+            start[sub.group(1)] = float(m.group('t'))
+            continue
+        end = re.match(r'(?:not )?ok \d+ (chimney_\w+)$', rest)
+        if end and end.group(1) in start and end.group(1) not in took:
+            took[end.group(1)] = float(m.group('t')) - start[end.group(1)]
+    return took
+
+
+def time_table(res, host_times):
+    """Print the seconds of every step, suite and selftest."""
+    rows = []
+    if host_times:
+        for line in pathlib.Path(host_times).read_text().splitlines():
+            kind, name, secs = line.split('\t')
+            rows.append((kind, name, float(secs)))
+    for name, secs in sorted(kunit_seconds(res / 'console.log').items()):
+        rows.append(('kunit', name, secs))
+    for f in sorted((res / 'selftests').glob('*.seconds')):
+        rows.append(('selftest', f.stem, float(f.read_text().strip() or 0)))
+    if not rows:
+        return
+    print(f'{"seconds":>8}  {"kind":<9} step')
+    for kind, name, secs in rows:
+        print(f'{secs:>8.0f}  {kind:<9} {name}')
+    total = sum(s for k, _, s in rows if k == 'host')
+    if total:
+        print(f'{total:>8.0f}  {"total":<9} host steps, the VM run included ({total / 60:.1f} min)')
+
+
 def main():
-    res = pathlib.Path(sys.argv[1])
+    args = sys.argv[1:]
+    times_only = args[:1] == ['--times-only']
+    if times_only:
+        args = args[1:]
+    res = pathlib.Path(args[0])
+    host_times = args[1] if len(args) > 1 else None
+    if times_only:
+        time_table(res, host_times)
+        return 0
     passed = failed = skipped = 0
     msgs = []
     kunit = sorted((res / 'kunit').glob('*.ktap'))
@@ -71,6 +131,7 @@ def main():
         passed, failed, skipped, msgs = passed + p, failed + fl, skipped + s, msgs + m
     for m in msgs:
         print(m)
+    time_table(res, host_times)
     line = f'{passed} passed, {failed} failed'
     if skipped:
         line += f', {skipped} skipped'

@@ -6,7 +6,9 @@
 
 CHIMNEY_ROOT=${CHIMNEY_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CHIMNEY_RESULTS=${CHIMNEY_RESULTS:-/tmp}
-KO=$CHIMNEY_ROOT/drivers/net/chimney/chimney.ko
+# CHIMNEY_KO: the module built for another kernel (make bench: the release
+# kernel's, under .build/release).
+KO=${CHIMNEY_KO:-$CHIMNEY_ROOT/drivers/net/chimney/chimney.ko}
 # The tools the tests drive (the kernel's ynl only inside the test VM).
 CTL=$CHIMNEY_ROOT/tools/chimneyctl/chimneyctl
 TCPIO=$CHIMNEY_ROOT/selftests/tcpio.py

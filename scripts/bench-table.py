@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Print chimney's benchmark table and write it as JSON.
+
+    bench-table.py FIGURES JSON_OUT
+
+FIGURES: "NAME VALUE" lines written by scripts/guest-bench.sh (a name seen
+several times is a series: its median is used).  Every row is a chimney
+figure next to its anchor, measured side by side in the same run, and the
+ratio between them; the goal column says what the ratio should be.
+"""
+import json
+import statistics
+import sys
+
+
+def read(path):
+    figs = {}
+    for line in open(path):
+        name, _, value = line.rstrip('\n').partition(' ')
+        figs.setdefault(name, []).append(value)
+    return figs
+
+
+def num(figs, name):
+    vals = figs.get(name)
+    if not vals:
+        return None
+    return statistics.median(float(v) for v in vals)
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main():
+    figs = read(sys.argv[1])
+    rows = []
+
+    def row(key, what, chimney, anchor_what, anchor, unit, r, goal, ok):
+        rows.append({'key': key, 'measure': what, 'chimney': chimney,
+                     'anchor': anchor_what, 'anchor_value': anchor,
+                     'unit': unit, 'ratio': r, 'goal': goal,
+                     'meets_goal': ok})
+
+    b, w = num(figs, 'tput_base'), num(figs, 'tput_with')
+    r = ratio(w, b)
+    row('throughput', 'ordinary traffic, target attached + hook live', w,
+        'module not loaded', b, 'kB/s', r, '>= 0.99',
+        None if r is None else r >= 0.99)
+
+    lat = json.loads(figs['latency'][0]) if 'latency' in figs else None
+    if lat:
+        row('offload_latency', 'offload of one idle connection (median)',
+            lat['offload']['median_us'], 'p99', lat['offload']['p99_us'],
+            'us', None, None, None)
+        row('upload_latency', 'upload of one idle connection (median)',
+            lat['upload']['median_us'], 'p99', lat['upload']['p99_us'],
+            'us', None, None, None)
+
+    u1, u10 = num(figs, 'upload_1000'), num(figs, 'upload_10000')
+    r = ratio(u10 and u10 / 10000, u1 and u1 / 1000)
+    row('upload_per_conn', 'upload (terminate all) per connection, 10,000',
+        u10 and 1000 * u10 / 10000, 'the same, 1,000', u1 and 1000 * u1 / 1000,
+        'us/conn', r, '<= 1.1 (linear)', None if r is None else r <= 1.1)
+
+    for n in (1000, 10000):
+        c, s = num(figs, f'dump_chimney_{n}'), num(figs, f'dump_ss_{n}')
+        r = ratio(c, s)
+        row(f'dump_{n}', f'chimneyctl -j conn show, {n:,} offloaded', c,
+            f'ss -tn of the same {n:,} sockets', s, 'ms', r, None, None)
+
+    sock = num(figs, 'slab_objsize_TCP')
+    for n in (1000, 10000):
+        m0, m1 = num(figs, f'mem_kb_before_{n}'), num(figs, f'mem_kb_after_{n}')
+        per = None if m0 is None else (m1 - m0) * 1024 / n
+        row(f'memory_{n}', f'kernel memory per offloaded connection, {n:,}',
+            per, "the TCP socket's own slab object", sock, 'bytes',
+            ratio(per, sock), '<= 512 bytes', None if per is None else per <= 512)
+
+    co, cu = num(figs, 'chimney_move_offload_1000'), num(figs, 'chimney_move_upload_1000')
+    cd, cr = num(figs, 'criu_dump_1000'), num(figs, 'criu_restore_1000')
+    mine = None if co is None else 1000 * (co + cu) / 1000
+    criu = None if cd is None else 1000 * (cd + cr) / 1000
+    row('move_state', 'offload + upload per connection, 1,000 idle', mine,
+        'CRIU dump + restore --tcp-established per connection' +
+        (f' (unavailable: {figs["criu_error"][0]})' if 'criu_error' in figs else ''),
+        criu, 'us/conn', ratio(mine, criu), None, None)
+    if cd is not None:
+        row('criu_parts', 'chimney offload / upload (ms, 1,000)', f'{co:.0f} / {cu:.0f}',
+            'CRIU dump / restore (ms, 1,000)', f'{cd:.0f} / {cr:.0f}', 'ms',
+            None, None, None)
+
+    out = {'kernel': figs.get('kernel', ['?'])[0],
+           'debug_kernel': figs.get('kernel_debug', ['?'])[0] == '1',
+           'note': 'TCG VM: compare ratios measured in the same run, not absolute values',
+           'series': {k: v for k, v in figs.items() if k != 'latency'},
+           'rows': rows}
+    with open(sys.argv[2], 'w') as f:
+        json.dump(out, f, indent=1)
+
+    def fmt(v):
+        if v is None:
+            return '-'
+        if isinstance(v, str):
+            return v
+        return f'{v:,.3f}' if abs(v) < 10 else f'{v:,.0f}'
+
+    print(f'chimney benchmark on {out["kernel"]}'
+          f'{" (DEBUG kernel: figures are the checkers)" if out["debug_kernel"] else " (release kernel)"}')
+    print('TCG VM: only the ratios mean something; each anchor ran in the same boot.')
+    print(f'{"measure":<48} {"chimney":>10} {"anchor":>10} {"ratio":>7} {"goal":<16} anchor')
+    for r in rows:
+        goal = r['goal'] or ''
+        if r['meets_goal'] is not None:
+            goal += ' ok' if r['meets_goal'] else ' MISSED'
+        print(f'{r["measure"][:48]:<48} {fmt(r["chimney"]):>10} {fmt(r["anchor_value"]):>10} '
+              f'{fmt(r["ratio"]):>7} {goal:<16} {r["anchor"]} ({r["unit"]})')
+    print(f'bench: figures in {sys.argv[2]}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
