@@ -116,7 +116,10 @@ def main():
             goal += ' ok' if r['meets_goal'] else ' MISSED'
         print(f'{r["measure"][:48]:<48} {fmt(r["chimney"]):>10} {fmt(r["anchor_value"]):>10} '
               f'{fmt(r["ratio"]):>7} {goal:<16} {r["anchor"]} ({r["unit"]})')
-    print(f'bench: figures in {sys.argv[2]}')
+    for n in (1000, 10000):
+        if f'slab_growth_{n}' in figs:
+            print(f'slab caches grown by offloading {n:,} (bytes per connection): '
+                  + ', '.join(figs[f'slab_growth_{n}']))
     return 0
 
 

@@ -7,6 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-exec "$here/vm-run.sh" -k release -t 3600 -r "$root/.results/bench" -- env \
+"$here/vm-run.sh" -k release -t 3600 -r "$root/.results/bench" -- env \
 	CHIMNEY_KO="$root/.build/release/drivers/net/chimney/chimney.ko" \
 	bash scripts/guest-bench.sh
+echo "bench: figures in $root/.results/bench/bench.json, logs in $root/.results/bench/bench/"

@@ -4,7 +4,7 @@
 # Each figure is measured next to its anchor in the same run:
 #  1. throughput of ordinary (not offloaded) traffic over the e1000 link with
 #     the module not loaded, then with a target attached and one connection
-#     offloaded (so the receive hook is live), alternated three times;
+#     offloaded (so the receive hook is live), alternated five times;
 #  2. offload and upload latency of one idle connection (200, one after the
 #     other, each request timed through netlink);
 #  3. the upload (terminate all) of 1,000 and 10,000 idle connections
@@ -41,8 +41,9 @@ fig kernel "$(uname -r)"
 grep -q '^CONFIG_KASAN=y' "$CHIMNEY_KDIR/.config" && fig kernel_debug 1 || fig kernel_debug 0
 
 # One epoll echo server for every batch of idle connections.
-bg $NS_B python3 "$SCALE" server --addr 10.0.0.2 --ports 7902,7903,7904,7905,7906,7911,7912,7913
-wait_for 60 listening $NS_B 7913
+bg $NS_B python3 "$SCALE" server --addr 10.0.0.2 \
+	--ports 7902,7903,7904,7905,7906,7911,7912,7913,7914,7915
+wait_for 60 listening $NS_B 7915
 
 # idle COUNT PORT: COUNT idle echo connections, their tuples in $W/idle.PORT;
 # touching $W/go.PORT makes each echo 100 bytes, results in bg.out
@@ -66,7 +67,7 @@ throughput() {
 echo "bench: throughput, module not loaded vs target attached" >&2
 bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7900 --count 0
 wait_for 20 listening $NS_B 7900
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
 	fig tput_base "$(throughput)"
 	insmod "$KO"
 	ctl dev attach eth0 capacity 16384
@@ -96,6 +97,8 @@ kernel_kb() {
 	sleep 2
 	awk '/^(Slab|Percpu|VmallocUsed):/ { kb += $2 } END { print kb }' /proc/meminfo
 }
+# slabs FILE: bytes of every slab cache (active objects x object size)
+slabs() { awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo >"$1"; }
 
 # up COUNT PORT: offload COUNT idle connections by a rule, then dump them
 # with chimneyctl and with ss, and upload them all (terminate all).
@@ -103,10 +106,15 @@ up() {
 	local n=$1 port=$2 t0 t1 id mem0 mem1
 	idle "$n" "$port"
 	mem0=$(kernel_kb)
+	slabs "$W/slab0.$n"
 	id=$(ctl -j policy add eth0 rport "$port" |
 		python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 	poll_every 2 900 out_is "$n" offloaded
 	mem1=$(kernel_kb)
+	slabs "$W/slab1.$n"
+	# The caches that grew most, bytes per connection.
+	awk -v n="$n" 'NR == FNR { b[$1] = $2; next } { d = ($2 - b[$1]) / n; if (d >= 16) printf "slab_growth_%d %s:%d\n", n, $1, d }' \
+		"$W/slab0.$n" "$W/slab1.$n" | sort -t: -k2 -rn | head -n 6 >>"$W/figures"
 	fig "mem_kb_before_$n" "$mem0"
 	fig "mem_kb_after_$n" "$mem1"
 	for _ in 1 2 3; do
@@ -152,7 +160,7 @@ touch "$W/go.7905"
 # give them a mount namespace of their own, which CRIU would have to dump).
 criu_run() {
 	local C=/tmp/criu pid t0 t1 t2 why=
-	mkdir -p $C/img
+	mkdir -p $C /tmp/criu-img
 	if ! criu check >$C/check.log 2>&1; then
 		why="criu check: $(grep -v '^$' $C/check.log | tail -n 1)"
 	fi
@@ -162,17 +170,17 @@ criu_run() {
 	pid=$!
 	wait_for 600 test -s $C/ports
 	t0=$(ms)
-	if ! nsenter --net=/run/netns/$NS_A criu dump -t "$pid" -D $C/img --tcp-established \
+	if ! nsenter --net=/run/netns/$NS_A criu dump -t "$pid" -D /tmp/criu-img --tcp-established \
 		--network-lock nftables -v2 -o dump.log; then
-		why="${why:+$why; }criu dump: $(grep -E 'Error|error' $C/img/dump.log | tail -n 1)"
+		why="${why:+$why; }criu dump: $(grep -E 'Error|error' /tmp/criu-img/dump.log | tail -n 1)"
 		fig criu_error "$why"
 		kill "$pid" 2>/dev/null || true
 		return 0
 	fi
 	t1=$(ms)
-	if ! nsenter --net=/run/netns/$NS_A criu restore -D $C/img --tcp-established \
+	if ! nsenter --net=/run/netns/$NS_A criu restore -D /tmp/criu-img --tcp-established \
 		--network-lock nftables -d -v2 -o restore.log; then
-		why="${why:+$why; }criu restore: $(grep -E 'Error|error' $C/img/restore.log | tail -n 1)"
+		why="${why:+$why; }criu restore: $(grep -E 'Error|error' /tmp/criu-img/restore.log | tail -n 1)"
 		fig criu_error "$why"
 		return 0
 	fi
@@ -188,9 +196,11 @@ criu_run() {
 	fig criu_restore_1000 $((t2 - t1))
 }
 criu_run
+mkdir -p "$W/criu"
+cp /tmp/criu/* /tmp/criu-img/*.log "$W/criu/" 2>/dev/null || true
 
 # Every idle connection echoed intact after its upload.
-wait_for 900 out_ge 7 grep -c '"conns"' "$W/bg.out"
+wait_for 900 out_ge 9 grep -c '"conns"' "$W/bg.out"
 python3 - "$W/bg.out" <<'PY'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"conns"')]
