@@ -69,13 +69,15 @@ modules-release: kernel-release
 tools:
 	@$(MAKE) -s -C "$(ROOT)/tools/chimneyctl"
 
-# A separate copy of the tree, so that 6.1 objects never mix with ours.
+# A separate copy of the tree (.build/6.1, one per checkout), so that 6.1
+# objects never mix with ours.
 compat-6.1: deps
 	@test -n "$(KDIR61)" || { echo "compat-6.1: no 6.1 headers in /usr/src"; exit 1; }
-	@rm -rf $(CACHE)/build-6.1 && mkdir -p $(CACHE)/build-6.1
-	@cp -r --parents Kbuild compat drivers include kunit $(CACHE)/build-6.1/
-	@$(MAKE) -C $(KDIR61) M=$(CACHE)/build-6.1 CHIMNEY_ROOT=$(CACHE)/build-6.1 modules >$(CACHE)/build-6.1.log 2>&1 \
-		|| { cat $(CACHE)/build-6.1.log; exit 1; }
+	@rm -rf "$(ROOT)/.build/6.1" && mkdir -p "$(ROOT)/.build/6.1"
+	@cp -r --parents Kbuild compat drivers include kunit "$(ROOT)/.build/6.1/"
+	@find "$(ROOT)/.build/6.1" \( -name '*.o' -o -name '*.ko' -o -name '.*.cmd' \) -delete
+	@$(call KMAKE,$(KDIR61),$(KROOT)/.build/6.1) modules >"$(ROOT)/.build/6.1.log" 2>&1 \
+		|| { cat "$(ROOT)/.build/6.1.log"; exit 1; }
 	@echo "compat-6.1: built against $(notdir $(KDIR61))"
 
 netlink: kernel
