@@ -350,6 +350,172 @@ static void terminate_unknown_or_gone(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->uploaded), 1);
 }
 
+/*
+ * D5, the seed's rule: never terminate a path that still has dependents.
+ * A dependent uploading in another tree (slow target) is one: its path and
+ * neighbor stay offloaded while it is away, and go as parents after it.
+ */
+static void parent_kept_while_dependent_uploads(struct kunit *test, bool single)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_conn *b = chim_test_conn(test, env, 0, 1001);
+	struct chim_obj *path = &env->path[0]->obj;
+	struct bg_op op;
+
+	if (single) {
+		chim_test_one_per_tree(a);
+		chim_test_one_per_tree(b);
+	}
+	offload_ok(test, env, a);
+	offload_ok(test, env, b);
+	chim_emu_fault_delay(env->emu, 1000);
+	bg_start(test, &op, env, a, true, CHIM_STATE_UPLOADING);
+	msleep(100);	/* a's terminate is with the target, for a second */
+	chim_emu_fault_delay(env->emu, 0);
+
+	KUNIT_EXPECT_EQ(test, terminate_one(env, path, CHIM_REASON_ADMIN), 0);
+	KUNIT_EXPECT_EQ(test, b->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(a->obj.state), CHIM_STATE_UPLOADING);
+	KUNIT_EXPECT_EQ(test, path->state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_NOT_NULL(test, path->target_ctx);
+	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 2);
+
+	wait_for_completion(&op.done);
+	KUNIT_EXPECT_EQ(test, op.ret, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->uploaded), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(b)->uploaded), 1);
+	/* Left without dependents, they went as parents. */
+	KUNIT_EXPECT_EQ(test, path->state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 0);
+}
+
+static void parent_kept_while_dependent_uploads_shared(struct kunit *test)
+{
+	parent_kept_while_dependent_uploads(test, false);
+}
+
+static void parent_kept_while_dependent_uploads_singly(struct kunit *test)
+{
+	parent_kept_while_dependent_uploads(test, true);
+}
+
+struct late_offload {
+	struct chim_conn *conn;
+	int ret;
+	int runs;
+};
+
+/* Offload a connection just as the host turns to the parents left alone. */
+static void offload_before_parents(struct chim_host *host, enum chim_step step)
+{
+	struct late_offload *late = host->trace_priv;
+
+	if (step != CHIM_STEP_PARENTS || late->runs++)
+		return;
+	late->ret = chim_host_offload_conn(host, late->conn);
+}
+
+/*
+ * D4: the last connection of a path is uploaded; before the host gets to
+ * terminate the path left alone, a new connection is offloaded through it.
+ * The path has a dependent again: it stays, and so does the new one.
+ */
+static void orphan_gaining_dependent_is_kept(struct kunit *test, bool single)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct late_offload late = {
+		.conn = chim_test_conn(test, env, 0, 1001),
+		.ret = -1,
+	};
+
+	if (single) {
+		chim_test_one_per_tree(a);
+		chim_test_one_per_tree(late.conn);
+	}
+	offload_ok(test, env, a);
+	env->host->trace_priv = &late;
+	env->host->trace = offload_before_parents;
+	KUNIT_EXPECT_EQ(test, terminate_one(env, obj_of(a), CHIM_REASON_ADMIN), 0);
+	env->host->trace = NULL;
+
+	KUNIT_EXPECT_EQ(test, late.runs, 1);
+	KUNIT_EXPECT_EQ(test, late.ret, 0);
+	KUNIT_EXPECT_EQ(test, late.conn->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(late.conn)->upload_begin), 0);
+	KUNIT_EXPECT_EQ(test, env->path[0]->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, env->path[0]->obj.dependents, 1u);
+	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, env->host->stats.terminates[CHIM_REASON_PARENT], 0u);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->table.count), 1);
+}
+
+static void orphan_gaining_dependent_is_kept_shared(struct kunit *test)
+{
+	orphan_gaining_dependent_is_kept(test, false);
+}
+
+static void orphan_gaining_dependent_is_kept_singly(struct kunit *test)
+{
+	orphan_gaining_dependent_is_kept(test, true);
+}
+
+/* Review section 3: a path with several socket-like owners, in one call. */
+static void path_with_owned_conns_terminates_each(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *c[4];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		c[i] = chim_test_conn(test, env, 0, 1000 + i);
+		chim_test_one_per_tree(c[i]);
+		offload_ok(test, env, c[i]);
+	}
+	KUNIT_EXPECT_EQ(test, terminate_one(env, &env->path[0]->obj,
+					    CHIM_REASON_ADMIN), 0);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		KUNIT_EXPECT_EQ(test, c[i]->obj.state, CHIM_STATE_DEAD);
+		KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(c[i])->upload_begin), 1);
+		KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(c[i])->uploaded), 1);
+	}
+	KUNIT_EXPECT_EQ(test, env->host->stats.terminates[CHIM_REASON_ADMIN], 4u);
+	KUNIT_EXPECT_EQ(test, env->path[0]->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, env->neigh->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 0);
+}
+
+static int query_no_job(struct chim_target *target, struct chim_tree *tree)
+{
+	return -ENOMEM;
+}
+
+/*
+ * D12: a read must not cost the connection.  A target that cannot even
+ * take the query (no memory for its job) has failed nothing: the
+ * connection stays offloaded.
+ */
+static void failed_query_terminates_nothing(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_target_ops *ops;
+	struct chim_tcp_delegated d;
+
+	offload_ok(test, env, a);
+	ops = kunit_kmalloc(test, sizeof(*ops), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ops);
+	*ops = *env->emu->target.ops;
+	ops->query = query_no_job;
+	env->emu->target.ops = ops;
+	KUNIT_EXPECT_EQ(test, chim_host_query(env->host, a, &d), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->upload_begin), 0);
+}
+
 static const enum chim_upload_reason target_reasons[] = {
 	CHIM_REASON_LOW_ACTIVITY, CHIM_REASON_HIGH_DROP_RATE,
 	CHIM_REASON_SMALL_IO, CHIM_REASON_NO_BUFFER_PREPOSTING,
@@ -555,6 +721,12 @@ static struct kunit_case host_cases[] = {
 	KUNIT_CASE(race_terminate_during_initiate),
 	KUNIT_CASE(race_two_terminates),
 	KUNIT_CASE(terminate_unknown_or_gone),
+	KUNIT_CASE_SLOW(parent_kept_while_dependent_uploads_shared),
+	KUNIT_CASE_SLOW(parent_kept_while_dependent_uploads_singly),
+	KUNIT_CASE(orphan_gaining_dependent_is_kept_shared),
+	KUNIT_CASE(orphan_gaining_dependent_is_kept_singly),
+	KUNIT_CASE(path_with_owned_conns_terminates_each),
+	KUNIT_CASE(failed_query_terminates_nothing),
 	KUNIT_CASE_PARAM(part1_retrieve_reasons, reason_gen_params),
 	KUNIT_CASE(part1_policy_can_accept_optional),
 	KUNIT_CASE(part1_upload_all_pauses),

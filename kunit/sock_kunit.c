@@ -502,10 +502,85 @@ static void ineligible_is_refused_untouched(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offload(p->listener->sk, cd), -ENOTCONN);
 }
 
+struct ulp_reader {
+	struct sock *sk;
+	bool found;
+	atomic_t closed;
+	u32 offloads;
+	struct completion looked_up;
+	struct completion done;
+};
+
+/* What `ss -ti` does: load the ULP data under RCU, read it a while later. */
+static int ulp_reader_fn(void *arg)
+{
+	struct ulp_reader *r = arg;
+	struct chim_sock *csk;
+	int i;
+
+	rcu_read_lock();
+	csk = rcu_dereference(inet_csk(r->sk)->icsk_ulp_data);
+	r->found = csk;
+	complete(&r->looked_up);
+	for (i = 0; csk && i < 5000 && !atomic_read(&r->closed); i++)
+		mdelay(1);
+	if (csk)
+		r->offloads = READ_ONCE(csk->offloads);
+	rcu_read_unlock();
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * D14: tcp_diag reads the ULP data without the socket lock; a close that
+ * frees it meanwhile must wait for the readers (an RCU grace period).
+ * KASAN reports the read of freed memory otherwise.
+ */
+static void ulp_info_reader_outlives_close(struct kunit *test)
+{
+	struct chim_dev *cd = attach_lo(test);
+	struct sock_test_pair *p = pair_create(test, AF_INET);
+	struct sock *sk = p->client->sk;
+	struct msghdr msg = { .msg_flags = MSG_OOB };
+	struct kvec kv = { "!", 1 };
+	struct ulp_reader r = { .sk = sk };
+	struct task_struct *t;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	/* Refused for its urgent data: the ULP stays, with nothing pending. */
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(p->server, &msg, &kv, 1, 1), 1);
+	KUNIT_ASSERT_TRUE(test, wait_until(sk, urgent_arrived));
+	KUNIT_ASSERT_EQ(test, offload(sk, cd), -EOPNOTSUPP);
+	KUNIT_ASSERT_NOT_NULL(test, chim_sock_ctx(sk));
+
+	sock_hold(sk);
+	init_completion(&r.looked_up);
+	init_completion(&r.done);
+	atomic_set(&r.closed, 0);
+	t = kthread_create(ulp_reader_fn, &r, "chim-ulp-reader");
+	if (IS_ERR(t))
+		sock_put(sk);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpumask_first(cpu_online_mask));
+	wake_up_process(t);
+	wait_for_completion(&r.looked_up);
+	sock_no_linger(sk);
+	sock_release(p->client);
+	p->client = NULL;
+	atomic_set(&r.closed, 1);
+	wait_for_completion(&r.done);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, r.offloads, 0u);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(inet_csk(sk)->icsk_ulp_data));
+	sock_put(sk);
+}
+
 static struct kunit_case sock_cases[] = {
 	KUNIT_CASE_SLOW(handoff_v4_keeps_every_field),
 	KUNIT_CASE_SLOW(handoff_v6_keeps_every_field),
 	KUNIT_CASE(ineligible_is_refused_untouched),
+	KUNIT_CASE(ulp_info_reader_outlives_close),
 	{}
 };
 

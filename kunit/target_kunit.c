@@ -7,6 +7,7 @@
 #include <kunit/test.h>
 #include <linux/kthread.h>
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/slab.h>
 
 #include "test_util.h"
@@ -313,6 +314,79 @@ static void fault_delay_and_clear(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env->host->stats.terminate_failures, 0u);
 }
 
+struct stale_reader {
+	struct chim_emu *emu;
+	struct chim_tuple tuple;
+	bool found;
+	atomic_t terminated;
+	struct chim_obj *handle;
+	struct completion looked_up;
+	struct completion done;
+};
+
+/* A dump's step: find the entry, be held up, then take its handle. */
+static int stale_reader_fn(void *arg)
+{
+	struct stale_reader *r = arg;
+	struct chim_table_entry *e;
+	int i;
+
+	rcu_read_lock();
+	e = chim_table_lookup_rcu(&r->emu->table, &r->tuple);
+	r->found = e;
+	complete(&r->looked_up);
+	for (i = 0; e && i < 5000 && !atomic_read(&r->terminated); i++)
+		mdelay(1);
+	if (e)
+		r->handle = chim_emu_conn_handle(container_of(e, struct chim_emu_conn,
+							      entry));
+	rcu_read_unlock();
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * D2: a lockless reader (a conn-get dump, an invalidate walk) that found
+ * a connection just before a terminate took it out of the table must not
+ * get the handle the host frees once the terminate is over (KASAN reports
+ * the use after free; without KASAN the reader gets a freed handle).
+ */
+static void reader_after_terminate_gets_nothing(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_test_owner *o = chim_test_owner(a);
+	struct stale_reader r = { .emu = env->emu, .tuple = a->tuple };
+	struct task_struct *t;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
+	/* Only the host's references are left: the terminate frees it. */
+	env->nconns--;
+	chim_obj_put(&a->obj);
+
+	init_completion(&r.looked_up);
+	init_completion(&r.done);
+	atomic_set(&r.terminated, 0);
+	t = kthread_create(stale_reader_fn, &r, "chim-stale");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	kthread_bind(t, cpumask_first(cpu_online_mask));
+	wake_up_process(t);
+	wait_for_completion(&r.looked_up);
+	KUNIT_EXPECT_TRUE(test, r.found);
+	KUNIT_EXPECT_EQ(test, chim_host_terminate_all(env->host,
+						      CHIM_REASON_ADMIN), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&o->uploaded), 1);
+	atomic_set(&r.terminated, 1);
+	wait_for_completion(&r.done);
+	KUNIT_EXPECT_NULL(test, r.handle);
+	if (r.handle)
+		chim_obj_put(r.handle);
+	env->emu->target.ops->quiesce(&env->emu->target);
+	kfree(o);
+}
+
 static struct kunit_case target_cases[] = {
 	KUNIT_CASE(table_insert_lookup_remove),
 	KUNIT_CASE(table_concurrent_all_cpus),
@@ -320,6 +394,7 @@ static struct kunit_case target_cases[] = {
 	KUNIT_CASE(stats_per_cpu),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),
+	KUNIT_CASE(reader_after_terminate_gets_nothing),
 	{}
 };
 

@@ -46,6 +46,25 @@ static const struct chim_conn_ops owner_ops = {
 	.aborted = owner_aborted,
 };
 
+/* The same, for an owner that may be in one terminate tree at a time. */
+static const struct chim_conn_ops owner_ops_single = {
+	.offloaded = owner_offloaded,
+	.upload_begin = owner_upload_begin,
+	.uploaded = owner_uploaded,
+	.aborted = owner_aborted,
+	.one_per_tree = true,
+};
+
+/**
+ * chim_test_one_per_tree() - make a connection's owner one that the host
+ *	terminates one tree each, like a socket
+ * @conn: a connection of chim_test_conn()
+ */
+void chim_test_one_per_tree(struct chim_conn *conn)
+{
+	conn->ops = &owner_ops_single;
+}
+
 static void env_destroy(void *arg)
 {
 	struct chim_test_env *env = arg;

@@ -380,7 +380,8 @@ u32 chim_skb_queue_bytes(struct sk_buff_head *q);
  * The steps of a Part 2 terminate, for tracing the order (KUnit compares
  * it with the seed): 1 the host calls ->terminate(), 2 the target copies
  * the delegated state, 3 it writes every status, 4 it completes, 5 it frees
- * its resources; then the host restores each connection.
+ * its resources; then the host restores each connection, and terminates
+ * the parents the tree left without dependents.
  */
 enum chim_step {
 	CHIM_STEP_TERMINATE_CALL = 1,
@@ -389,6 +390,7 @@ enum chim_step {
 	CHIM_STEP_COMPLETE,
 	CHIM_STEP_TARGET_FREE,
 	CHIM_STEP_HOST_RESTORE,
+	CHIM_STEP_PARENTS,
 };
 
 void chim_trace_step(struct chim_target *target, enum chim_step step);

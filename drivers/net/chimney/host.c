@@ -730,6 +730,8 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 	mutex_unlock(&host->lock);
 	tree_release(tree);
 
+	if (!list_empty(&r.orphans) && host->trace)
+		host->trace(host, CHIM_STEP_PARENTS);
 	list_for_each_entry_safe(obj, tmp, &r.orphans, defer_node) {
 		list_del_init(&obj->defer_node);
 		chim_host_terminate(host, &obj, 1, CHIM_REASON_PARENT);

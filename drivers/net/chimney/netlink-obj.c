@@ -138,12 +138,13 @@ struct conn_snap {
 static void snap_take(struct conn_snap *snap, struct chim_table_entry *e)
 {
 	struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn, entry);
+	struct chim_obj *handle = chim_emu_conn_handle(ec);
 
 	snap->tuple = e->tuple;
 	snap->cpu = e->cpu;
 	snap->bytes_in = READ_ONCE(ec->bytes_in);
 	snap->bytes_out = READ_ONCE(ec->bytes_out);
-	snap->conn = chim_obj_get(ec->handle) ? chim_obj_conn(ec->handle) : NULL;
+	snap->conn = handle ? chim_obj_conn(handle) : NULL;
 }
 
 static int fill_delegated(struct sk_buff *skb, struct chim_dev *cd,

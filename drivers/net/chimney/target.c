@@ -10,6 +10,7 @@
 #include <kunit/visibility.h>
 
 #include "block.h"
+#include "object.h"
 #include "target.h"
 
 struct emu_job {
@@ -643,6 +644,20 @@ static struct chim_emu_conn *lock_running(struct chim_emu *emu,
 	spin_unlock_bh(&ec->lock);
 	return NULL;
 }
+
+/**
+ * chim_emu_conn_handle() - the host's handle of a connection found in the
+ *	table
+ * @ec: the connection, found under RCU
+ *
+ * Context: RCU read-side critical section.
+ * Return: the handle with a reference held, or NULL.
+ */
+struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec)
+{
+	return chim_obj_get(ec->handle) ? ec->handle : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_conn_handle);
 
 /**
  * chim_emu_request_retrieve() - make the target ask for one upload

@@ -189,6 +189,7 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
 bool chim_emu_full(struct chim_emu *emu);
+struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec);
 bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
 		       struct chim_emu_activity *out);
 
