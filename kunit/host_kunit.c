@@ -502,16 +502,17 @@ static void failed_query_terminates_nothing(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 16);
 	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
-	struct chim_target_ops *ops;
+	const struct chim_target_ops *emu_ops = env->emu->target.ops;
+	struct chim_target_ops ops = *emu_ops;
 	struct chim_tcp_delegated d;
+	int err;
 
 	offload_ok(test, env, a);
-	ops = kunit_kmalloc(test, sizeof(*ops), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ops);
-	*ops = *env->emu->target.ops;
-	ops->query = query_no_job;
-	env->emu->target.ops = ops;
-	KUNIT_EXPECT_EQ(test, chim_host_query(env->host, a, &d), -ENOMEM);
+	ops.query = query_no_job;
+	env->emu->target.ops = &ops;
+	err = chim_host_query(env->host, a, &d);
+	env->emu->target.ops = emu_ops;
+	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_OFFLOADED);
 	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->upload_begin), 0);
 }
@@ -570,6 +571,32 @@ static void part1_policy_can_accept_optional(struct kunit *test)
 							CHIM_REASON_SMALL_IO), 0);
 	chim_host_flush(env->host);
 	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_DEAD);
+}
+
+/*
+ * D8: a mandatory request for a connection that has an optional one
+ * queued is not dropped: it upgrades the queued one (the host declines
+ * the optional reason, and would otherwise leave a target that has
+ * stopped the connection waiting for ever).
+ */
+static void mandatory_request_upgrades_optional(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_host *host = env->host;
+
+	offload_ok(test, env, a);
+	/* Both requests are queued before the host looks at them. */
+	disable_work_sync(&host->req_work);
+	chim_indicate_retrieve(&a->obj, CHIM_REASON_SMALL_IO);
+	chim_indicate_retrieve(&a->obj, CHIM_REASON_UPLOAD_REQUESTED);
+	enable_work(&host->req_work);
+	schedule_work(&host->req_work);
+	chim_host_flush(host);
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, host->stats.terminates[CHIM_REASON_UPLOAD_REQUESTED], 1u);
+	KUNIT_EXPECT_EQ(test, host->stats.retrieves_declined[CHIM_REASON_SMALL_IO], 0u);
+	KUNIT_EXPECT_EQ(test, host->stats.retrieves_ignored, 0u);
 }
 
 static void part1_upload_all_pauses(struct kunit *test)
@@ -729,6 +756,7 @@ static struct kunit_case host_cases[] = {
 	KUNIT_CASE(failed_query_terminates_nothing),
 	KUNIT_CASE_PARAM(part1_retrieve_reasons, reason_gen_params),
 	KUNIT_CASE(part1_policy_can_accept_optional),
+	KUNIT_CASE(mandatory_request_upgrades_optional),
 	KUNIT_CASE(part1_upload_all_pauses),
 	KUNIT_CASE(capacity_overflow_returns_data),
 	KUNIT_CASE_PARAM(initiate_fault_injection, fault_status_gen_params),

@@ -95,7 +95,13 @@ static void pair_release(void *arg)
 	}
 }
 
-static struct sock_test_pair *pair_create(struct kunit *test, int family)
+/*
+ * A connected pair over loopback.  User sockets (sock_create(), in the
+ * test thread's namespace) unless @kern: kernel sockets are never
+ * offloaded.
+ */
+static struct sock_test_pair *__pair_create(struct kunit *test, int family,
+					    bool kern)
 {
 	struct sockaddr_storage ss = { .ss_family = family };
 	struct sock_test_pair *p;
@@ -113,14 +119,14 @@ static struct sock_test_pair *pair_create(struct kunit *test, int family)
 		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
 		len = sizeof(struct sockaddr_in6);
 	}
-	err = sock_create_kern(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
-			       &p->listener);
+	err = __sock_create(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
+			    &p->listener, kern);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_ASSERT_EQ(test, kernel_bind(p->listener, (struct sockaddr *)&ss, len), 0);
 	KUNIT_ASSERT_EQ(test, kernel_listen(p->listener, 1), 0);
 	KUNIT_ASSERT_GT(test, kernel_getsockname(p->listener, (struct sockaddr *)&ss), 0);
-	err = sock_create_kern(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
-			       &p->client);
+	err = __sock_create(&init_net, family, SOCK_STREAM, IPPROTO_TCP,
+			    &p->client, kern);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_ASSERT_EQ(test, kernel_connect(p->client, (struct sockaddr *)&ss, len, 0), 0);
 	KUNIT_ASSERT_EQ(test, kernel_accept(p->listener, &p->server, 0), 0);
@@ -128,6 +134,11 @@ static struct sock_test_pair *pair_create(struct kunit *test, int family)
 	p->client->sk->sk_rcvtimeo = 10 * HZ;
 	p->server->sk->sk_rcvtimeo = 10 * HZ;
 	return p;
+}
+
+static struct sock_test_pair *pair_create(struct kunit *test, int family)
+{
+	return __pair_create(test, family, false);
 }
 
 /* Owns a socket from another thread, so its backlog holds what arrives. */
@@ -502,39 +513,39 @@ static void ineligible_is_refused_untouched(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offload(p->listener->sk, cd), -ENOTCONN);
 }
 
-struct ulp_reader {
-	struct sock *sk;
-	bool found;
-	atomic_t closed;
-	u32 offloads;
-	struct completion looked_up;
-	struct completion done;
+/* D10: a kernel socket is refused before it gets the ULP. */
+static void kernel_socket_is_refused(struct kunit *test)
+{
+	struct chim_dev *cd = attach_lo(test);
+	struct sock_test_pair *p = __pair_create(test, AF_INET, true);
+	struct sock *sk = p->client->sk;
+
+	KUNIT_ASSERT_TRUE(test, sk->sk_kern_sock);
+	KUNIT_EXPECT_FALSE(test, chim_sock_may_offload(sk));
+	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EPERM);
+	KUNIT_EXPECT_NULL(test, chim_sock_ctx(sk));
+	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+}
+
+struct bg_close {
+	struct socket *sock;
+	atomic_t done;
 };
 
-/* What `ss -ti` does: load the ULP data under RCU, read it a while later. */
-static int ulp_reader_fn(void *arg)
+static int bg_close_fn(void *arg)
 {
-	struct ulp_reader *r = arg;
-	struct chim_sock *csk;
-	int i;
+	struct bg_close *bc = arg;
 
-	rcu_read_lock();
-	csk = rcu_dereference(inet_csk(r->sk)->icsk_ulp_data);
-	r->found = csk;
-	complete(&r->looked_up);
-	for (i = 0; csk && i < 5000 && !atomic_read(&r->closed); i++)
-		mdelay(1);
-	if (csk)
-		r->offloads = READ_ONCE(csk->offloads);
-	rcu_read_unlock();
-	complete(&r->done);
+	sock_no_linger(bc->sock->sk);
+	sock_release(bc->sock);
+	atomic_set(&bc->done, 1);
 	return 0;
 }
 
 /*
- * D14: tcp_diag reads the ULP data without the socket lock; a close that
- * frees it meanwhile must wait for the readers (an RCU grace period).
- * KASAN reports the read of freed memory otherwise.
+ * D14: tcp_diag reads the ULP data without the socket lock, as `ss -ti`
+ * does here: load it under RCU, read it a while later.  A close that frees
+ * it meanwhile must wait for such readers (KASAN fails the test if not).
  */
 static void ulp_info_reader_outlives_close(struct kunit *test)
 {
@@ -543,35 +554,38 @@ static void ulp_info_reader_outlives_close(struct kunit *test)
 	struct sock *sk = p->client->sk;
 	struct msghdr msg = { .msg_flags = MSG_OOB };
 	struct kvec kv = { "!", 1 };
-	struct ulp_reader r = { .sk = sk };
+	struct bg_close bc = { .sock = p->client };
+	struct chim_sock *csk;
 	struct task_struct *t;
+	u32 offloads = 1;
+	int i;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs");
 	/* Refused for its urgent data: the ULP stays, with nothing pending. */
 	KUNIT_ASSERT_EQ(test, kernel_sendmsg(p->server, &msg, &kv, 1, 1), 1);
 	KUNIT_ASSERT_TRUE(test, wait_until(sk, urgent_arrived));
 	KUNIT_ASSERT_EQ(test, offload(sk, cd), -EOPNOTSUPP);
 	KUNIT_ASSERT_NOT_NULL(test, chim_sock_ctx(sk));
 
-	sock_hold(sk);
-	init_completion(&r.looked_up);
-	init_completion(&r.done);
-	atomic_set(&r.closed, 0);
-	t = kthread_create(ulp_reader_fn, &r, "chim-ulp-reader");
-	if (IS_ERR(t))
-		sock_put(sk);
+	atomic_set(&bc.done, 0);
+	t = kthread_create(bg_close_fn, &bc, "chim-close");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	kthread_bind(t, cpumask_first(cpu_online_mask));
+	sock_hold(sk);
+	p->client = NULL;	/* the thread closes it */
+
+	rcu_read_lock();
+	csk = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
 	wake_up_process(t);
-	wait_for_completion(&r.looked_up);
-	sock_no_linger(sk);
-	sock_release(p->client);
-	p->client = NULL;
-	atomic_set(&r.closed, 1);
-	wait_for_completion(&r.done);
-	KUNIT_EXPECT_TRUE(test, r.found);
-	KUNIT_EXPECT_EQ(test, r.offloads, 0u);
+	for (i = 0; csk && i < 5000 && !atomic_read(&bc.done); i++)
+		mdelay(1);
+	if (csk)
+		offloads = READ_ONCE(csk->offloads);
+	rcu_read_unlock();
+
+	for (i = 0; i < 500 && !atomic_read(&bc.done); i++)
+		msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&bc.done), 1);
+	KUNIT_EXPECT_NOT_NULL(test, csk);
+	KUNIT_EXPECT_EQ(test, offloads, 0u);
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(inet_csk(sk)->icsk_ulp_data));
 	sock_put(sk);
 }
@@ -580,6 +594,7 @@ static struct kunit_case sock_cases[] = {
 	KUNIT_CASE_SLOW(handoff_v4_keeps_every_field),
 	KUNIT_CASE_SLOW(handoff_v6_keeps_every_field),
 	KUNIT_CASE(ineligible_is_refused_untouched),
+	KUNIT_CASE(kernel_socket_is_refused),
 	KUNIT_CASE(ulp_info_reader_outlives_close),
 	{}
 };

@@ -314,34 +314,18 @@ static void fault_delay_and_clear(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, env->host->stats.terminate_failures, 0u);
 }
 
-struct stale_reader {
-	struct chim_emu *emu;
-	struct chim_tuple tuple;
-	bool found;
-	atomic_t terminated;
-	struct chim_obj *handle;
-	struct completion looked_up;
-	struct completion done;
+struct bg_terminate {
+	struct chim_host *host;
+	int ret;
+	atomic_t done;
 };
 
-/* A dump's step: find the entry, be held up, then take its handle. */
-static int stale_reader_fn(void *arg)
+static int bg_terminate_fn(void *arg)
 {
-	struct stale_reader *r = arg;
-	struct chim_table_entry *e;
-	int i;
+	struct bg_terminate *bt = arg;
 
-	rcu_read_lock();
-	e = chim_table_lookup_rcu(&r->emu->table, &r->tuple);
-	r->found = e;
-	complete(&r->looked_up);
-	for (i = 0; e && i < 5000 && !atomic_read(&r->terminated); i++)
-		mdelay(1);
-	if (e)
-		r->handle = chim_emu_conn_handle(container_of(e, struct chim_emu_conn,
-							      entry));
-	rcu_read_unlock();
-	complete(&r->done);
+	bt->ret = chim_host_terminate_all(bt->host, CHIM_REASON_ADMIN);
+	atomic_set(&bt->done, 1);
 	return 0;
 }
 
@@ -349,40 +333,46 @@ static int stale_reader_fn(void *arg)
  * D2: a lockless reader (a conn-get dump, an invalidate walk) that found
  * a connection just before a terminate took it out of the table must not
  * get the handle the host frees once the terminate is over (KASAN reports
- * the use after free; without KASAN the reader gets a freed handle).
+ * the use after free and fails the test).
  */
 static void reader_after_terminate_gets_nothing(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 4);
 	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
 	struct chim_test_owner *o = chim_test_owner(a);
-	struct stale_reader r = { .emu = env->emu, .tuple = a->tuple };
+	struct bg_terminate bt = { .host = env->host };
+	struct chim_table_entry *e;
+	struct chim_obj *handle = NULL;
 	struct task_struct *t;
+	int i;
 
-	if (num_online_cpus() < 2)
-		kunit_skip(test, "needs two CPUs");
 	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
 	/* Only the host's references are left: the terminate frees it. */
 	env->nconns--;
 	chim_obj_put(&a->obj);
-
-	init_completion(&r.looked_up);
-	init_completion(&r.done);
-	atomic_set(&r.terminated, 0);
-	t = kthread_create(stale_reader_fn, &r, "chim-stale");
+	atomic_set(&bt.done, 0);
+	t = kthread_create(bg_terminate_fn, &bt, "chim-terminate");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	kthread_bind(t, cpumask_first(cpu_online_mask));
+
+	rcu_read_lock();
+	e = chim_table_lookup_rcu(&env->emu->table, &a->tuple);
 	wake_up_process(t);
-	wait_for_completion(&r.looked_up);
-	KUNIT_EXPECT_TRUE(test, r.found);
-	KUNIT_EXPECT_EQ(test, chim_host_terminate_all(env->host,
-						      CHIM_REASON_ADMIN), 0);
+	for (i = 0; e && i < 5000 && !atomic_read(&bt.done); i++)
+		mdelay(1);
+	if (e)
+		handle = chim_emu_conn_handle(container_of(e, struct chim_emu_conn,
+							   entry));
+	rcu_read_unlock();
+
+	KUNIT_EXPECT_NOT_NULL(test, e);
+	KUNIT_EXPECT_NULL(test, handle);
+	if (handle)
+		chim_obj_put(handle);
+	for (i = 0; i < 500 && !atomic_read(&bt.done); i++)
+		msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&bt.done), 1);
+	KUNIT_EXPECT_EQ(test, bt.ret, 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&o->uploaded), 1);
-	atomic_set(&r.terminated, 1);
-	wait_for_completion(&r.done);
-	KUNIT_EXPECT_NULL(test, r.handle);
-	if (r.handle)
-		chim_obj_put(r.handle);
 	env->emu->target.ops->quiesce(&env->emu->target);
 	kfree(o);
 }

@@ -28,7 +28,9 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 src=$cache/src-$ver/linux-source-6.12
 
 mkdir -p "$cache"
-exec 9>"$cache/.lock"
+# One lock per flavour: a module build for the debug kernel does not wait
+# for a release kernel being built (the source tree has a lock of its own).
+exec 9>"$cache/.lock-$flavour"
 flock 9
 
 cat "$here/kernel.config" "$here/kernel-$flavour.config" >"$frag.new"
@@ -43,6 +45,8 @@ fi
 
 log() { echo "build-kernel: $*" >&2; }
 
+exec 8>"$cache/.lock-src"
+flock 8
 if [ ! -f "$src/.chimney-extracted" ]; then
 	log "extracting linux-source-6.12 $ver"
 	rm -rf "$cache/src-$ver"
@@ -50,6 +54,7 @@ if [ ! -f "$src/.chimney-extracted" ]; then
 	tar -C "$cache/src-$ver" -xf "$tarball"
 	touch "$src/.chimney-extracted"
 fi
+flock -u 8
 
 rm -rf "$out"
 # Start from the newest build of the same source: make then rebuilds only

@@ -76,7 +76,7 @@ qemu-system-x86_64 \
 	-accel tcg,thread=${CHIMNEY_TCG_THREAD:-multi} -cpu ${CHIMNEY_CPU:-max} -smp 2 -m ${CHIMNEY_VM_MEM:-3G} \
 	-display none -no-reboot -nodefaults \
 	-kernel "$kernel" \
-	-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=\"$here/vm-init.sh\" panic=-1 oops=panic nokaslr bonding.max_bonds=0 dummy.numdummies=0 acpi=noirq" \
+	-append "console=ttyS0 root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144 ro init=\"$here/vm-init.sh\" panic=-1 oops=panic nokaslr kasan_multi_shot bonding.max_bonds=0 dummy.numdummies=0 acpi=noirq" \
 	-fsdev local,id=rootfs,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=rootfs,mount_tag=root \
 	-fsdev local,id=srcfs,path="$(qpath "$root")",security_model=none,readonly=on,multidevs=remap \

@@ -140,8 +140,8 @@ check_target() {
 	ctl dev resume dummy0
 	must_fail "chimneyctl: not a failure status of an initiate" \
 		ctl target fault dummy0 initiate-fail 1 success
-	must_fail 'chimneyctl: invalid complete-delay "70000"' \
-		ctl target fault dummy0 complete-delay 70000
+	must_fail 'chimneyctl: invalid complete-delay "101"' \
+		ctl target fault dummy0 complete-delay 101
 	ctl target fault dummy0 terminate-fail 2
 	ctl target fault dummy0 initiate-fail 1 offload-tcp-entries
 	ctl target fault dummy0 complete-delay 5

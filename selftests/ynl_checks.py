@@ -60,7 +60,7 @@ def refusals():
     refused('not a failure status', 'target-fault',
             {'ifname': 'dummy0', 'initiate-fail': 1, 'initiate-status': 0})
     refused('complete-delay must be at most', 'target-fault',
-            {'ifname': 'dummy0', 'complete-delay': 60001})
+            {'ifname': 'dummy0', 'complete-delay': 101})
     refused('no fault given', 'target-fault', {'ifname': 'dummy0'})
 
 

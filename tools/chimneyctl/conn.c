@@ -8,7 +8,7 @@
 #include "chimneyctl.h"
 
 #define PRIORITY_MAX		7
-#define COMPLETE_DELAY_MAX	60000
+#define COMPLETE_DELAY_MAX	100
 
 void usage_conn(FILE *f)
 {
@@ -28,7 +28,7 @@ void usage_target(FILE *f)
 	      "       chimneyctl target fault DEV { [ terminate-fail N ]\n"
 	      "                                     [ initiate-fail N STATUS ]\n"
 	      "                                     [ complete-delay MS ] | clear }\n"
-	      "where  LADDR:LPORT := { A.B.C.D:PORT | [IPV6]:PORT }, MS := 0..60000\n", f);
+	      "where  LADDR:LPORT := { A.B.C.D:PORT | [IPV6]:PORT }, MS := 0..100\n", f);
 	usage_names(f, &reason_table, "REASON");
 	usage_names(f, &status_table, "STATUS");
 }

@@ -143,6 +143,10 @@ static void stats_cb(const struct nlmsghdr *nlh, void *data)
 		json_uint("retrieves_ignored",
 			  get_u64(htb[CHIMNEY_A_HOST_STATS_RETRIEVES_IGNORED]));
 		json_uint("upload_all", get_u64(htb[CHIMNEY_A_HOST_STATS_UPLOAD_ALL]));
+		json_uint("frozen_caught", get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_CAUGHT]));
+		json_uint("frozen_dropped", get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_DROPPED]));
+		json_uint("frozen_tx_dropped",
+			  get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_TX_DROPPED]));
 		offload_stats(tb[CHIMNEY_A_OFFLOAD_STATS], NULL);
 		if (opts.details) {
 			json_arr_open("cpus");
@@ -167,6 +171,11 @@ static void stats_cb(const struct nlmsghdr *nlh, void *data)
 	tl_uint(&l, "retrieves-ignored",
 		get_u64(htb[CHIMNEY_A_HOST_STATS_RETRIEVES_IGNORED]));
 	tl_uint(&l, "upload-all", get_u64(htb[CHIMNEY_A_HOST_STATS_UPLOAD_ALL]));
+	tl_end(&l);
+	tl_uint(&l, "frozen-caught", get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_CAUGHT]));
+	tl_uint(&l, "frozen-dropped", get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_DROPPED]));
+	tl_uint(&l, "frozen-tx-dropped",
+		get_u64(htb[CHIMNEY_A_HOST_STATS_FROZEN_TX_DROPPED]));
 	tl_end(&l);
 	reason_counts_text("terminates", htb[CHIMNEY_A_HOST_STATS_TERMINATES]);
 	reason_counts_text("retrieves", htb[CHIMNEY_A_HOST_STATS_RETRIEVES]);

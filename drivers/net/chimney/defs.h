@@ -38,8 +38,10 @@ enum chim_limits {
 	CHIM_AUTO_PENDING_MAX = 4096,
 	/* Sockets taken from one hash bucket at a time by a rule's scan. */
 	CHIM_AUTO_BATCH = 64,
-	/* Longest completion delay fault injection may ask for. */
-	CHIM_MAX_COMPLETE_DELAY_MS = 60000,
+	/* Longest completion delay fault injection may ask for: the host
+	 * waits for completions with RTNL held.
+	 */
+	CHIM_MAX_COMPLETE_DELAY_MS = 100,
 	/* Largest linear skb the socket layer copies queued data into. */
 	CHIM_DATA_CHUNK = 16384,
 	/* Truesize of segments the target holds for a connection it cannot

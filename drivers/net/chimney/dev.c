@@ -91,7 +91,7 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	int err = -ENOMEM;
 
 	ASSERT_RTNL();
-	cd = kzalloc(sizeof(*cd), GFP_KERNEL);
+	cd = kzalloc(sizeof(*cd), GFP_KERNEL_ACCOUNT);
 	if (!cd)
 		return ERR_PTR(-ENOMEM);
 	cd->emu = chim_emu_create(netdev_name(dev), cfg->capacity);
@@ -116,13 +116,20 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	/* A port's traffic belongs to its master (a bond, a bridge). */
 	if (netdev_master_upper_dev_get(dev))
 		cd->paused_by = CHIM_PAUSE_PORT;
-	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
+	err = chim_catch_update(dev_net(dev));
+	if (err) {
+		list_del(&cd->node);
+		goto err_host;
+	}
+	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->all_node, &chim_devs_all);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_ATTACH, GFP_KERNEL);
 	chim_trigger_idle_update(dev_net(dev));
 	return cd;
 
+err_host:
+	chim_host_destroy(cd->host);
 err_emu:
 	chim_emu_destroy(cd->emu);
 err_free:
@@ -153,6 +160,8 @@ void chim_dev_detach(struct chim_dev *cd)
 	chim_trigger_idle_update(dev_net(cd->dev));
 	chim_host_destroy(cd->host);
 	cd->host = NULL;
+	/* Every socket of the device is thawed: no catch needed for it. */
+	chim_catch_update(dev_net(cd->dev));
 	chim_emu_destroy(cd->emu);
 	list_for_each_entry_safe(p, tmp, &cd->policies, node)
 		kfree(p);

@@ -145,9 +145,11 @@ extern struct list_head chim_devs_all;
  * @reconf_work: resumes devices paused by a reconfiguration, once the
  *	RTNL section that reconfigures them is over
  * @idle_work: the low-activity scan, while a device has an idle timeout
+ * @catching: the catch's hooks are registered (catch.c); RTNL
  */
 struct chim_net {
 	struct list_head devs;
+	bool catching;
 	struct chim_auto rules;
 	struct work_struct reconf_work;
 	struct delayed_work idle_work;
@@ -162,6 +164,7 @@ struct chim_dev_config {
 };
 
 struct chim_net *chim_net(struct net *net);
+int chim_catch_update(struct net *net);
 void chim_dev_config_init(struct chim_dev_config *cfg);
 struct chim_dev *chim_dev_attach(struct net_device *dev,
 				 const struct chim_dev_config *cfg);

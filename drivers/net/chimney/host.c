@@ -445,13 +445,19 @@ int chim_host_offload_conn(struct chim_host *host, struct chim_conn *conn)
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_offload_conn);
 
-static bool subtree_offloading(struct chim_obj *obj)
+/*
+ * Whether a dependent of @obj is on its way in, or on its way out in
+ * another tree (one already in the tree being built has its block): @obj
+ * still has that dependent and must stay until it is done.
+ */
+static bool subtree_busy(struct chim_obj *obj)
 {
 	struct chim_obj *child;
 
 	list_for_each_entry(child, &obj->children, sibling)
 		if (child->state == CHIM_STATE_OFFLOADING ||
-		    subtree_offloading(child))
+		    (child->state == CHIM_STATE_UPLOADING && !child->block) ||
+		    subtree_busy(child))
 			return true;
 	return false;
 }
@@ -460,7 +466,8 @@ static bool subtree_offloading(struct chim_obj *obj)
  * Add @obj and all its dependents to a terminate tree, the object before
  * its dependents.  If a dependent is still being offloaded, it gets a
  * pending terminate and @obj stays out (it still has a dependent) until
- * that one has been uploaded and leaves @obj without dependents.
+ * that one has been uploaded and leaves @obj without dependents; the same
+ * if a dependent is being uploaded by another terminate.
  */
 static void add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
 			      enum chim_upload_reason reason)
@@ -479,7 +486,7 @@ static void add_for_terminate(struct chim_tree *tree, struct chim_obj *obj,
 	default:
 		return;
 	}
-	whole = !subtree_offloading(obj);
+	whole = !subtree_busy(obj);
 	if (whole) {
 		if (!tree_add(tree, obj, true))
 			return;
@@ -646,6 +653,67 @@ static unsigned int terminate_owned_singly(struct chim_host *host,
 	return done;
 }
 
+static void terminate_parent(struct chim_host *host, struct chim_obj *obj);
+
+/*
+ * Steps 1-5 for a sealed tree, then the restores, then the parents the
+ * tree left without dependents.
+ */
+static void terminate_run(struct chim_host *host, struct chim_tree *tree)
+{
+	struct terminate_result r = { .tree = tree };
+	struct chim_obj *obj, *tmp;
+
+	INIT_LIST_HEAD(&r.orphans);
+	chim_tree_walk(tree, terminate_begin, NULL, tree);
+	if (host->trace)
+		host->trace(host, CHIM_STEP_TERMINATE_CALL);
+	if (host->target->ops->terminate(host->target, tree))
+		chim_tree_walk(tree, fail_all, NULL, NULL);
+	else
+		wait_for_completion(&tree->done);
+
+	chim_tree_walk(tree, NULL, terminate_restore, tree);
+
+	mutex_lock(&host->lock);
+	chim_tree_walk(tree, NULL, terminate_apply, &r);
+	mutex_unlock(&host->lock);
+	tree_release(tree);
+
+	if (!list_empty(&r.orphans) && host->trace)
+		host->trace(host, CHIM_STEP_PARENTS);
+	list_for_each_entry_safe(obj, tmp, &r.orphans, defer_node) {
+		list_del_init(&obj->defer_node);
+		terminate_parent(host, obj);
+		chim_obj_put(obj);
+	}
+}
+
+/*
+ * A neighbor or path left without dependents "no longer serves a useful
+ * purpose".  The host lock was dropped since that was seen, and a new
+ * connection may have been offloaded through it meanwhile: it goes only
+ * if it still has no dependent, checked in the same hold of the lock that
+ * builds its tree (then its tree holds it alone).
+ */
+static void terminate_parent(struct chim_host *host, struct chim_obj *obj)
+{
+	struct chim_tree *tree;
+
+	tree = chim_tree_create(host, CHIM_OP_TERMINATE, CHIM_REASON_PARENT);
+	if (!tree)
+		return;
+	mutex_lock(&host->lock);
+	if (!obj->dependents)
+		add_for_terminate(tree, obj, CHIM_REASON_PARENT);
+	tree_seal(tree);
+	mutex_unlock(&host->lock);
+	if (tree->root)
+		terminate_run(host, tree);
+	else
+		chim_tree_destroy(tree);
+}
+
 /**
  * chim_host_terminate() - Part 2: upload objects (MiniportTerminateOffload)
  * @host: the host
@@ -675,8 +743,6 @@ static unsigned int terminate_owned_singly(struct chim_host *host,
 int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 			unsigned int n, enum chim_upload_reason reason)
 {
-	struct terminate_result r;
-	struct chim_obj *obj, *tmp;
 	struct chim_tree *tree;
 	unsigned int i, singly;
 	int first = 0;
@@ -685,14 +751,12 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 	tree = chim_tree_create(host, CHIM_OP_TERMINATE, reason);
 	if (!tree)
 		return -ENOMEM;
-	r.tree = tree;
-	INIT_LIST_HEAD(&r.orphans);
 
 	mutex_lock(&host->lock);
 	for (i = 0; i < n; i++) {
+		struct chim_obj *obj = objs[i];
 		int err = 0;
 
-		obj = objs[i];
 		if (obj->host != host)
 			err = -ENOENT;
 		else if (obj->state == CHIM_STATE_OFFLOADING)
@@ -714,29 +778,7 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 		chim_tree_destroy(tree);
 		return singly ? 0 : first;
 	}
-
-	chim_tree_walk(tree, terminate_begin, NULL, tree);
-	if (host->trace)
-		host->trace(host, CHIM_STEP_TERMINATE_CALL);
-	if (host->target->ops->terminate(host->target, tree))
-		chim_tree_walk(tree, fail_all, NULL, NULL);
-	else
-		wait_for_completion(&tree->done);
-
-	chim_tree_walk(tree, NULL, terminate_restore, tree);
-
-	mutex_lock(&host->lock);
-	chim_tree_walk(tree, NULL, terminate_apply, &r);
-	mutex_unlock(&host->lock);
-	tree_release(tree);
-
-	if (!list_empty(&r.orphans) && host->trace)
-		host->trace(host, CHIM_STEP_PARENTS);
-	list_for_each_entry_safe(obj, tmp, &r.orphans, defer_node) {
-		list_del_init(&obj->defer_node);
-		chim_host_terminate(host, &obj, 1, CHIM_REASON_PARENT);
-		chim_obj_put(obj);
-	}
+	terminate_run(host, tree);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate);
@@ -895,11 +937,14 @@ static struct chim_tree *single_tree(struct chim_host *host,
 	return tree;
 }
 
+/* Return: 0 once completed, or the error of a target that took nothing. */
 static int run_single(struct chim_host *host, struct chim_tree *tree,
 		      int (*op)(struct chim_target *, struct chim_tree *))
 {
-	if (op(host->target, tree))
-		return -EIO;
+	int err = op(host->target, tree);
+
+	if (err)
+		return err;
 	wait_for_completion(&tree->done);
 	return 0;
 }
@@ -929,8 +974,9 @@ static int fail_single(struct chim_host *host, struct chim_obj *obj)
  *	how much the target holds)
  *
  * Context: process; sleeps.
- * Return: 0, -ENOENT/-EALREADY/-EBUSY when not offloaded, -EIO when the
- * target failed the query (the connection is then terminated).
+ * Return: 0, -ENOENT/-EALREADY/-EBUSY when not offloaded, the target's
+ * error when it could not take the query (nothing changes), -EIO when it
+ * failed the query (the connection is then terminated, seed 4.3).
  */
 int chim_host_query(struct chim_host *host, struct chim_conn *conn,
 		    struct chim_tcp_delegated *out)
@@ -942,8 +988,13 @@ int chim_host_query(struct chim_host *host, struct chim_conn *conn,
 	if (IS_ERR(tree))
 		return PTR_ERR(tree);
 	err = run_single(host, tree, host->target->ops->query);
+	if (err) {
+		/* The target took nothing, failed nothing: a read costs nothing. */
+		tree_release(tree);
+		return err;
+	}
 	b = obj_block(tree, &conn->obj);
-	if (!err && b->status == CHIM_STATUS_SUCCESS) {
+	if (b->status == CHIM_STATUS_SUCCESS) {
 		*out = b->tcp.delegated;
 		skb_queue_head_init(&out->send_data);
 		skb_queue_head_init(&out->buffered_data);
@@ -967,14 +1018,13 @@ EXPORT_SYMBOL_IF_KUNIT(chim_host_query);
 int chim_host_update(struct chim_host *host, struct chim_obj *obj)
 {
 	struct chim_tree *tree = single_tree(host, obj, CHIM_OP_UPDATE);
-	struct chim_block *b;
 	int err;
 
 	if (IS_ERR(tree))
 		return PTR_ERR(tree);
 	err = run_single(host, tree, host->target->ops->update);
-	b = obj_block(tree, obj);
-	if (!err && b->status != CHIM_STATUS_SUCCESS)
+	/* Not taken: the target's cached variables are stale all the same. */
+	if (err || obj_block(tree, obj)->status != CHIM_STATUS_SUCCESS)
 		err = -EIO;
 	tree_release(tree);
 	return err ? fail_single(host, obj) : 0;

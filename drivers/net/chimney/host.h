@@ -74,6 +74,11 @@ struct chim_host_stats {
  * @notify: reports events (the control plane), may be NULL; called from
  *	any context, with @gfp telling what it may allocate
  * @priv: for @notify
+ * @frozen_caught: segments the stock stack would have given a frozen
+ *	socket of this host, held until its upload (catch.c)
+ * @frozen_dropped: such segments dropped (over the receive buffer, IPv6
+ *	fragments)
+ * @frozen_tx_dropped: segments a frozen socket tried to send, dropped
  */
 struct chim_host {
 	struct chim_target *target;
@@ -93,6 +98,9 @@ struct chim_host {
 	void (*notify)(struct chim_host *host,
 		       const struct chim_host_event *ev, gfp_t gfp);
 	void *priv;
+	atomic64_t frozen_caught;
+	atomic64_t frozen_dropped;
+	atomic64_t frozen_tx_dropped;
 };
 
 static inline void chim_host_notify(struct chim_host *host,

@@ -158,8 +158,9 @@ static bool retrievable(struct chim_obj *handle)
  * @reason: a TCP_UPLOAD_REASON
  *
  * Never runs the terminate itself: the request is queued and the host
- * decides in process context.  A request for an object that already has
- * one queued, is uploading or is gone is ignored and counted.
+ * decides in process context.  A mandatory request replaces an optional
+ * one already queued; another request for an object that already has one
+ * queued, is uploading or is gone is ignored and counted.
  *
  * Context: any; the target must still own the connection.
  */
@@ -174,9 +175,19 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 		reason = CHIM_REASON_UPLOAD_REQUESTED;
 	spin_lock_irqsave(&host->req_lock, flags);
 	host->stats.retrieves[reason]++;
-	if (!host->dying && handle->type == CHIM_OBJ_TCP &&
-	    !handle->retrieve_reason && retrievable(handle) &&
-	    chim_obj_get(handle)) {
+	if (host->dying || handle->type != CHIM_OBJ_TCP) {
+		host->stats.retrieves_ignored++;
+	} else if (handle->retrieve_reason &&
+		   !chim_reason_is_mandatory(handle->retrieve_reason) &&
+		   chim_reason_is_mandatory(reason)) {
+		/*
+		 * The host may decline the optional request it has queued;
+		 * this one it may not: it takes the queued one's place.
+		 */
+		handle->retrieve_reason = reason;
+		queued = true;
+	} else if (!handle->retrieve_reason && retrievable(handle) &&
+		   chim_obj_get(handle)) {
 		handle->retrieve_reason = reason;
 		list_add_tail(&handle->req_node, &host->requests);
 		queued = true;

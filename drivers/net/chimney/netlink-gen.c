@@ -60,22 +60,22 @@ const struct genl_small_ops chimney_nl_ops[16] = {
 	{
 		.cmd	= CHIMNEY_CMD_DEV_ATTACH,
 		.doit	= chimney_nl_dev_attach_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_DEV_DETACH,
 		.doit	= chimney_nl_dev_detach_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_DEV_PAUSE,
 		.doit	= chimney_nl_dev_pause_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_DEV_RESUME,
 		.doit	= chimney_nl_dev_resume_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_DEV_GET,
@@ -85,12 +85,12 @@ const struct genl_small_ops chimney_nl_ops[16] = {
 	{
 		.cmd	= CHIMNEY_CMD_POLICY_ADD,
 		.doit	= chimney_nl_policy_add_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_POLICY_DEL,
 		.doit	= chimney_nl_policy_del_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_POLICY_GET,
@@ -112,22 +112,22 @@ const struct genl_small_ops chimney_nl_ops[16] = {
 	{
 		.cmd	= CHIMNEY_CMD_CONN_OFFLOAD,
 		.doit	= chimney_nl_conn_offload_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_CONN_TERMINATE,
 		.doit	= chimney_nl_conn_terminate_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_TARGET_REQUEST,
 		.doit	= chimney_nl_target_request_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_TARGET_FAULT,
 		.doit	= chimney_nl_target_fault_doit,
-		.flags	= GENL_UNS_ADMIN_PERM,
+		.flags	= GENL_ADMIN_PERM,
 	},
 	{
 		.cmd	= CHIMNEY_CMD_STATS_GET,

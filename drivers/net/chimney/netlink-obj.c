@@ -255,8 +255,31 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
 	}
 }
 
+/*
+ * Exact sequence numbers are what a blind injection needs (TCP_REPAIR
+ * asks the same privilege): CAP_NET_ADMIN in the initial namespace.
+ */
+static int delegated_allowed(const struct sk_buff *skb, struct nlattr *attr,
+			     struct netlink_ext_ack *extack)
+{
+	if (!attr || netlink_capable(skb, CAP_NET_ADMIN))
+		return 0;
+	NL_SET_ERR_MSG_ATTR(extack, attr,
+			    "with-delegated needs CAP_NET_ADMIN in the initial user namespace");
+	return -EPERM;
+}
+
 int chimney_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct nlattr **attrs = chim_dump_attrs(cb);
+	int err;
+
+	if (!dump_ctx(cb)->started && attrs) {
+		err = delegated_allowed(cb->skb, attrs[CHIMNEY_A_WITH_DELEGATED],
+					cb->extack);
+		if (err)
+			return err;
+	}
 	return dump_devs(skb, cb, dump_conns);
 }
 
@@ -318,6 +341,10 @@ int chimney_nl_conn_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct chim_dev *only;
 	int err;
 
+	err = delegated_allowed(skb, info->attrs[CHIMNEY_A_WITH_DELEGATED],
+				info->extack);
+	if (err)
+		return err;
 	err = nl_tuple(info, &t);
 	if (err)
 		return err;
@@ -762,6 +789,15 @@ static int put_host_stats(struct sk_buff *skb, struct chim_host *host)
 	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_RETRIEVES_IGNORED,
 			      st.retrieves_ignored, CHIMNEY_A_HOST_STATS_PAD) ||
 	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_UPLOAD_ALL, st.upload_all,
+			      CHIMNEY_A_HOST_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_FROZEN_CAUGHT,
+			      atomic64_read(&host->frozen_caught),
+			      CHIMNEY_A_HOST_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_FROZEN_DROPPED,
+			      atomic64_read(&host->frozen_dropped),
+			      CHIMNEY_A_HOST_STATS_PAD) ||
+	    nla_put_u64_64bit(skb, CHIMNEY_A_HOST_STATS_FROZEN_TX_DROPPED,
+			      atomic64_read(&host->frozen_tx_dropped),
 			      CHIMNEY_A_HOST_STATS_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);

@@ -17,8 +17,15 @@
 #include "dev.h"
 #include "netlink.h"
 
+/*
+ * Events carry every connection's tuple: a listener needs CAP_NET_ADMIN
+ * over the namespace the events are about.
+ */
 static const struct genl_multicast_group chim_nl_mcgrps[] = {
-	[CHIMNEY_NLGRP_EVENTS] = { .name = CHIMNEY_MCGRP_EVENTS, },
+	[CHIMNEY_NLGRP_EVENTS] = {
+		.name = CHIMNEY_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_NET_ADMIN,
+	},
 };
 
 static struct genl_family chim_nl_family __ro_after_init = {

@@ -71,6 +71,8 @@ static DECLARE_COMPLETION(chim_calls_done);
 static struct workqueue_struct *chim_sock_wq;
 /* The task attaching the ULP for an offload (under RTNL), or NULL. */
 static struct task_struct *chim_attaching;
+/* The module is going: opt-in work finds no device any more. */
+static bool chim_stopping;
 
 static void chim_enter(void)
 {
@@ -102,8 +104,8 @@ EXPORT_SYMBOL_IF_KUNIT(chim_sock_ctx);
  * chim_sock_may_offload() - whether a rule may offload a socket now
  * @sk: a TCP socket
  *
- * Return: true when it has no ULP, or ours and is with the stock stack and
- * not closing (uploaded earlier: rules apply again after a link flap, a
+ * Return: true when it is a user's socket and has no ULP, or ours and is
+ * with the stock stack and not closing (uploaded earlier: rules apply again after a link flap, a
  * pause, or when a rule is added).
  */
 bool chim_sock_may_offload(const struct sock *sk)
@@ -112,6 +114,8 @@ bool chim_sock_may_offload(const struct sock *sk)
 	const struct tcp_ulp_ops *ops = READ_ONCE(icsk->icsk_ulp_ops);
 	struct chim_sock *csk;
 
+	if (sk->sk_kern_sock)
+		return false;
 	if (!ops)
 		return true;
 	if (ops != &chim_ulp_ops)
@@ -417,6 +421,51 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	return ret;
 }
 
+/*
+ * A frozen socket has no send buffer (freeze()), so the stock poll never
+ * reports it writable, yet a send on it is taken: the send brings the
+ * connection back first.  An event-loop application waits for EPOLLOUT
+ * before it writes, so report what the stock poll would report with the
+ * send buffer the socket had.  Racy by nature, as every poll is: the
+ * state is read again by the send itself.
+ */
+static bool frozen_writable(const struct sock *sk, const struct chim_sock *csk)
+{
+	int queued = READ_ONCE(sk->sk_wmem_queued);
+
+	return csk_frozen(csk) &&
+	       (1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) &&
+	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
+	       READ_ONCE(csk->snap.sndbuf) - queued >= queued / 2;
+}
+
+static __poll_t chim_poll(struct file *file, struct socket *sock,
+			  poll_table *wait)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	__poll_t mask;
+
+	chim_enter();
+	mask = csk->base_ops->poll(file, sock, wait);
+	if (!(mask & EPOLLOUT) && frozen_writable(sock->sk, csk))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	chim_leave();
+	return mask;
+}
+
+/* The socket just became writable for chim_poll(): wake its pollers. */
+static void wake_writers(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLWRBAND);
+	rcu_read_unlock();
+}
+
 #ifdef CHIM_HAVE_PROTO_SENDPAGE
 static int chim_sendpage(struct sock *sk, struct page *page, int offset,
 			 size_t size, int flags)
@@ -462,6 +511,7 @@ static int chim_build_prot(struct sock *sk, int i)
 			set->ops = *ops;
 			set->ops.shutdown = chim_shutdown;
 			set->ops.splice_read = chim_splice_read;
+			set->ops.poll = chim_poll;
 			chim_saved_ops[i] = ops;
 			/* Publish the set only once it is complete. */
 			smp_store_release(&chim_saved_prot[i], base);
@@ -474,12 +524,149 @@ static int chim_build_prot(struct sock *sk, int i)
 	return 0;
 }
 
+/* ---- the catch (catch.c's hooks call these) -------------------------------- */
+
+/*
+ * The catch takes what the stock stack would process for a frozen socket
+ * outside its device's ingress hook (IP fragments reassembled, IPv6
+ * extension headers, VLAN-tagged frames, another ingress device): were the
+ * stock stack to process such a segment, the restore would rewind the
+ * state it moved (rcv_nxt, snd_una).  Held segments go back into the stack
+ * once the socket is restored; the peer retransmits what is dropped.
+ */
+
+static void chim_sock_put(struct chim_sock *csk);
+
+static struct chim_sock *catch_ctx_rcu(const struct sock *sk)
+{
+	if (READ_ONCE(inet_csk(sk)->icsk_ulp_ops) != &chim_ulp_ops)
+		return NULL;
+	return rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+}
+
+/**
+ * chim_sock_catch() - take a segment the stock receive path would give a
+ *	frozen socket
+ * @sk: the established socket the segment belongs to
+ * @skb: the segment, its data at the network header (NF_INET_LOCAL_IN)
+ * @drop: hold nothing, drop it (an IPv6 first fragment: its reassembly
+ *	would come to the socket without passing the catch again)
+ *
+ * Context: softirq, RCU read side.
+ * Return: true when the segment was taken (held or freed), false when
+ * @sk is not frozen and the stock stack may have it.
+ */
+bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop)
+{
+	struct chim_sock *csk = catch_ctx_rcu(sk);
+	bool ask = false;
+
+	if (!csk || !READ_ONCE(csk->catching))
+		return false;
+	spin_lock(&csk->catch_lock);
+	if (!csk->catching) {
+		spin_unlock(&csk->catch_lock);
+		return false;
+	}
+	if (drop || csk->caught_size + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		atomic64_inc(&csk->catch_host->frozen_dropped);
+		spin_unlock(&csk->catch_lock);
+		kfree_skb(skb);
+		return true;
+	}
+	/* Nothing may tie it to this pass: it goes through the stack again. */
+	skb_orphan(skb);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	csk->caught_size += skb->truesize;
+	__skb_queue_tail(&csk->caught, skb);
+	atomic64_inc(&csk->catch_host->frozen_caught);
+	/* The target never saw it: ask it for the upload it would ask. */
+	ask = skb_queue_len(&csk->caught) == 1;
+	if (ask) {
+		refcount_inc(&csk->ref);
+		sock_hold(sk);
+	}
+	spin_unlock(&csk->catch_lock);
+	if (ask && !queue_work(chim_sock_wq, &csk->ask_work)) {
+		sock_put(sk);
+		chim_sock_put(csk);
+	}
+	return true;
+}
+
+/**
+ * chim_sock_guard() - whether a segment a socket sends must be dropped
+ * @sk: the sending socket, a full TCP socket
+ *
+ * A frozen socket must stay silent: the target runs its connection.
+ * Nothing known sends from one; this catches what would, and counts it
+ * (the tests assert the count stays 0).
+ *
+ * Context: any but hardirq, RCU read side.
+ * Return: true when it is frozen (the segment is counted and must be
+ * dropped).
+ */
+bool chim_sock_guard(const struct sock *sk)
+{
+	struct chim_sock *csk = catch_ctx_rcu(sk);
+	bool frozen;
+
+	if (!csk || !READ_ONCE(csk->catching))
+		return false;
+	spin_lock_bh(&csk->catch_lock);
+	frozen = csk->catching;
+	if (frozen)
+		atomic64_inc(&csk->catch_host->frozen_tx_dropped);
+	spin_unlock_bh(&csk->catch_lock);
+	if (frozen)
+		net_warn_ratelimited("chimney: a frozen socket sent a segment (dropped)\n");
+	return frozen;
+}
+
+/* The connection comes back: the catch lets go of the socket. */
+static void stop_catching(struct chim_sock *csk)
+{
+	spin_lock_bh(&csk->catch_lock);
+	WRITE_ONCE(csk->catching, false);
+	spin_unlock_bh(&csk->catch_lock);
+}
+
+/*
+ * What the catch held goes through the stack again, now that the socket
+ * is restored (or @drop: reset), each from the device it came in on.
+ */
+static void release_caught(struct sock *sk, struct chim_sock *csk, bool drop)
+{
+	struct sk_buff_head q;
+	struct net_device *dev;
+	struct sk_buff *skb;
+
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&csk->catch_lock);
+	skb_queue_splice_init(&csk->caught, &q);
+	csk->caught_size = 0;
+	spin_unlock_bh(&csk->catch_lock);
+	rcu_read_lock();
+	while ((skb = __skb_dequeue(&q))) {
+		dev = drop ? NULL : dev_get_by_index_rcu(sock_net(sk), skb->skb_iif);
+		if (!dev) {
+			kfree_skb(skb);
+			continue;
+		}
+		skb->dev = dev;
+		netif_rx(skb);
+	}
+	rcu_read_unlock();
+}
+
 /* ---- the ULP --------------------------------------------------------------- */
 
+/* tcp_diag reads the context under RCU only: free it after a grace period. */
 static void chim_sock_put(struct chim_sock *csk)
 {
 	if (refcount_dec_and_test(&csk->ref))
-		kfree(csk);
+		kfree_rcu(csk, rcu);
 }
 
 static void chim_sock_optin_work(struct work_struct *work);
@@ -505,6 +692,8 @@ static int chim_ulp_init(struct sock *sk)
 	refcount_set(&csk->ref, 1);
 	spin_lock_init(&csk->lock);
 	skb_queue_head_init(&csk->held);
+	spin_lock_init(&csk->catch_lock);
+	skb_queue_head_init(&csk->caught);
 	init_waitqueue_head(&csk->wq);
 	INIT_WORK(&csk->work, chim_sock_optin_work);
 	INIT_WORK(&csk->ask_work, chim_sock_ask_work);
@@ -553,29 +742,38 @@ static void chim_ulp_release(struct sock *sk)
 	write_unlock_bh(&sk->sk_callback_lock);
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
 	skb_queue_purge(&csk->held);
+	skb_queue_purge(&csk->caught);
 	chim_sock_put(csk);
 	chim_leave();
 }
 
+/* tcp_diag, without the socket lock: the context may go meanwhile. */
 static int chim_ulp_get_info(struct sock *sk, struct sk_buff *skb)
 {
-	struct chim_sock *csk = csk_of(sk);
+	struct chim_sock *csk;
 	struct nlattr *nest;
+	int err = 0;
 
+	rcu_read_lock();
+	csk = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
 	if (!csk)
-		return 0;
+		goto out;
+	err = -EMSGSIZE;
 	nest = nla_nest_start_noflag(skb, CHIMNEY_ULP_INFO);
 	if (!nest)
-		return -EMSGSIZE;
+		goto out;
 	if (nla_put_u8(skb, CHIMNEY_ULP_INFO_STATE, READ_ONCE(csk->state)) ||
 	    nla_put_u32(skb, CHIMNEY_ULP_INFO_IFINDEX, READ_ONCE(csk->ifindex)) ||
 	    nla_put_u32(skb, CHIMNEY_ULP_INFO_OFFLOADS, READ_ONCE(csk->offloads)) ||
 	    nla_put_u32(skb, CHIMNEY_ULP_INFO_UPLOADS, READ_ONCE(csk->uploads))) {
 		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
+		goto out;
 	}
 	nla_nest_end(skb, nest);
-	return 0;
+	err = 0;
+out:
+	rcu_read_unlock();
+	return err;
 }
 
 static size_t chim_ulp_get_info_size(const struct sock *sk)
@@ -610,7 +808,12 @@ static int chim_backlog_catch(struct sock *sk, struct sk_buff *skb)
 		csk->ask_queued = true;
 		refcount_inc(&csk->ref);
 		sock_hold(sk);
-		queue_work(chim_sock_wq, &csk->ask_work);
+		/* Already queued by the catch: that one asks. */
+		if (!queue_work(chim_sock_wq, &csk->ask_work)) {
+			csk->ask_queued = false;
+			sock_put(sk);
+			chim_sock_put(csk);
+		}
 	}
 	chim_leave();
 	return 0;
@@ -629,9 +832,16 @@ static void chim_sock_ask_work(struct work_struct *work)
 	chim_sock_put(csk);
 }
 
-static void freeze(struct sock *sk, struct chim_sock *csk)
+static void freeze(struct sock *sk, struct chim_sock *csk,
+		   struct chim_host *host)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	/* From here, the stock stack neither receives nor sends for it. */
+	spin_lock_bh(&csk->catch_lock);
+	csk->catch_host = host;
+	WRITE_ONCE(csk->catching, true);
+	spin_unlock_bh(&csk->catch_lock);
 
 	csk->snap.ack_owed = inet_csk_ack_scheduled(sk);
 	/* Retransmit, loss probe, RACK, zero window, delayed ACK, pacing, compressed ACK. */
@@ -643,7 +853,7 @@ static void freeze(struct sock *sk, struct chim_sock *csk)
 	 * for the lock) must not queue data into the frozen socket.  It
 	 * waits for the upload, which gives the room back.
 	 */
-	csk->snap.sndbuf = sk->sk_sndbuf;
+	WRITE_ONCE(csk->snap.sndbuf, sk->sk_sndbuf);
 	WRITE_ONCE(sk->sk_sndbuf, 0);
 	tcp_sk(sk)->compressed_ack = 0;
 	icsk->icsk_ack.pending = 0;
@@ -1066,11 +1276,13 @@ static void offload_undo(struct sock *sk, struct chim_sock *csk)
 {
 	struct chim_conn *conn = csk->conn;
 
+	stop_catching(csk);
 	thaw(sk, csk);
 	WRITE_ONCE(csk->state, CHIM_SK_HOST);
 	csk_set_conn(csk, NULL);
 	csk->freeze_locked = false;
 	release_sock(sk);
+	release_caught(sk, csk, false);
 	if (conn) {
 		drop_new_conn(conn);
 		skb_queue_purge(&conn->d.send_data);
@@ -1106,6 +1318,14 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	int err;
 
 	ASSERT_RTNL();
+	/*
+	 * A kernel socket (NFS, iSCSI, a tunnel) may send from memory
+	 * reclaim or with locks held: never make it wait for an upload.
+	 */
+	if (sk->sk_kern_sock) {
+		NL_SET_ERR_MSG(extack, "a kernel socket is never offloaded");
+		return -EPERM;
+	}
 	err = chim_dev_admit(cd, extack);
 	if (err)
 		return err;
@@ -1143,7 +1363,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	refcount_inc(&csk->ref);	/* the connection's */
 	sock_hold(sk);
 
-	freeze(sk, csk);
+	freeze(sk, csk, cd->host);
 	snapshot_state(sk, csk, conn);
 	err = snapshot_data(sk, &conn->d);
 	csk_set_conn(csk, conn);
@@ -1183,7 +1403,7 @@ static void chim_sock_optin_work(struct work_struct *work)
 	struct chim_tuple t;
 
 	rtnl_lock();
-	cd = chim_sock_route_dev(sk, false);
+	cd = READ_ONCE(chim_stopping) ? NULL : chim_sock_route_dev(sk, false);
 	if (cd && !csk->attempted && !chim_dev_refuses(cd) &&
 	    chim_sock_ctx(sk) == csk) {
 		chim_sock_tuple(sk, &t);
@@ -1213,6 +1433,9 @@ static void sock_offloaded(struct chim_conn *conn, enum chim_status status,
 	WRITE_ONCE(csk->offloads, csk->offloads + 1);
 	csk->freeze_locked = false;
 	release_sock(sk);
+	/* Its send queue went to the target: room to write (chim_poll()). */
+	if (frozen_writable(sk, csk))
+		wake_writers(sk);
 }
 
 static void sock_upload_begin(struct chim_conn *conn)
@@ -1221,6 +1444,8 @@ static void sock_upload_begin(struct chim_conn *conn)
 
 	lock_sock(csk->sk);
 	WRITE_ONCE(csk->state, CHIM_SK_UPLOADING);
+	/* The restore may send; the socket is owned until it is done. */
+	stop_catching(csk);
 }
 
 /* Drop @n bytes from the head of @q. */
@@ -1406,6 +1631,7 @@ static void upload_done(struct sock *sk, struct chim_sock *csk)
 	WRITE_ONCE(csk->state, CHIM_SK_HOST);
 	csk_set_conn(csk, NULL);
 	release_sock(sk);
+	release_caught(sk, csk, false);
 	wake_up_all(&csk->wq);
 	sk->sk_write_space(sk);
 	chim_obj_put(&conn->obj);
@@ -1418,6 +1644,8 @@ static void sock_reset(struct sock *sk, struct chim_sock *csk)
 {
 	struct sk_buff *skb;
 
+	stop_catching(csk);
+	release_caught(sk, csk, true);
 	while ((skb = __skb_dequeue(&csk->held)))
 		kfree_skb(skb);
 	sk->sk_backlog_rcv = csk->base_backlog_rcv;
@@ -1506,6 +1734,12 @@ void chim_sock_stop(void)
 {
 	/* Waits for the lookups in progress too. */
 	tcp_unregister_ulp(&chim_ulp_ops);
+	/*
+	 * Opt-in work looks devices up in the per-namespace state, which
+	 * the devices' exit frees: none may run after this.
+	 */
+	WRITE_ONCE(chim_stopping, true);
+	flush_workqueue(chim_sock_wq);
 }
 
 /* Give a socket, with the stock stack, its own operations back. */
@@ -1523,6 +1757,7 @@ static void chim_sock_strip(struct sock *sk, struct chim_sock *csk)
 		rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
 		WRITE_ONCE(icsk->icsk_ulp_ops, NULL);
 		skb_queue_purge(&csk->held);
+		skb_queue_purge(&csk->caught);
 		chim_sock_put(csk);	/* the socket's */
 	}
 	release_sock(sk);
@@ -1576,5 +1811,13 @@ void chim_sock_uninit(void)
 	synchronize_rcu();
 	percpu_ref_kill(&chim_calls);
 	wait_for_completion(&chim_calls_done);
+	/*
+	 * The last put completed chim_calls_done from our own text and is
+	 * returning through it: let every task leave it before it goes.
+	 */
+#ifdef CONFIG_TASKS_RCU
+	synchronize_rcu_tasks();
+#endif
+	synchronize_rcu();
 	percpu_ref_exit(&chim_calls);
 }

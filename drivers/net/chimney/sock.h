@@ -89,6 +89,14 @@ struct chim_sock_snap {
  *	frozen socket's backlog caught: the target never saw it
  * @ask_queued: @ask_work is queued; socket owner only
  * @node: entry in the list of sockets with the ULP (for the module's exit)
+ * @rcu: frees the context after tcp_diag's readers (chim_ulp_get_info())
+ * @catch_lock: protects @catching, @catch_host, @caught and @caught_size;
+ *	taken in softirq
+ * @catching: the socket is frozen: the catch (catch.c) takes the segments
+ *	the stock receive path would give it, and drops what it would send
+ * @catch_host: the host of the offload, counting what the catch does
+ * @caught: segments the catch took, reinjected after the upload
+ * @caught_size: their truesize, bounded by the receive buffer
  */
 struct chim_sock {
 	struct sock *sk;
@@ -113,6 +121,12 @@ struct chim_sock {
 	struct work_struct ask_work;
 	bool ask_queued;
 	struct list_head node;
+	struct rcu_head rcu;
+	spinlock_t catch_lock;	/* see @catch_lock above */
+	bool catching;
+	struct chim_host *catch_host;
+	struct sk_buff_head caught;
+	unsigned int caught_size;
 };
 
 /*
@@ -134,6 +148,8 @@ struct chim_sock *chim_sock_ctx(const struct sock *sk);
 struct chim_conn *chim_sock_get_conn(struct chim_sock *csk);
 void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t);
 bool chim_sock_may_offload(const struct sock *sk);
+bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop);
+bool chim_sock_guard(const struct sock *sk);
 struct chim_dev *chim_sock_route_dev(struct sock *sk, bool reroute);
 int chim_sock_init(void);
 void chim_sock_stop(void);

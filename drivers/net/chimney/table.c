@@ -135,7 +135,7 @@ int chim_table_create(struct chim_table *table, u32 capacity)
 				     CHIM_SHARD_BUCKETS_MIN_BITS,
 				     CHIM_SHARD_BUCKETS_MAX_BITS);
 	n = 1U << table->bucket_bits;
-	table->shards = alloc_percpu(struct chim_shard);
+	table->shards = alloc_percpu_gfp(struct chim_shard, GFP_KERNEL_ACCOUNT);
 	if (!table->shards)
 		return -ENOMEM;
 	for_each_possible_cpu(cpu) {
@@ -143,7 +143,8 @@ int chim_table_create(struct chim_table *table, u32 capacity)
 
 		spin_lock_init(&shard->lock);
 		shard->count = 0;
-		shard->buckets = kvcalloc(n, sizeof(*shard->buckets), GFP_KERNEL);
+		shard->buckets = kvcalloc(n, sizeof(*shard->buckets),
+					  GFP_KERNEL_ACCOUNT);
 		if (!shard->buckets) {
 			chim_table_destroy(table);
 			return -ENOMEM;

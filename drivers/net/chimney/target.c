@@ -325,8 +325,11 @@ static int emu_invalidate_block(struct chim_block *b, void *arg)
 	while ((e = chim_table_next_rcu(table, &pos))) {
 		struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn, entry);
 
-		if (emu_conn_depends_on(ec, ctx))
+		/* A stopped one is being uploaded; its handle may be gone. */
+		spin_lock_bh(&ec->lock);
+		if (!ec->stopped && emu_conn_depends_on(ec, ctx))
 			chim_indicate_retrieve(ec->handle, CHIM_REASON_INVALID_STATE);
+		spin_unlock_bh(&ec->lock);
 		pos.idx++;
 	}
 	rcu_read_unlock();
@@ -472,7 +475,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 
 	if (!capacity || capacity > CHIM_MAX_CAPACITY)
 		return ERR_PTR(-ERANGE);
-	emu = kzalloc(sizeof(*emu), GFP_KERNEL);
+	emu = kzalloc(sizeof(*emu), GFP_KERNEL_ACCOUNT);
 	if (!emu)
 		return ERR_PTR(-ENOMEM);
 	emu->target.ops = &emu_ops;
@@ -481,7 +484,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 	emu->target.name = kstrdup(name, GFP_KERNEL);
 	if (!emu->target.name)
 		goto err_free;
-	emu->stats = alloc_percpu(struct chim_emu_stats);
+	emu->stats = alloc_percpu_gfp(struct chim_emu_stats, GFP_KERNEL_ACCOUNT);
 	if (!emu->stats)
 		goto err_name;
 	for_each_possible_cpu(cpu)
@@ -650,12 +653,22 @@ static struct chim_emu_conn *lock_running(struct chim_emu *emu,
  *	table
  * @ec: the connection, found under RCU
  *
+ * A terminate stops the connection (under its lock) before it completes,
+ * and the host may free the handle as soon as it has completed: the
+ * handle is alive only while the connection is seen running.
+ *
  * Context: RCU read-side critical section.
- * Return: the handle with a reference held, or NULL.
+ * Return: the handle with a reference held, or NULL once stopped.
  */
 struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec)
 {
-	return chim_obj_get(ec->handle) ? ec->handle : NULL;
+	struct chim_obj *handle = NULL;
+
+	spin_lock_bh(&ec->lock);
+	if (!ec->stopped && chim_obj_get(ec->handle))
+		handle = ec->handle;
+	spin_unlock_bh(&ec->lock);
+	return handle;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_conn_handle);
 
