@@ -60,6 +60,7 @@ static void auto_work(struct work_struct *work)
 {
 	struct chim_auto *a = container_of(work, struct chim_auto, work);
 	struct chim_auto_req *r, *tmp;
+	unsigned int n = 0;
 	LIST_HEAD(list);
 
 	spin_lock_bh(&a->lock);
@@ -72,6 +73,12 @@ static void auto_work(struct work_struct *work)
 		auto_offload(r->sk);
 		sock_put(r->sk);
 		kfree(r);
+		/* Each offload may wait for the target: RTNL a batch at a time. */
+		if (++n % CHIM_RTNL_BATCH == 0) {
+			rtnl_unlock();
+			cond_resched();
+			rtnl_lock();
+		}
 	}
 	rtnl_unlock();
 }

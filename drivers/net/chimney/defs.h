@@ -38,6 +38,12 @@ enum chim_limits {
 	CHIM_AUTO_PENDING_MAX = 4096,
 	/* Sockets taken from one hash bucket at a time by a rule's scan. */
 	CHIM_AUTO_BATCH = 64,
+	/*
+	 * Uploads or offloads per RTNL hold of a walk over many connections
+	 * (conn terminate all, the low-activity scan, a rule's new
+	 * connections): RTNL is never held for a whole walk.
+	 */
+	CHIM_RTNL_BATCH = 32,
 	/* Longest completion delay fault injection may ask for: the host
 	 * waits for completions with RTNL held.
 	 */

@@ -483,9 +483,6 @@ static int terminate_objs(struct chim_dev *cd, enum chim_obj_type type,
 	return count;
 }
 
-/* Uploads per RTNL hold in `conn terminate all`. */
-#define TERMINATE_BATCH 32
-
 /* The target attached to device @ifindex of @net, looked up again. */
 static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
 {
@@ -495,7 +492,7 @@ static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
 }
 
 /*
- * Everything the target of device @ifindex runs, uploaded TERMINATE_BATCH
+ * Everything the target of device @ifindex runs, uploaded CHIM_RTNL_BATCH
  * connections per RTNL hold, so that 100,000 connections never hold it for
  * minutes.  The binding is looked up again for each batch (a detach
  * meanwhile has uploaded everything itself).  No more connections than it
@@ -507,7 +504,7 @@ static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
 static void terminate_dev_all(struct net *net, int ifindex,
 			      enum chim_upload_reason reason)
 {
-	struct chim_conn *batch[TERMINATE_BATCH];
+	struct chim_conn *batch[CHIM_RTNL_BATCH];
 	unsigned int budget = UINT_MAX, total, n, i;
 	struct chim_obj *obj;
 	struct chim_dev *cd;
@@ -520,7 +517,7 @@ static void terminate_dev_all(struct net *net, int ifindex,
 			return;
 		}
 		n = chim_host_some_conns(cd->host, batch,
-					 min_t(unsigned int, budget, TERMINATE_BATCH), &total);
+					 min_t(unsigned int, budget, CHIM_RTNL_BATCH), &total);
 		budget = min(budget, total) - n;
 		for (i = 0; i < n; i++) {
 			obj = &batch[i]->obj;

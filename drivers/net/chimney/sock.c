@@ -124,6 +124,7 @@ bool chim_sock_may_offload(const struct sock *sk)
 	return csk && READ_ONCE(csk->state) == CHIM_SK_HOST &&
 	       !READ_ONCE(csk->closing);
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_sock_may_offload);
 
 /* The binding of the device @sk's cached route leaves by, or NULL. */
 static struct chim_dev *cached_route_dev(struct sock *sk)

@@ -185,9 +185,12 @@ int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 /*
  * One device's scan: each connection is measured over windows of the
  * device's idle timeout, the first from its offload; one that carried
- * fewer than idle-bytes (at least 1) in a window is uploaded.
+ * fewer than idle-bytes (at least 1) in a window is uploaded, as long as
+ * @budget lasts (one left idle is found again by the next scan).
+ *
+ * Return: whether a connection was left for want of budget.
  */
-static void idle_scan(struct chim_dev *cd)
+static bool idle_scan(struct chim_dev *cd, unsigned int *budget)
 {
 	unsigned long now = jiffies;
 	unsigned long window = msecs_to_jiffies(cd->idle_timeout_ms);
@@ -195,6 +198,7 @@ static void idle_scan(struct chim_dev *cd)
 	struct chim_emu_activity a;
 	struct chim_conn **conns;
 	unsigned int i, n;
+	bool left = false;
 
 	conns = chim_host_conns(cd->host, &n);
 	for (i = 0; i < n; i++) {
@@ -209,33 +213,42 @@ static void idle_scan(struct chim_dev *cd)
 		if (time_before(now, c->idle_since + window))
 			continue;
 		if (a.bytes - c->idle_base < min_bytes) {
-			terminate_conn(cd, c, CHIM_REASON_LOW_ACTIVITY);
+			if (*budget) {
+				terminate_conn(cd, c, CHIM_REASON_LOW_ACTIVITY);
+				(*budget)--;
+			} else {
+				left = true;
+			}
 			continue;
 		}
 		c->idle_since = now;
 		c->idle_base = a.bytes;
 	}
 	chim_host_conns_put(conns, n);
+	return left;
 }
 
 static void idle_work(struct work_struct *work)
 {
 	struct chim_net *cn = container_of(to_delayed_work(work),
 					   struct chim_net, idle_work);
+	unsigned int budget = CHIM_RTNL_BATCH;
+	bool more = false, left = false;
 	struct chim_dev *cd;
-	bool more = false;
 
+	/* At most a batch of uploads per RTNL hold; what is left, at once. */
 	rtnl_lock();
 	list_for_each_entry(cd, &cn->devs, node) {
 		if (!cd->idle_timeout_ms)
 			continue;
 		more = true;
-		idle_scan(cd);
+		if (idle_scan(cd, &budget))
+			left = true;
 	}
 	rtnl_unlock();
 	if (more)
 		schedule_delayed_work(&cn->idle_work,
-				      msecs_to_jiffies(CHIM_IDLE_TICK_MS));
+				      left ? 0 : msecs_to_jiffies(CHIM_IDLE_TICK_MS));
 }
 
 /**
