@@ -8,7 +8,10 @@
 #include <linux/kthread.h>
 #include <linux/bitmap.h>
 #include <linux/delay.h>
+#include <linux/ip.h>
 #include <linux/slab.h>
+#include <linux/tcp.h>
+#include <net/ip.h>
 
 #include "test_util.h"
 
@@ -267,6 +270,88 @@ static void stats_per_cpu(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, all.tcp.currently_established, 0u);
 }
 
+/* A segment of @c's tuple as the wire brings it (dropped once reinjected). */
+static struct sk_buff *held_segment(struct kunit *test, struct chim_conn *c)
+{
+	struct sk_buff *skb = alloc_skb(256, GFP_KERNEL);
+	struct iphdr *iph;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph) + sizeof(struct tcphdr) + 100);
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->ttl = 1;
+	iph->protocol = IPPROTO_TCP;
+	iph->tot_len = htons(skb->len);
+	iph->saddr = c->tuple.raddr.s6_addr32[3];
+	iph->daddr = c->tuple.laddr.s6_addr32[3];
+	ip_send_check(iph);
+	skb_reset_mac_header(skb);
+	skb->protocol = htons(ETH_P_IP);
+	skb->dev = init_net.loopback_dev;
+	return skb;
+}
+
+static struct chim_emu_conn *emu_conn(struct chim_emu *emu, struct chim_conn *c)
+{
+	struct chim_table_entry *e;
+
+	rcu_read_lock();
+	e = chim_table_lookup_rcu(&emu->table, &c->tuple);
+	rcu_read_unlock();
+	return e ? container_of(e, struct chim_emu_conn, entry) : NULL;
+}
+
+/*
+ * D13: what the target holds for connections it cannot serve yet is
+ * bounded for the target as a whole, not only per connection, and the
+ * bound is given back as the segments leave.
+ */
+static void held_segments_bounded_per_target(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_conn *b = chim_test_conn(test, env, 0, 1001);
+	struct chim_host *host = env->host;
+	struct chim_emu *emu = env->emu;
+	struct chim_emu_conn *ea, *eb;
+	struct chim_emu_stats st;
+	struct sk_buff *skb;
+	unsigned int size;
+
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(host, a), 0);
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(host, b), 0);
+	ea = emu_conn(emu, a);
+	eb = emu_conn(emu, b);
+	KUNIT_ASSERT_NOT_NULL(test, ea);
+	KUNIT_ASSERT_NOT_NULL(test, eb);
+	skb = held_segment(test, a);
+	size = skb->truesize;
+	emu->rx_held_max = 3 * size;
+	/* Their upload requests wait until the counts are read. */
+	disable_work_sync(&host->req_work);
+	local_bh_disable();
+	chim_emu_rx_hold(emu, ea, skb, 100);
+	chim_emu_rx_hold(emu, ea, held_segment(test, a), 100);
+	chim_emu_rx_hold(emu, eb, held_segment(test, b), 100);
+	chim_emu_rx_hold(emu, eb, held_segment(test, b), 100);
+	local_bh_enable();
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 3L * size);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&ea->rx), 2u);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&eb->rx), 1u);
+	chim_emu_stats_read(emu, -1, &st);
+	KUNIT_EXPECT_EQ(test, st.ip.in_discards, 1u);
+
+	enable_work(&host->req_work);
+	schedule_work(&host->req_work);
+	chim_host_flush(host);
+	emu->target.ops->quiesce(&emu->target);
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, b->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 0L);
+}
+
 static void request_entry_points_refuse_bad_input(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 4);
@@ -382,6 +467,7 @@ static struct kunit_case target_cases[] = {
 	KUNIT_CASE(table_concurrent_all_cpus),
 	KUNIT_CASE(table_resumable_walk_100k),
 	KUNIT_CASE(stats_per_cpu),
+	KUNIT_CASE(held_segments_bounded_per_target),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),
 	KUNIT_CASE(reader_after_terminate_gets_nothing),

@@ -54,6 +54,8 @@ enum chim_limits {
 	 * serve yet; more is dropped (the peer retransmits).
 	 */
 	CHIM_RX_HOLD_MAX = 8 << 20,
+	/* The same for all the connections of one target together. */
+	CHIM_RX_HOLD_TOTAL_MAX = 64 << 20,
 	/* How long the receive hook outlives the target's last connection. */
 	CHIM_RX_IDLE_MS = 10000,
 };

@@ -11,6 +11,7 @@
  * upload (Part 1, UploadRequested) and, once the connection is back in the
  * stock stack, indicates the held segments up like any received frame.
  */
+#include <kunit/visibility.h>
 #include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/if_vlan.h>
@@ -133,9 +134,35 @@ static void rx_count(struct chim_emu *emu, struct sk_buff *skb, bool held)
 	u64_stats_update_end(&s->syncp);
 }
 
-/* Hold a segment of @ec for the stock stack; ask for an upload once. */
-static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
-			    struct sk_buff *skb, u32 payload)
+/* Room for @size more held bytes, per connection and per target. */
+static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
+		    unsigned int size)
+{
+	if (ec->rx_truesize + size > CHIM_RX_HOLD_MAX)
+		return false;
+	if (atomic_long_add_return(size, &emu->rx_held) <= emu->rx_held_max)
+		return true;
+	atomic_long_sub(size, &emu->rx_held);
+	return false;
+}
+
+/**
+ * chim_emu_rx_hold() - hold a segment of @ec for the stock stack; ask for
+ *	an upload once
+ * @emu: the target
+ * @ec: the connection, found in the table
+ * @skb: the segment, consumed
+ * @payload: its TCP payload length
+ *
+ * What the target holds is bounded per connection and for the target as a
+ * whole; beyond, the segment is dropped and counted (the peer retransmits
+ * it).
+ *
+ * Context: softirq (the ingress hook).
+ * Return: NF_STOLEN.
+ */
+unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
+			      struct sk_buff *skb, u32 payload)
 {
 	bool ask = false, held = false;
 
@@ -151,7 +178,7 @@ static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 		return NF_STOLEN;
 	}
 	ec->active = jiffies;
-	if (ec->rx_truesize + skb->truesize <= CHIM_RX_HOLD_MAX) {
+	if (rx_room(emu, ec, skb->truesize)) {
 		ec->bytes_in += payload;
 		ec->rx_truesize += skb->truesize;
 		__skb_queue_tail(&ec->rx, skb);
@@ -168,6 +195,7 @@ static unsigned int rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 		kfree_skb(skb);	/* the peer retransmits it */
 	return NF_STOLEN;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_rx_hold);
 
 static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
@@ -194,8 +222,8 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	e = chim_table_lookup_rcu(&emu->table, &t);
 	if (!e)
 		return NF_ACCEPT;
-	return rx_hold(emu, container_of(e, struct chim_emu_conn, entry), skb,
-		       payload);
+	return chim_emu_rx_hold(emu, container_of(e, struct chim_emu_conn, entry),
+				skb, payload);
 }
 
 static void rx_unregister(struct chim_emu *emu)

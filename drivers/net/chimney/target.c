@@ -176,6 +176,7 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	spin_lock_bh(&ec->lock);
 	ec->stopped = true;
 	skb_queue_splice_tail_init(&ec->rx, &job->rx);
+	atomic_long_sub(ec->rx_truesize, &job->emu->rx_held);
 	ec->rx_truesize = 0;
 	spin_unlock_bh(&ec->lock);
 	chim_table_remove(&job->emu->table, &ec->entry);
@@ -480,6 +481,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 		return ERR_PTR(-ENOMEM);
 	emu->target.ops = &emu_ops;
 	chim_emu_rx_init(emu);
+	emu->rx_held_max = CHIM_RX_HOLD_TOTAL_MAX;
 	emu->target.capacity = capacity;
 	emu->target.name = kstrdup(name, GFP_KERNEL);
 	if (!emu->target.name)

@@ -154,6 +154,8 @@ struct chim_emu_faults {
  * @rx_registered: @rx_hook is registered
  * @rx_hook: NF_NETDEV_INGRESS hook on @dev
  * @rx_idle: unregisters @rx_hook once no connection was left for a while
+ * @rx_held: truesize of the segments held for all the connections
+ * @rx_held_max: its bound (CHIM_RX_HOLD_TOTAL_MAX; KUnit lowers it)
  */
 struct chim_emu {
 	struct chim_target target;
@@ -168,6 +170,8 @@ struct chim_emu {
 	bool rx_registered;
 	struct nf_hook_ops rx_hook;
 	struct delayed_work rx_idle;
+	atomic_long_t rx_held;
+	long rx_held_max;
 };
 
 static inline struct chim_emu *chim_target_emu(struct chim_target *target)
@@ -199,5 +203,7 @@ void chim_emu_rx_stop(struct chim_emu *emu);
 int chim_emu_rx_get(struct chim_emu *emu);
 void chim_emu_rx_put(struct chim_emu *emu);
 void chim_emu_rx_reinject(struct sk_buff_head *q);
+unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
+			      struct sk_buff *skb, u32 payload);
 
 #endif /* _CHIMNEY_TARGET_H */
