@@ -9,6 +9,8 @@
 #   netns chim-a (target on eth0, rules on rport 7400-7402)   netns chim-b
 #   eth0 10.0.0.1 fd00::1  ===========  e1000 wire  =========  eth1 10.0.0.2 fd00::2
 #   socat / epoll clients                                       receivers
+#   (and 60 idle connections whose ends B offloads on eth1, for a long
+#   RTNL section)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +26,11 @@ cleanup() {
 trap cleanup EXIT
 
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
+
+offloaded_now() { # NS DEV: connections offloaded on DEV now
+	ip netns exec "$1" "$CTL" -j stats "$2" |
+		python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloaded'])"
+}
 
 offloads() {
 	ctl -j stats eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloads'])"
@@ -105,9 +112,94 @@ if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
 EOF
 }
 
-ktap_plan 4
+# A send on an offloaded socket waits for RTNL to start the upload; another
+# device's pause holds RTNL for seconds (60 uploads, each completion delayed
+# by its target).  Killed meanwhile, the sender dies at once, not when RTNL
+# is released.
+check_killed_send() {
+	local pause app t0 t1
+	ip netns exec $NS_B "$CTL" dev attach eth1
+	bg $NS_B python3 "$CHIMNEY_ROOT/selftests/scale.py" server --addr 10.0.0.2 --ports 7410
+	wait_for 20 listening $NS_B 7410
+	bg $NS_A python3 "$CHIMNEY_ROOT/selftests/scale.py" clients --addr 10.0.0.2 \
+		--ports 7410 --count 60 --ports-file $W/idle.7410 --go $W/go.7410 --timeout 600
+	wait_for 60 test -s $W/idle.7410
+	ip netns exec $NS_B "$CTL" policy add eth1 lport 7410
+	wait_for 120 out_is 60 offloaded_now $NS_B eth1
+	ip netns exec $NS_B "$CTL" target fault eth1 complete-delay 100
+
+	bg $NS_B socat TCP4-LISTEN:7403,reuseaddr EXEC:cat
+	wait_for 10 listening $NS_B 7403
+	ctl policy add eth0 rport 7403
+	ip netns exec $NS_A python3 -c "
+import os, socket, sys, time
+s = socket.create_connection(('10.0.0.2', 7403))
+open('$W/app.ready', 'w').write('1')
+while not os.path.exists('$W/app.go'):
+    time.sleep(0.05)
+s.send(b'x' * 1000)
+time.sleep(600)
+" </dev/null >>$W/bg.out 2>&1 &
+	app=$!
+	echo $app >>$PIDS
+	wait_for 20 test -e $W/app.ready
+	wait_for 60 out_is 1 offloaded_now $NS_A eth0
+
+	ip netns exec $NS_B "$CTL" dev pause eth1 &
+	pause=$!
+	sleep 1
+	touch $W/app.go
+	sleep 1
+	kill -0 $pause 2>/dev/null || { echo "the pause was over before the kill"; return 1; }
+	t0=$(date +%s%N)
+	kill -9 $app
+	while kill -0 $app 2>/dev/null; do sleep 0.05; done
+	t1=$(date +%s%N)
+	echo "killed sender gone after $(((t1 - t0) / 1000000)) ms" >&2
+	kill -0 $pause 2>/dev/null || echo "(the pause ended meanwhile)" >&2
+	wait $pause
+	touch $W/go.7410
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ] ||
+		{ echo "the killed sender took $(((t1 - t0) / 1000000)) ms to go"; return 1; }
+}
+
+# optin_client PORT FILE: a client that asks for the offload of its own
+# connection (setsockopt TCP_ULP "chimney"), then holds it.
+optin_client() {
+	ip netns exec $NS_A python3 -c "
+import socket, time
+s = socket.create_connection(('10.0.0.2', $1))
+s.setsockopt(socket.IPPROTO_TCP, 31, b'chimney')  # TCP_ULP
+open('$2', 'w').write('1')
+time.sleep(300)
+" </dev/null >>$W/bg.out 2>&1 &
+	echo $! >>$PIDS
+	wait_for 20 test -s "$2"
+}
+
+# An application's own opt-in offloads its connection only where the
+# device was attached with opt-in: otherwise only rules take capacity.
+check_opt_in() {
+	local before
+	bg $NS_B socat TCP4-LISTEN:7404,reuseaddr,fork EXEC:cat
+	wait_for 10 listening $NS_B 7404
+	before=$(offloads)
+	optin_client 7404 $W/optin.1
+	sleep 3
+	expect_eq "$(offloads)" "$before" "offloads of an opt-in without opt-in"
+	ctl dev detach eth0
+	ctl dev attach eth0 opt-in
+	expect_eq "$(ctl -j dev show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["opt_in"])')" \
+		True "opt_in"
+	optin_client 7404 $W/optin.2
+	wait_for 30 out_is 1 offloads
+}
+
+ktap_plan 6
 ktap_check setup setup
 ktap_check socat_v4 check_socat_v4
 ktap_check socat_v6 check_socat_v6
 ktap_check epoll_echo check_epoll_echo
+ktap_check killed_send check_killed_send
+ktap_check opt_in check_opt_in
 ktap_finish

@@ -13,17 +13,24 @@
 #   client: reads to EOF                    server: IPv4 without DF (route MTU
 #                                           1500 locked: 1460-byte segments,
 #                                           fragmented), IPv6 with DSTOPTS
+#                                           (set on the listener)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-W=/tmp/catch
+W=$CHIMNEY_RESULTS/catch
 PIDS=$W/pids
 
 cleanup() {
 	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null || true
 	wire_down
-	wait_for 60 rmmod chimney || true
-	rm -rf $W
+	wait_for 60 rmmod chimney || {
+		echo "rmmod failed; blocked tasks:" >&2
+		for t in /proc/[0-9]*; do
+			grep -q '^State:.*D' $t/status 2>/dev/null || continue
+			echo "$t $(cat $t/comm)" >&2
+			cat $t/stack >&2
+		done
+	}
 }
 trap cleanup EXIT
 
@@ -39,6 +46,7 @@ reasm_ok() {
 }
 
 setup() {
+	rm -rf $W
 	mkdir -p $W
 	: >$PIDS
 	insmod "$KO"
@@ -57,13 +65,14 @@ import os, socket, time
 fam, addr, port, mode = socket.$1, '$2', $3, '$4'
 s = socket.socket(fam)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+if mode == 'dstopts':
+    # On the listener: the connection's MSS then counts the header.
+    s.setsockopt(socket.IPPROTO_IPV6, 59, bytes([0, 0, 1, 4, 0, 0, 0, 0]))  # IPV6_DSTOPTS
 s.bind((addr, port))
 s.listen()
 c, _ = s.accept()
 if mode == 'frag':
     c.setsockopt(socket.IPPROTO_IP, 10, 5)      # IP_MTU_DISCOVER: IP_PMTUDISC_OMIT
-else:
-    c.setsockopt(socket.IPPROTO_IPV6, 59, bytes([0, 0, 1, 4, 0, 0, 0, 0]))  # IPV6_DSTOPTS
 data = open('$W/data', 'rb').read()
 def wait(f):
     while not os.path.exists(f):
@@ -110,7 +119,13 @@ caught() {
 	# check below shows what a missed segment does.
 	wait_for 60 out_ge $((before + 1)) stat_of frozen_caught || true
 	touch "$W/go2.$port"
-	wait_for 120 test -s "$W/sum.$port"
+	wait_for 120 test -s "$W/sum.$port" || {
+		ctl -j stats eth0
+		ip netns exec $NS_A ss -tni
+		ip netns exec $NS_B ss -tni
+		cat $W/bg.out
+		return 1
+	}
 	want=$(sha256sum <$W/data | cut -d' ' -f1)
 	expect_eq "$(cat "$W/sum.$port")" "$want" "SHA-256 received"
 	[ "$(stat_of frozen_caught)" -gt "$before" ] || { echo "nothing caught"; return 1; }

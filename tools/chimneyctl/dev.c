@@ -15,7 +15,7 @@ void usage_dev(FILE *f)
 {
 	fputs("Usage: chimneyctl dev attach DEV [ capacity N ] [ idle-timeout MS ]\n"
 	      "                       [ idle-bytes N ] [ PARAM N ]...\n"
-	      "                       [ accept-optional REASON[,REASON...] ]\n"
+	      "                       [ accept-optional REASON[,REASON...] ] [ opt-in ]\n"
 	      "       chimneyctl dev { detach | pause | resume } DEV\n"
 	      "       chimneyctl [ -j ] [ -d ] dev show [ [ dev ] DEV ]\n"
 	      "where  PARAM := { ticks | ack-frequency | delayed-ack-ticks |\n"
@@ -54,6 +54,7 @@ static int dev_attach(struct args *a)
 {
 	bool seen_capacity = false, seen_timeout = false, seen_bytes = false;
 	bool seen_accept = false, seen_param[__CHIMNEY_A_PARAMS_MAX] = {};
+	bool opt_in = false;
 	uint32_t capacity = 0, idle_timeout = 0, accept = 0;
 	uint32_t params[__CHIMNEY_A_PARAMS_MAX] = {};
 	bool have_params = false;
@@ -79,6 +80,8 @@ static int dev_attach(struct args *a)
 		} else if (!strcmp(kw, "accept-optional")) {
 			check_once(&seen_accept, kw);
 			accept = parse_reason_mask(args_value(a, kw));
+		} else if (!strcmp(kw, "opt-in")) {
+			check_once(&opt_in, kw);
 		} else if (param) {
 			check_once(&seen_param[param], kw);
 			params[param] = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
@@ -106,6 +109,8 @@ static int dev_attach(struct args *a)
 	}
 	if (seen_accept)
 		mnl_attr_put_u32(nlh, CHIMNEY_A_ACCEPT_OPTIONAL, accept);
+	if (opt_in)
+		mnl_attr_put_u8(nlh, CHIMNEY_A_OPT_IN, 1);
 	nl_talk(nlh, NULL, NULL);
 	return 0;
 }
@@ -154,6 +159,7 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 	json_obj_close();
 
 	json_reason_mask("accept_optional", get_u32(tb[CHIMNEY_A_ACCEPT_OPTIONAL]));
+	json_bool("opt_in", tb[CHIMNEY_A_OPT_IN] && mnl_attr_get_u8(tb[CHIMNEY_A_OPT_IN]));
 	json_obj_close();
 }
 
@@ -177,6 +183,8 @@ static void dev_show_text(const struct nlattr **tb, const char *dev)
 		printf(" paused");
 	if (tb[CHIMNEY_A_LINK_UP] && !mnl_attr_get_u8(tb[CHIMNEY_A_LINK_UP]))
 		printf(" link-down");
+	if (tb[CHIMNEY_A_OPT_IN] && mnl_attr_get_u8(tb[CHIMNEY_A_OPT_IN]))
+		printf(" opt-in");
 	putchar('\n');
 	if (!opts.details)
 		return;

@@ -103,6 +103,7 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	if (!cd->host)
 		goto err_emu;
 	cd->host->accept_optional = cfg->accept_optional;
+	cd->opt_in = cfg->opt_in;
 	cd->host->notify = chim_nl_notify_host;
 	cd->host->priv = cd;
 	cd->idle_timeout_ms = cfg->idle_timeout_ms;

@@ -68,6 +68,7 @@ struct chim_policy {
  * @policies: offload rules; RTNL
  * @nr_policies: number of rules
  * @next_policy_id: id of the next rule
+ * @opt_in: applications may opt in (setsockopt TCP_ULP) without a rule
  */
 struct chim_dev {
 	struct list_head node;
@@ -85,6 +86,7 @@ struct chim_dev {
 	struct list_head policies;
 	unsigned int nr_policies;
 	u32 next_policy_id;
+	bool opt_in;
 };
 
 /* One device's rule, as the offload-rule hook sees it. */
@@ -161,6 +163,7 @@ struct chim_dev_config {
 	u64 idle_bytes;
 	u32 accept_optional;
 	struct chim_params params;
+	bool opt_in;
 };
 
 struct chim_net *chim_net(struct net *net);

@@ -33,7 +33,8 @@ static struct genl_family chim_nl_family __ro_after_init = {
 	.version = CHIMNEY_FAMILY_VERSION,
 	/*
 	 * The requests' policy: attributes only replies and events carry
-	 * (link-up) are above it, refused as unknown like any other.
+	 * (link-up) have no entry in it and are refused (strict validation
+	 * takes no NLA_UNSPEC), those above it as unknown.
 	 */
 	.maxattr = ARRAY_SIZE(chimney_nl_policy) - 1,
 	.policy = chimney_nl_policy,
@@ -446,6 +447,8 @@ int chimney_nl_dev_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		cfg.idle_timeout_ms = nla_get_u32(info->attrs[CHIMNEY_A_IDLE_TIMEOUT]);
 	if (info->attrs[CHIMNEY_A_IDLE_BYTES])
 		cfg.idle_bytes = nla_get_u64(info->attrs[CHIMNEY_A_IDLE_BYTES]);
+	if (info->attrs[CHIMNEY_A_OPT_IN])
+		cfg.opt_in = nla_get_u8(info->attrs[CHIMNEY_A_OPT_IN]);
 	a = info->attrs[CHIMNEY_A_ACCEPT_OPTIONAL];
 	if (a) {
 		u32 bits = nla_get_u32(a), r;
@@ -569,7 +572,8 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	    nla_put_u32(skb, CHIMNEY_A_OFFLOADED,
 			atomic_read(&cd->emu->table.count)) ||
 	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
-			READ_ONCE(cd->host->accept_optional)))
+			READ_ONCE(cd->host->accept_optional)) ||
+	    nla_put_u8(skb, CHIMNEY_A_OPT_IN, cd->opt_in))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, CHIMNEY_A_PARAMS);
 	if (!nest ||

@@ -195,18 +195,16 @@ static bool csk_frozen(const struct chim_sock *csk)
 /* ---- application calls --------------------------------------------------- */
 
 /*
- * Get the connection back to the stock stack and wait until it is.  With
- * @ask_target the target is asked (Part 1, UploadRequested), else the host
- * terminates it itself.
- */
-/*
  * Start the upload of the socket's connection, if it has one: with @ask the
  * target is asked (Part 1); with @terminate the host terminates it itself
- * when the target is not asked or cannot be.
+ * when the target is not asked or cannot be.  With @killable, a fatal
+ * signal gives up the wait for RTNL.
+ *
+ * Return: 0, or -EINTR when given up.
  */
-static void csk_start_upload(struct chim_sock *csk,
-			     enum chim_upload_reason reason, bool ask,
-			     bool terminate)
+static int csk_start_upload(struct chim_sock *csk,
+			    enum chim_upload_reason reason, bool ask,
+			    bool terminate, bool killable)
 {
 	struct chim_conn *conn;
 	struct chim_host *host;
@@ -214,7 +212,10 @@ static void csk_start_upload(struct chim_sock *csk,
 	bool asked = false;
 
 	/* RTNL keeps the device, its host and its target alive. */
-	rtnl_lock();
+	if (!killable)
+		rtnl_lock();
+	else if (rtnl_lock_killable())
+		return -EINTR;
 	conn = chim_sock_get_conn(csk);
 	if (conn) {
 		host = conn->obj.host;
@@ -227,15 +228,25 @@ static void csk_start_upload(struct chim_sock *csk,
 		chim_obj_put(obj);
 	}
 	rtnl_unlock();
+	return 0;
 }
 
-static void chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
-			      enum chim_upload_reason reason, bool ask_target)
+/*
+ * Get the connection back to the stock stack and wait until it is.  With
+ * @ask_target the target is asked (Part 1, UploadRequested), else the host
+ * terminates it itself.  An application's call may be killed meanwhile
+ * (RTNL may be held for long by others): the upload goes on without it.
+ *
+ * Return: 0 once with the stock stack, -EINTR when killed first.
+ */
+static int chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
+			     enum chim_upload_reason reason, bool ask_target)
 {
 	if (!csk_frozen(csk))
-		return;
-	csk_start_upload(csk, reason, ask_target, true);
-	wait_event(csk->wq, !csk_frozen(csk));
+		return 0;
+	if (csk_start_upload(csk, reason, ask_target, true, true))
+		return -EINTR;
+	return wait_event_killable(csk->wq, !csk_frozen(csk)) ? -EINTR : 0;
 }
 
 /* Unread data the target holds (the frozen socket still counts it). */
@@ -256,7 +267,11 @@ static void chim_sock_closing(struct sock *sk, struct chim_sock *csk)
 	WRITE_ONCE(csk->closing, true);
 	rtnl_lock();
 	rtnl_unlock();
-	chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false);
+	/* The stock close needs the connection back: no giving up here. */
+	if (csk_frozen(csk)) {
+		csk_start_upload(csk, CHIM_REASON_CLOSE, false, true, false);
+		wait_event(csk->wq, !csk_frozen(csk));
+	}
 }
 
 static void chim_close(struct sock *sk, long timeout)
@@ -290,7 +305,9 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	chim_enter();
 	for (;;) {
-		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+		if (err)
+			break;
 		lock_sock(sk);
 		if (csk_frozen(csk)) {
 			release_sock(sk);
@@ -327,9 +344,10 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	 * With nothing held by the target, the stock call waits for data,
 	 * which arrives after the upload the next segment causes.
 	 */
-	if (target_holds_rx(sk, csk))
-		chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
-	ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+	ret = target_holds_rx(sk, csk) ?
+	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true) : 0;
+	if (!ret)
+		ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
 	chim_leave();
 	return ret;
 }
@@ -414,10 +432,11 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	ssize_t ret;
 
 	chim_enter();
-	if (target_holds_rx(sock->sk, csk))
-		chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
-				  true);
-	ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+	ret = target_holds_rx(sock->sk, csk) ?
+	      chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+				true) : 0;
+	if (!ret)
+		ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
 	chim_leave();
 	return ret;
 }
@@ -475,8 +494,9 @@ static int chim_sendpage(struct sock *sk, struct page *page, int offset,
 	int ret;
 
 	chim_enter();
-	chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
-	ret = csk->base_prot->sendpage(sk, page, offset, size, flags);
+	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	if (!ret)
+		ret = csk->base_prot->sendpage(sk, page, offset, size, flags);
 	chim_leave();
 	return ret;
 }
@@ -825,7 +845,7 @@ static void chim_sock_ask_work(struct work_struct *work)
 	struct chim_sock *csk = container_of(work, struct chim_sock, ask_work);
 	struct sock *sk = csk->sk;
 
-	csk_start_upload(csk, CHIM_REASON_UPLOAD_REQUESTED, true, false);
+	csk_start_upload(csk, CHIM_REASON_UPLOAD_REQUESTED, true, false, false);
 	lock_sock(sk);
 	csk->ask_queued = false;
 	release_sock(sk);
@@ -1405,7 +1425,8 @@ static void chim_sock_optin_work(struct work_struct *work)
 
 	rtnl_lock();
 	cd = READ_ONCE(chim_stopping) ? NULL : chim_sock_route_dev(sk, false);
-	if (cd && !csk->attempted && !chim_dev_refuses(cd) &&
+	/* Only where the administrator lets applications take capacity. */
+	if (cd && cd->opt_in && !csk->attempted && !chim_dev_refuses(cd) &&
 	    chim_sock_ctx(sk) == csk) {
 		chim_sock_tuple(sk, &t);
 		p = chim_dev_match(cd, &t);
