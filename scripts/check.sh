@@ -13,17 +13,17 @@ mkdir -p "$root/.results"
 : >"$times"
 
 step() { # NAME CMD...: a host-side step, timed; failing ends the run
-	local name=$1 t0=$SECONDS
+	local name=$1 t0=$SECONDS rc=0
 	shift
 	echo "== $name"
-	if ! "$@"; then
+	"$@" || rc=$?
+	printf 'host\t%s\t%s\n' "$name" $((SECONDS - t0)) >>"$times"
+	if [ $rc -ne 0 ]; then
 		echo "check: $name failed"
-		printf 'host\t%s\t%s\n' "$name" $((SECONDS - t0)) >>"$times"
 		"$here/ktap-summary.py" --times-only "$res" "$times"
 		echo "0 passed, 1 failed"
 		exit 1
 	fi
-	printf 'host\t%s\t%s\n' "$name" $((SECONDS - t0)) >>"$times"
 }
 
 step "modules and tools" make -s -C "$root" all

@@ -115,7 +115,7 @@ EOF
 # A send on an offloaded socket waits for RTNL to start the upload; another
 # device's pause holds RTNL for seconds (60 uploads, each completion delayed
 # by its target).  Killed meanwhile, the sender dies at once, not when RTNL
-# is released.
+# is released.  (Its socket stays open in a child: a close still waits.)
 check_killed_send() {
 	local pause app t0 t1
 	ip netns exec $NS_B "$CTL" dev attach eth1
@@ -134,6 +134,13 @@ check_killed_send() {
 	ip netns exec $NS_A python3 -c "
 import os, socket, sys, time
 s = socket.create_connection(('10.0.0.2', 7403))
+# A child keeps the socket open: the sender's exit does not close it (a
+# close does wait for the upload).
+child = os.fork()
+if child == 0:
+    time.sleep(600)
+    os._exit(0)
+open('$W/app.child', 'w').write(str(child))
 open('$W/app.ready', 'w').write('1')
 while not os.path.exists('$W/app.go'):
     time.sleep(0.05)
@@ -143,6 +150,7 @@ time.sleep(600)
 	app=$!
 	echo $app >>$PIDS
 	wait_for 20 test -e $W/app.ready
+	cat $W/app.child >>$PIDS
 	wait_for 60 out_is 1 offloaded_now $NS_A eth0
 
 	ip netns exec $NS_B "$CTL" dev pause eth1 &
