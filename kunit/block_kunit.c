@@ -217,9 +217,13 @@ static void destroy_frees_queued_data(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	skb = alloc_skb(128, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, skb);
+	/* A reference of ours shows the destroy dropped the queue's. */
+	skb_get(skb);
 	skb_queue_tail(&t->tcp.delegated.send_data, skb);
-	/* kmemleak, at the end of the run, proves the skb went too. */
+	KUNIT_EXPECT_EQ(test, refcount_read(&skb->users), 2u);
 	chim_tree_destroy(tree);
+	KUNIT_EXPECT_EQ(test, refcount_read(&skb->users), 1u);
+	kfree_skb(skb);
 }
 
 static struct kunit_case block_cases[] = {

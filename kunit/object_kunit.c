@@ -96,15 +96,20 @@ static void dependents_are_counted(struct kunit *test)
 static void reference_keeps_parent(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 16);
-	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
 	unsigned int path_refs = refcount_read(&env->path[0]->obj.ref);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	unsigned int conn_refs = refcount_read(&a->obj.ref);
 
+	/* The conn's link holds one reference on its path. */
+	KUNIT_EXPECT_EQ(test, refcount_read(&env->path[0]->obj.ref), path_refs + 1);
 	chim_obj_hold(&a->obj);
 	KUNIT_EXPECT_TRUE(test, chim_obj_get(&a->obj));
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->obj.ref), conn_refs + 2);
 	chim_obj_put(&a->obj);
 	chim_obj_put(&a->obj);
-	/* The conn's link holds one reference on its path. */
-	KUNIT_EXPECT_GE(test, path_refs, 2u);
+	/* Balanced: the conn and its path are back where they were. */
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->obj.ref), conn_refs);
+	KUNIT_EXPECT_EQ(test, refcount_read(&env->path[0]->obj.ref), path_refs + 1);
 }
 
 static struct kunit_case object_cases[] = {

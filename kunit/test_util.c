@@ -236,11 +236,36 @@ bool chim_test_data_equal(struct sk_buff_head *q, u32 seq, u32 len, u8 seed)
 	return total == len;
 }
 
+/*
+ * The watched objects' blocks as the target leaves its copy and status
+ * steps (the tree is the target's until it completes: nothing frees it).
+ */
+static void record_seen(struct chim_test_env *env, struct chim_test_seen *seen)
+{
+	int i;
+
+	for (i = 0; i < env->nwatch; i++) {
+		struct chim_block *b = READ_ONCE(env->watch[i]->block);
+
+		seen[i].in_tree = b;
+		if (!b)
+			continue;
+		seen[i].status = b->status;
+		seen[i].copied = b->type == CHIM_OBJ_TCP &&
+				 b->tcp.delegated.snd_una ==
+				 chim_obj_conn(env->watch[i])->d.snd_una;
+	}
+}
+
 static void record_step(struct chim_host *host, enum chim_step step)
 {
 	struct chim_test_env *env = host->trace_priv;
 	unsigned long flags;
 
+	if (step == CHIM_STEP_TARGET_COPY)
+		record_seen(env, env->seen_copy);
+	else if (step == CHIM_STEP_TARGET_STATUS)
+		record_seen(env, env->seen_status);
 	spin_lock_irqsave(&env->step_lock, flags);
 	if (env->nsteps < CHIM_TEST_MAX_STEPS)
 		env->steps[env->nsteps++] = step;

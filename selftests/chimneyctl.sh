@@ -125,8 +125,12 @@ check_conn() {
 	must_fail "chimneyctl: no offloaded neighbor with this address" \
 		ctl conn terminate neigh fd00::9
 	must_fail 'chimneyctl: invalid reason "bogus"' ctl conn terminate all reason bogus
-	ctl conn terminate all dev dummy0 reason admin
-	ctl conn terminate all
+	# Nothing offloaded: accepted, silent, nothing counted.
+	expect_eq "$(ctl conn terminate all dev dummy0 reason admin 2>&1)" "" \
+		"conn terminate all dev dummy0"
+	expect_eq "$(ctl conn terminate all 2>&1)" "" "conn terminate all"
+	expect_eq "$(json 'd[0]["offloaded"], sum(d[0]["terminates"].values())' "$(ctl -j stats dummy0)")" \
+		"0 0" "offloaded and terminates after them"
 }
 
 check_target() {

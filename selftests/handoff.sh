@@ -20,7 +20,7 @@ cleanup() {
 	[ -f "$PIDS" ] && xargs -r kill <"$PIDS" 2>/dev/null || true
 	sleep 0.5
 	wire_down
-	# Sockets that had the ULP pin the module until they are destroyed.
+	# Closing sockets may still be in our calls a little while.
 	wait_for 60 rmmod chimney || true
 }
 trap cleanup EXIT

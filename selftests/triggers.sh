@@ -325,14 +325,15 @@ check_pause_resume() {
 }
 
 check_suspend() {
-	local before
+	local before rc
 	load_start suspend 7850
 	before=$(terminated pause)
 	echo freezer >/sys/power/pm_test
 	# Freezes every task for 5 s, then thaws them: the notifiers run.
-	# (Should a task refuse to freeze, the notifiers ran all the same.)
-	echo freeze >/sys/power/state || echo "suspend: the freezer failed" >&2
+	rc=0
+	echo freeze >/sys/power/state || rc=$?
 	echo none >/sys/power/pm_test
+	[ $rc -eq 0 ] || { echo "suspend: the freezer failed ($rc)"; return 1; }
 	counted pause "$before"
 	wait_for 60 out_is $N offloaded
 	load_finish suspend
@@ -471,15 +472,21 @@ check_monitor() {
 	done
 }
 
-# rmmod under load: everything uploaded, no socket keeps the module, the
-# connections go on with the stock stack.
+# rmmod under load: everything uploaded (reason detach: not link-down,
+# and no link event), no socket keeps the module, the connections go on
+# with the stock stack.
 check_rmmod() {
+	local before link_before
 	ctl dev detach eth0
 	ctl dev attach eth0 capacity 64
 	load_start rmmod 7900
+	before=$(uploads_reported detach)
+	link_before=$(uploads_reported link-down)
 	rmmod chimney
 	expect_eq "$(ip netns exec $NS_A ss -Htni | grep -c tcp-ulp-chimney || true)" 0 \
 		"sockets with the chimney ULP after rmmod"
+	wait_for 30 out_ge $((before + N)) uploads_reported detach
+	expect_eq "$(uploads_reported link-down)" "$link_before" "link-down uploads at rmmod"
 	load_finish rmmod
 }
 

@@ -388,6 +388,17 @@ err_pernet:
  */
 void chim_dev_uninit(void)
 {
+	struct chim_dev *cd, *tmp;
+
+	/*
+	 * Detach first: unregistering the notifier replays GOING_DOWN and
+	 * DOWN for every device, which would upload everything as link-down
+	 * (with a link event) instead of detach.
+	 */
+	rtnl_lock();
+	list_for_each_entry_safe(cd, tmp, &chim_devs_all, all_node)
+		chim_dev_detach(cd);
+	rtnl_unlock();
 	chim_trigger_uninit();
 	unregister_netdevice_notifier(&chim_netdev_nb);
 	/* Runs chim_net_exit() for every namespace: detaches everything. */
