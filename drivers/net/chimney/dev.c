@@ -386,19 +386,30 @@ err_pernet:
  *
  * Context: module exit.
  */
-void chim_dev_uninit(void)
+/**
+ * chim_dev_detach_all() - the module goes: detach every device of every
+ *	namespace (every connection uploaded, reason detach)
+ *
+ * Context: module exit; takes RTNL.
+ */
+void chim_dev_detach_all(void)
 {
 	struct chim_dev *cd, *tmp;
 
-	/*
-	 * Detach first: unregistering the notifier replays GOING_DOWN and
-	 * DOWN for every device, which would upload everything as link-down
-	 * (with a link event) instead of detach.
-	 */
 	rtnl_lock();
 	list_for_each_entry_safe(cd, tmp, &chim_devs_all, all_node)
 		chim_dev_detach(cd);
 	rtnl_unlock();
+}
+
+void chim_dev_uninit(void)
+{
+	/*
+	 * Detach first (a device attached since chim_dev_detach_all()):
+	 * unregistering the notifier replays GOING_DOWN and DOWN for every
+	 * device, which would upload everything as link-down instead.
+	 */
+	chim_dev_detach_all();
 	chim_trigger_uninit();
 	unregister_netdevice_notifier(&chim_netdev_nb);
 	/* Runs chim_net_exit() for every namespace: detaches everything. */

@@ -169,6 +169,7 @@ struct chim_dev_config {
 struct chim_net *chim_net(struct net *net);
 int chim_catch_update(struct net *net);
 void chim_dev_config_init(struct chim_dev_config *cfg);
+void chim_dev_detach_all(void);
 struct chim_dev *chim_dev_attach(struct net_device *dev,
 				 const struct chim_dev_config *cfg);
 void chim_dev_detach(struct chim_dev *cd);

@@ -42,11 +42,13 @@ err_dev:
 static void __exit chimney_exit(void)
 {
 	/*
-	 * No new socket can take the ULP, no new request, then detach every
-	 * device (every connection is uploaded), and the sockets that had
-	 * the ULP are given their stock operations back.
+	 * No new socket can take the ULP; every device is detached (every
+	 * connection uploaded, the events still sent); no new request, then
+	 * what was attached meanwhile is detached too, and the sockets that
+	 * had the ULP are given their stock operations back.
 	 */
 	chim_sock_stop();
+	chim_dev_detach_all();
 	chim_nl_uninit();
 	chim_dev_uninit();
 	chim_sock_uninit();
