@@ -615,6 +615,39 @@ static void mandatory_request_upgrades_optional(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, host->stats.retrieves_ignored, 0u);
 }
 
+/*
+ * D7: every allocation of the caller fails (failslab, set up by
+ * scripts/guest-check.sh for tasks that ask for it), as it may while a
+ * device is detached: every connection is still uploaded, each socket-
+ * like owner in a tree of its own, and the target keeps nothing.
+ */
+static void terminate_all_without_memory(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_conn *c[4];
+	int i, err;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		c[i] = chim_test_conn(test, env, i & 1, 1000 + i);
+		if (i >= 2)
+			chim_test_one_per_tree(c[i]);
+		offload_ok(test, env, c[i]);
+	}
+	if (!chim_test_fail_allocations(true))
+		kunit_skip(test, "failslab does not fail this task's allocations");
+	err = chim_host_terminate_all(env->host, CHIM_REASON_DETACH);
+	chim_test_fail_allocations(false);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		KUNIT_EXPECT_EQ(test, c[i]->obj.state, CHIM_STATE_DEAD);
+		KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(c[i])->uploaded), 1);
+	}
+	KUNIT_EXPECT_EQ(test, env->host->offloaded, 0u);
+	env->emu->target.ops->quiesce(&env->emu->target);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->table.count), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&env->emu->objs), 0);
+}
+
 static void part1_upload_all_pauses(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 16);
@@ -773,6 +806,7 @@ static struct kunit_case host_cases[] = {
 	KUNIT_CASE_PARAM(part1_retrieve_reasons, reason_gen_params),
 	KUNIT_CASE(part1_policy_can_accept_optional),
 	KUNIT_CASE(mandatory_request_upgrades_optional),
+	KUNIT_CASE(terminate_all_without_memory),
 	KUNIT_CASE(part1_upload_all_pauses),
 	KUNIT_CASE(capacity_overflow_returns_data),
 	KUNIT_CASE_PARAM(initiate_fault_injection, fault_status_gen_params),

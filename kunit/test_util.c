@@ -273,6 +273,33 @@ static void record_step(struct chim_host *host, enum chim_step step)
 }
 
 /**
+ * chim_test_fail_allocations() - make every slab allocation of the current
+ *	task fail, or stop
+ * @on: fail from now on, or stop
+ *
+ * failslab must be set up to fail the tasks that ask for it
+ * (scripts/guest-check.sh does).  __GFP_NOFAIL allocations still succeed.
+ *
+ * Return: whether the task's allocations fail now.
+ */
+bool chim_test_fail_allocations(bool on)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	void *probe;
+
+	current->make_it_fail = on;
+	if (!on)
+		return false;
+	probe = kmalloc(16, GFP_KERNEL);
+	if (!probe)
+		return true;
+	kfree(probe);
+	current->make_it_fail = 0;
+#endif
+	return false;
+}
+
+/**
  * chim_test_trace() - record the Part 2 steps into @env->steps
  * @env: the environment
  */

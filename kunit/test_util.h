@@ -53,6 +53,7 @@ void chim_test_queue_data(struct kunit *test, struct sk_buff_head *q,
 bool chim_test_data_equal(struct sk_buff_head *q, u32 seq, u32 len, u8 seed);
 void chim_test_trace(struct chim_test_env *env);
 void chim_test_one_per_tree(struct chim_conn *conn);
+bool chim_test_fail_allocations(bool on);
 
 static inline struct chim_test_owner *chim_test_owner(struct chim_conn *conn)
 {

@@ -9,7 +9,21 @@ res=$CHIMNEY_RESULTS
 mkdir -p "$res/kunit" "$res/selftests"
 filter=${CHIMNEY_TESTS:-}
 
+# failslab fails every slab allocation of a task that asks for it
+# (current->make_it_fail), no other: KUnit cases that run short of memory.
+failslab_for_tasks() {
+	local f=/sys/kernel/debug/failslab
+	[ -d $f ] || return 0
+	echo Y >$f/task-filter
+	echo N >$f/ignore-gfp-wait
+	echo 100 >$f/probability
+	echo 1 >$f/interval
+	echo -1 >$f/times
+	echo 0 >$f/verbose
+}
+
 run_kunit() {
+	failslab_for_tasks
 	if ! insmod "$root/drivers/net/chimney/chimney.ko"; then
 		echo "not ok 1 insmod chimney.ko" >"$res/kunit/insmod.ktap"
 		return

@@ -14,6 +14,15 @@
 
 #define CHIM_TREE_DEPTH 3
 
+/*
+ * An upload must not fail for want of memory (the state would be stuck in
+ * the target, the socket frozen): a terminate's small allocations wait.
+ */
+static gfp_t op_gfp(enum chim_op op)
+{
+	return op == CHIM_OP_TERMINATE ? GFP_KERNEL | __GFP_NOFAIL : GFP_KERNEL;
+}
+
 /**
  * chim_tree_create() - allocate an empty tree
  * @host: the host building it
@@ -21,12 +30,12 @@
  * @reason: why, for a terminate
  *
  * Context: process.
- * Return: the tree, or NULL.
+ * Return: the tree, or NULL (never for a terminate).
  */
 struct chim_tree *chim_tree_create(struct chim_host *host, enum chim_op op,
 				   enum chim_upload_reason reason)
 {
-	struct chim_tree *tree = kzalloc(sizeof(*tree), GFP_KERNEL);
+	struct chim_tree *tree = kzalloc(sizeof(*tree), op_gfp(op));
 
 	if (!tree)
 		return NULL;
@@ -52,14 +61,14 @@ EXPORT_SYMBOL_IF_KUNIT(chim_tree_create);
  * starts as PENDING.
  *
  * Context: process.
- * Return: the block, or NULL.
+ * Return: the block, or NULL (never in a terminate tree).
  */
 struct chim_block *chim_block_create(struct chim_tree *tree,
 				     struct chim_block *parent,
 				     enum chim_obj_type type,
 				     struct chim_obj *handle, void **target_ctx)
 {
-	struct chim_block *b = kzalloc(sizeof(*b), GFP_KERNEL);
+	struct chim_block *b = kzalloc(sizeof(*b), op_gfp(tree->op));
 	struct chim_block **head, **tail;
 
 	if (!b)

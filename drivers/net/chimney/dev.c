@@ -382,11 +382,6 @@ err_pernet:
 }
 
 /**
- * chim_dev_uninit() - detach every device of every namespace
- *
- * Context: module exit.
- */
-/**
  * chim_dev_detach_all() - the module goes: detach every device of every
  *	namespace (every connection uploaded, reason detach)
  *
@@ -402,6 +397,11 @@ void chim_dev_detach_all(void)
 	rtnl_unlock();
 }
 
+/**
+ * chim_dev_uninit() - detach every device of every namespace
+ *
+ * Context: module exit.
+ */
 void chim_dev_uninit(void)
 {
 	/*

@@ -585,9 +585,12 @@ static int terminate_apply(struct chim_block *b, void *arg)
 	return 0;
 }
 
-/* Connections in @obj's subtree to be terminated one tree each. */
+/*
+ * Connections in @obj's subtree to be terminated one tree each: counted
+ * from @n, and with @out, the first @max of them held into it.
+ */
 static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
-				  unsigned int n)
+				  unsigned int n, unsigned int max)
 {
 	struct chim_obj *child;
 
@@ -598,6 +601,8 @@ static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
 		const struct chim_conn_ops *ops = chim_obj_conn(obj)->ops;
 
 		if (ops && ops->one_per_tree) {
+			if (out && n >= max)
+				return n;
 			if (out) {
 				chim_obj_hold(obj);
 				out[n] = obj;
@@ -607,8 +612,37 @@ static unsigned int collect_owned(struct chim_obj *obj, struct chim_obj **out,
 		return n;
 	}
 	list_for_each_entry(child, &obj->children, sibling)
-		n = collect_owned(child, out, n);
+		n = collect_owned(child, out, n, max);
 	return n;
+}
+
+/*
+ * terminate_owned_singly() without memory for the list: the first owned
+ * connection left, found again after each upload (an uploaded one is no
+ * longer OFFLOADED), at most @count times.
+ */
+static unsigned int terminate_owned_each(struct chim_host *host,
+					 struct chim_obj **objs, unsigned int n,
+					 unsigned int count,
+					 enum chim_upload_reason reason)
+{
+	unsigned int i, done = 0;
+	struct chim_obj *obj;
+
+	while (count--) {
+		obj = NULL;
+		mutex_lock(&host->lock);
+		for (i = 0; i < n && !obj; i++)
+			if (objs[i]->host == host)
+				collect_owned(objs[i], &obj, 0, 1);
+		mutex_unlock(&host->lock);
+		if (!obj)
+			break;
+		if (!chim_host_terminate(host, &obj, 1, reason))
+			done++;
+		chim_obj_put(obj);
+	}
+	return done;
 }
 
 /*
@@ -632,24 +666,24 @@ static unsigned int terminate_owned_singly(struct chim_host *host,
 	mutex_lock(&host->lock);
 	for (i = 0; i < n; i++)
 		if (objs[i]->host == host)
-			count = collect_owned(objs[i], NULL, count);
+			count = collect_owned(objs[i], NULL, count, UINT_MAX);
 	if (count > 1)
-		owned = kcalloc(count, sizeof(*owned), GFP_KERNEL);
+		owned = kvcalloc(count, sizeof(*owned), GFP_KERNEL);
 	if (owned) {
 		count = 0;
 		for (i = 0; i < n; i++)
 			if (objs[i]->host == host)
-				count = collect_owned(objs[i], owned, count);
+				count = collect_owned(objs[i], owned, count, UINT_MAX);
 	}
 	mutex_unlock(&host->lock);
 	if (!owned)
-		return 0;
+		return count > 1 ? terminate_owned_each(host, objs, n, count, reason) : 0;
 	for (i = 0; i < count; i++) {
 		if (!chim_host_terminate(host, &owned[i], 1, reason))
 			done++;
 		chim_obj_put(owned[i]);
 	}
-	kfree(owned);
+	kvfree(owned);
 	return done;
 }
 
@@ -783,16 +817,47 @@ int chim_host_terminate(struct chim_host *host, struct chim_obj **objs,
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate);
 
+/*
+ * chim_host_terminate_all() without memory for the list: the first
+ * offloaded neighbor left, each with its dependents, at most @max times.
+ * A detach must upload everything whatever the memory.
+ */
+static int terminate_neighs_each(struct chim_host *host, unsigned int max,
+				 enum chim_upload_reason reason)
+{
+	struct chim_obj *obj, *found;
+
+	while (max--) {
+		found = NULL;
+		mutex_lock(&host->lock);
+		list_for_each_entry(obj, &host->neighs, sibling) {
+			if (obj->state == CHIM_STATE_OFFLOADED ||
+			    obj->state == CHIM_STATE_INVALIDATED) {
+				chim_obj_hold(obj);
+				found = obj;
+				break;
+			}
+		}
+		mutex_unlock(&host->lock);
+		if (!found)
+			break;
+		chim_host_terminate(host, &found, 1, reason);
+		chim_obj_put(found);
+	}
+	return 0;
+}
+
 /**
  * chim_host_terminate_all() - upload every object of the host
  * @host: the host
  * @reason: why
  *
  * Objects still being offloaded are uploaded when their initiate
- * completes.
+ * completes.  Short of memory it goes one neighbor at a time: a detach
+ * uploads everything whatever the memory.
  *
  * Context: process; sleeps.
- * Return: 0, or -ENOMEM.
+ * Return: 0.
  */
 int chim_host_terminate_all(struct chim_host *host,
 			    enum chim_upload_reason reason)
@@ -806,10 +871,10 @@ int chim_host_terminate_all(struct chim_host *host,
 	max = 0;
 	list_for_each_entry(obj, &host->neighs, sibling)
 		max++;
-	objs = kcalloc(max ?: 1, sizeof(*objs), GFP_KERNEL);
+	objs = kvcalloc(max ?: 1, sizeof(*objs), GFP_KERNEL);
 	if (!objs) {
 		mutex_unlock(&host->lock);
-		return -ENOMEM;
+		return terminate_neighs_each(host, max, reason);
 	}
 	list_for_each_entry(obj, &host->neighs, sibling) {
 		chim_obj_hold(obj);
@@ -820,7 +885,7 @@ int chim_host_terminate_all(struct chim_host *host,
 	err = n ? chim_host_terminate(host, objs, n, reason) : 0;
 	for (i = 0; i < n; i++)
 		chim_obj_put(objs[i]);
-	kfree(objs);
+	kvfree(objs);
 	return err == -ENOMEM ? err : 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);

@@ -378,7 +378,10 @@ static struct emu_job *emu_queue(struct chim_target *target,
 				 struct chim_tree *tree, work_func_t fn)
 {
 	struct chim_emu *emu = chim_target_emu(target);
-	struct emu_job *job = kzalloc(sizeof(*job), GFP_KERNEL);
+	/* The target takes every terminate: it has the state. */
+	gfp_t gfp = tree->op == CHIM_OP_TERMINATE ? GFP_KERNEL | __GFP_NOFAIL :
+						     GFP_KERNEL;
+	struct emu_job *job = kzalloc(sizeof(*job), gfp);
 
 	if (!job)
 		return NULL;
