@@ -63,6 +63,10 @@ for t in "$root"/selftests/*.sh; do
 	done
 	grep -q '^chimney ' /proc/modules &&
 		echo "# chimney.ko still loaded 120 s after the previous test" >&2
+	for _ in $(seq 120); do
+		ip link show eth0 >/dev/null 2>&1 && ip link show eth1 >/dev/null 2>&1 && break
+		sleep 1
+	done
 	t0=$SECONDS
 	timeout "${CHIMNEY_TEST_TIMEOUT:-1200}" bash "$t" >"$res/selftests/$name.ktap" 2>"$res/selftests/$name.err"
 	echo $? >"$res/selftests/$name.rc"

@@ -175,8 +175,10 @@ wire_up() {
 wire_down() {
 	ip netns del $NS_A 2>/dev/null
 	ip netns del $NS_B 2>/dev/null
-	wait_for 10 ip link show eth0 >/dev/null 2>&1
-	wait_for 10 ip link show eth1 >/dev/null 2>&1
+	# The devices come back once the namespaces are dismantled, which
+	# takes a while after many connections in TCG.
+	wait_for 60 ip link show eth0 >/dev/null 2>&1
+	wait_for 60 ip link show eth1 >/dev/null 2>&1
 }
 
 # dummy_netns NS DEV...: a namespace holding dummy Ethernet devices (no wire).
