@@ -132,11 +132,6 @@ static void part2_steps_in_seed_order(struct kunit *test)
 	offload_ok(test, env, b);
 	/* c keeps the path busy: one terminate, no parent terminated after. */
 	offload_ok(test, env, c);
-	env->watch[0] = obj_of(a);
-	env->watch[1] = obj_of(b);
-	env->watch[2] = &env->path[0]->obj;	/* placeholders */
-	env->watch[3] = &env->neigh->obj;
-	env->nwatch = 4;
 	chim_test_trace(env);
 	KUNIT_ASSERT_EQ(test, chim_host_terminate(env->host, objs, 2,
 						  CHIM_REASON_ADMIN), 0);
@@ -159,17 +154,17 @@ static void part2_steps_in_seed_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n, ARRAY_SIZE(seed));
 	/* One terminate for both, restored after the completion. */
 	KUNIT_EXPECT_GT(test, restore_at, complete_at);
-	/* Step 2 copied each connection's state before step 3 wrote... */
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_TRUE(test, env->seen_copy[i].in_tree);
-		KUNIT_EXPECT_TRUE(test, env->seen_copy[i].copied);
-		KUNIT_EXPECT_EQ(test, env->seen_copy[i].status, CHIM_STATUS_PENDING);
-	}
-	/* ...a status in every block, the placeholders' included. */
-	for (i = 0; i < env->nwatch; i++) {
-		KUNIT_EXPECT_TRUE(test, env->seen_status[i].in_tree);
-		KUNIT_EXPECT_EQ(test, env->seen_status[i].status, CHIM_STATUS_SUCCESS);
-	}
+	/*
+	 * a, b and the placeholders of their path and neighbor: step 2
+	 * copied both connections' state before step 3 wrote any status...
+	 */
+	KUNIT_EXPECT_EQ(test, env->seen_copy.blocks, 4);
+	KUNIT_EXPECT_EQ(test, env->seen_copy.tcp, 2);
+	KUNIT_EXPECT_EQ(test, env->seen_copy.copied, 2);
+	KUNIT_EXPECT_EQ(test, env->seen_copy.pending, 4);
+	/* ...then a status in every block, the placeholders' included. */
+	KUNIT_EXPECT_EQ(test, env->seen_status.blocks, 4);
+	KUNIT_EXPECT_EQ(test, env->seen_status.success, 4);
 	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(a)->upload_begin), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&chim_test_owner(b)->uploaded), 1);
 }

@@ -317,7 +317,7 @@ static void held_segments_bounded_per_target(struct kunit *test)
 	struct chim_emu *emu = env->emu;
 	struct chim_emu_conn *ea, *eb;
 	struct chim_emu_stats st;
-	struct sk_buff *skb;
+	struct sk_buff *skb[4];
 	unsigned int size;
 
 	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(host, a), 0);
@@ -326,16 +326,19 @@ static void held_segments_bounded_per_target(struct kunit *test)
 	eb = emu_conn(emu, b);
 	KUNIT_ASSERT_NOT_NULL(test, ea);
 	KUNIT_ASSERT_NOT_NULL(test, eb);
-	skb = held_segment(test, a);
-	size = skb->truesize;
+	skb[0] = held_segment(test, a);
+	skb[1] = held_segment(test, a);
+	skb[2] = held_segment(test, b);
+	skb[3] = held_segment(test, b);
+	size = skb[0]->truesize;
 	emu->rx_held_max = 3 * size;
 	/* Their upload requests wait until the counts are read. */
 	disable_work_sync(&host->req_work);
 	local_bh_disable();
-	chim_emu_rx_hold(emu, ea, skb, 100);
-	chim_emu_rx_hold(emu, ea, held_segment(test, a), 100);
-	chim_emu_rx_hold(emu, eb, held_segment(test, b), 100);
-	chim_emu_rx_hold(emu, eb, held_segment(test, b), 100);
+	chim_emu_rx_hold(emu, ea, skb[0], 100);
+	chim_emu_rx_hold(emu, ea, skb[1], 100);
+	chim_emu_rx_hold(emu, eb, skb[2], 100);
+	chim_emu_rx_hold(emu, eb, skb[3], 100);
 	local_bh_enable();
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 3L * size);
 	KUNIT_EXPECT_EQ(test, skb_queue_len(&ea->rx), 2u);

@@ -236,25 +236,32 @@ bool chim_test_data_equal(struct sk_buff_head *q, u32 seq, u32 len, u8 seed)
 	return total == len;
 }
 
+static int count_block(struct chim_block *b, void *arg)
+{
+	struct chim_test_seen *seen = arg;
+
+	seen->blocks++;
+	seen->pending += b->status == CHIM_STATUS_PENDING;
+	seen->success += b->status == CHIM_STATUS_SUCCESS;
+	if (b->type == CHIM_OBJ_TCP) {
+		seen->tcp++;
+		seen->copied += b->tcp.delegated.snd_una ==
+				chim_obj_conn(b->handle)->d.snd_una;
+	}
+	return 0;
+}
+
 /*
- * The watched objects' blocks as the target leaves its copy and status
- * steps (the tree is the target's until it completes: nothing frees it).
+ * The last terminate tree as the target leaves its copy and status steps
+ * (the tree is the target's until it completes: nothing frees it).
  */
 static void record_seen(struct chim_test_env *env, struct chim_test_seen *seen)
 {
-	int i;
+	struct chim_tree *tree = READ_ONCE(env->tree);
 
-	for (i = 0; i < env->nwatch; i++) {
-		struct chim_block *b = READ_ONCE(env->watch[i]->block);
-
-		seen[i].in_tree = b;
-		if (!b)
-			continue;
-		seen[i].status = b->status;
-		seen[i].copied = b->type == CHIM_OBJ_TCP &&
-				 b->tcp.delegated.snd_una ==
-				 chim_obj_conn(env->watch[i])->d.snd_una;
-	}
+	memset(seen, 0, sizeof(*seen));
+	if (tree)
+		chim_tree_walk(tree, count_block, NULL, seen);
 }
 
 static void record_step(struct chim_host *host, enum chim_step step)
@@ -263,9 +270,9 @@ static void record_step(struct chim_host *host, enum chim_step step)
 	unsigned long flags;
 
 	if (step == CHIM_STEP_TARGET_COPY)
-		record_seen(env, env->seen_copy);
+		record_seen(env, &env->seen_copy);
 	else if (step == CHIM_STEP_TARGET_STATUS)
-		record_seen(env, env->seen_status);
+		record_seen(env, &env->seen_status);
 	spin_lock_irqsave(&env->step_lock, flags);
 	if (env->nsteps < CHIM_TEST_MAX_STEPS)
 		env->steps[env->nsteps++] = step;
@@ -299,6 +306,15 @@ bool chim_test_fail_allocations(bool on)
 	return false;
 }
 
+/* The emulator's terminate, the tree kept for record_seen(). */
+static int terminate_watched(struct chim_target *target, struct chim_tree *tree)
+{
+	struct chim_test_env *env = target->host->trace_priv;
+
+	WRITE_ONCE(env->tree, tree);
+	return env->emu_ops->terminate(target, tree);
+}
+
 /**
  * chim_test_trace() - record the Part 2 steps into @env->steps
  * @env: the environment
@@ -307,4 +323,8 @@ void chim_test_trace(struct chim_test_env *env)
 {
 	env->host->trace_priv = env;
 	env->host->trace = record_step;
+	env->emu_ops = env->emu->target.ops;
+	env->ops = *env->emu_ops;
+	env->ops.terminate = terminate_watched;
+	env->emu->target.ops = &env->ops;
 }

@@ -18,13 +18,13 @@ struct chim_test_owner {
 };
 
 #define CHIM_TEST_MAX_STEPS 64
-#define CHIM_TEST_MAX_WATCH 4
-
-/* What a watched object's block held at one step of the target. */
+/* What the blocks of a terminate tree held at one step of the target. */
 struct chim_test_seen {
-	bool in_tree;
-	enum chim_status status;
-	bool copied;	/* a TCP block's delegated state is the target's */
+	int blocks;
+	int pending;
+	int success;
+	int tcp;
+	int copied;	/* TCP blocks holding their connection's delegated state */
 };
 
 /* A host on an emulated target, one neighbor and two paths. */
@@ -39,10 +39,11 @@ struct chim_test_env {
 	spinlock_t step_lock;	/* protects steps, nsteps */
 	enum chim_step steps[CHIM_TEST_MAX_STEPS];
 	int nsteps;
-	struct chim_obj *watch[CHIM_TEST_MAX_WATCH];
-	int nwatch;
-	struct chim_test_seen seen_copy[CHIM_TEST_MAX_WATCH];
-	struct chim_test_seen seen_status[CHIM_TEST_MAX_WATCH];
+	const struct chim_target_ops *emu_ops;
+	struct chim_target_ops ops;
+	struct chim_tree *tree;
+	struct chim_test_seen seen_copy;
+	struct chim_test_seen seen_status;
 };
 
 struct chim_test_env *chim_test_env_create(struct kunit *test, u32 capacity);
