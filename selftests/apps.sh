@@ -150,7 +150,7 @@ time.sleep(600)
 	app=$!
 	echo $app >>$PIDS
 	wait_for 20 test -e $W/app.ready
-	cat $W/app.child >>$PIDS
+	echo "$(cat $W/app.child)" >>$PIDS
 	wait_for 60 out_is 1 offloaded_now $NS_A eth0
 
 	ip netns exec $NS_B "$CTL" dev pause eth1 &
