@@ -114,14 +114,17 @@ check_queues() {
 		--ports-file "$W/queues.ports" --stage-file "$stage"
 	echo $! >"$W/queues.pid"
 	wait_for 60 test -s "$stage"
-	local before after tuple
+	local before after tuple lport
 	tuple=$(tuple_of "$W/queues.ports")
-	before=$(ip netns exec $NS_A ss -Htn "sport = :${tuple%% *}" | awk '{print $2, $3}')
+	lport=${tuple%% *}
+	lport=${lport##*:}
+	before=$(ip netns exec $NS_A ss -Htn "sport = :$lport" | awk '{print $2, $3}')
+	[ -n "$before" ] || { echo "ss found no socket on port $lport"; return 1; }
 	ctl conn offload $tuple
 	expect_eq "$(ctl -j conn show | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["state"])')" \
 		offloaded state
 	# The frozen socket still reports the same queue sizes.
-	after=$(ip netns exec $NS_A ss -Htn "sport = :${tuple%% *}" | awk '{print $2, $3}')
+	after=$(ip netns exec $NS_A ss -Htn "sport = :$lport" | awk '{print $2, $3}')
 	ctl conn terminate $tuple
 	touch "$stage.go" "$W/queues.go"
 	wait_for 120 grep -q sent_sha "$W/bg.out"

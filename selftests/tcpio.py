@@ -325,18 +325,23 @@ def client_queues(args, res):
                            f'(SO_RCVBUF {rcvbuf}): --s2c must fit unread')
             time.sleep(0.01)
         sock.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            src.send(sock)
-        sock.setblocking(True)
-        if src.off == src.n:
-            raise Fail(f'all {src.n} bytes fit the queues; raise --c2s')
-        # Report the queues once ACKs have landed and they stand still.
-        prev, outq = -1, queue_len(sock, termios.TIOCOUTQ)
-        for _ in range(50):
-            if outq == prev:
+        for _ in range(20):
+            with contextlib.suppress(BlockingIOError):
+                src.send(sock)
+            if src.off == src.n:
+                raise Fail(f'all {src.n} bytes fit the queues; raise --c2s')
+            # Report the queues once ACKs have landed and they stand still.
+            prev, outq = -1, queue_len(sock, termios.TIOCOUTQ)
+            for _ in range(50):
+                if outq == prev:
+                    break
+                time.sleep(0.2)
+                prev, outq = outq, queue_len(sock, termios.TIOCOUTQ)
+            # The peer's receive buffer took it all: send more, until some
+            # stays unacknowledged.
+            if outq:
                 break
-            time.sleep(0.2)
-            prev, outq = outq, queue_len(sock, termios.TIOCOUTQ)
+        sock.setblocking(True)
         stage = {'stage': 'queued', 'inq': queue_len(sock, termios.FIONREAD),
                  'outq': outq, 'sent_nonblock': src.off}
         res.update(inq_before=stage['inq'], outq_before=stage['outq'],
