@@ -105,8 +105,8 @@ EXPORT_SYMBOL_IF_KUNIT(chim_sock_ctx);
  * @sk: a TCP socket
  *
  * Return: true when it is a user's socket and has no ULP, or ours and is
- * with the stock stack and not closing (uploaded earlier: rules apply again after a link flap, a
- * pause, or when a rule is added).
+ * with the stock stack and not closing (uploaded earlier: rules apply
+ * again after a link flap, a pause, or when a rule is added).
  */
 bool chim_sock_may_offload(const struct sock *sk)
 {
@@ -234,18 +234,24 @@ static int csk_start_upload(struct chim_sock *csk,
 /*
  * Get the connection back to the stock stack and wait until it is.  With
  * @ask_target the target is asked (Part 1, UploadRequested), else the host
- * terminates it itself.  An application's call may be killed meanwhile
- * (RTNL may be held for long by others): the upload goes on without it.
+ * terminates it itself.  With @killable, an application's call may be
+ * killed meanwhile (RTNL may be held for long by others): the upload goes
+ * on without it.
  *
  * Return: 0 once with the stock stack, -EINTR when killed first.
  */
 static int chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
-			     enum chim_upload_reason reason, bool ask_target)
+			     enum chim_upload_reason reason, bool ask_target,
+			     bool killable)
 {
 	if (!csk_frozen(csk))
 		return 0;
-	if (csk_start_upload(csk, reason, ask_target, true, true))
+	if (csk_start_upload(csk, reason, ask_target, true, killable))
 		return -EINTR;
+	if (!killable) {
+		wait_event(csk->wq, !csk_frozen(csk));
+		return 0;
+	}
 	return wait_event_killable(csk->wq, !csk_frozen(csk)) ? -EINTR : 0;
 }
 
@@ -268,10 +274,7 @@ static void chim_sock_closing(struct sock *sk, struct chim_sock *csk)
 	rtnl_lock();
 	rtnl_unlock();
 	/* The stock close needs the connection back: no giving up here. */
-	if (csk_frozen(csk)) {
-		csk_start_upload(csk, CHIM_REASON_CLOSE, false, true, false);
-		wait_event(csk->wq, !csk_frozen(csk));
-	}
+	chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false, false);
 }
 
 static void chim_close(struct sock *sk, long timeout)
@@ -305,7 +308,8 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	chim_enter();
 	for (;;) {
-		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+					true, true);
 		if (err)
 			break;
 		lock_sock(sk);
@@ -345,7 +349,8 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	 * which arrives after the upload the next segment causes.
 	 */
 	ret = target_holds_rx(sk, csk) ?
-	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true) : 0;
+	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+				true, true) : 0;
 	if (!ret)
 		ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
 	chim_leave();
@@ -357,7 +362,7 @@ static void chim_splice_eof(struct socket *sock)
 	struct chim_sock *csk = csk_of(sock->sk);
 
 	chim_enter();
-	chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true, true);
 	if (csk->base_prot->splice_eof)
 		csk->base_prot->splice_eof(sock);
 	chim_leave();
@@ -434,7 +439,7 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	chim_enter();
 	ret = target_holds_rx(sock->sk, csk) ?
 	      chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
-				true) : 0;
+				true, true) : 0;
 	if (!ret)
 		ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
 	chim_leave();
@@ -494,7 +499,7 @@ static int chim_sendpage(struct sock *sk, struct page *page, int offset,
 	int ret;
 
 	chim_enter();
-	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true);
+	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true, true);
 	if (!ret)
 		ret = csk->base_prot->sendpage(sk, page, offset, size, flags);
 	chim_leave();
@@ -558,6 +563,22 @@ static int chim_build_prot(struct sock *sk, int i)
 
 static void chim_sock_put(struct chim_sock *csk);
 
+/*
+ * Queue @csk's ask_work (a Part 1 request for a segment the target never
+ * saw), with the references it drops.  Return: false when it was queued
+ * already (that one asks).
+ */
+static bool queue_ask(struct sock *sk, struct chim_sock *csk)
+{
+	refcount_inc(&csk->ref);
+	sock_hold(sk);
+	if (queue_work(chim_sock_wq, &csk->ask_work))
+		return true;
+	sock_put(sk);
+	chim_sock_put(csk);
+	return false;
+}
+
 static struct chim_sock *catch_ctx_rcu(const struct sock *sk)
 {
 	if (READ_ONCE(inet_csk(sk)->icsk_ulp_ops) != &chim_ulp_ops)
@@ -580,7 +601,7 @@ static struct chim_sock *catch_ctx_rcu(const struct sock *sk)
 bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop)
 {
 	struct chim_sock *csk = catch_ctx_rcu(sk);
-	bool ask = false;
+	bool ask;
 
 	if (!csk || !READ_ONCE(csk->catching))
 		return false;
@@ -604,15 +625,9 @@ bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop)
 	atomic64_inc(&csk->catch_host->frozen_caught);
 	/* The target never saw it: ask it for the upload it would ask. */
 	ask = skb_queue_len(&csk->caught) == 1;
-	if (ask) {
-		refcount_inc(&csk->ref);
-		sock_hold(sk);
-	}
 	spin_unlock(&csk->catch_lock);
-	if (ask && !queue_work(chim_sock_wq, &csk->ask_work)) {
-		sock_put(sk);
-		chim_sock_put(csk);
-	}
+	if (ask)
+		queue_ask(sk, csk);
 	return true;
 }
 
@@ -825,17 +840,8 @@ static int chim_backlog_catch(struct sock *sk, struct sk_buff *skb)
 
 	chim_enter();
 	__skb_queue_tail(&csk->held, skb);
-	if (READ_ONCE(csk->state) == CHIM_SK_OFFLOADED && !csk->ask_queued) {
-		csk->ask_queued = true;
-		refcount_inc(&csk->ref);
-		sock_hold(sk);
-		/* Already queued by the catch: that one asks. */
-		if (!queue_work(chim_sock_wq, &csk->ask_work)) {
-			csk->ask_queued = false;
-			sock_put(sk);
-			chim_sock_put(csk);
-		}
-	}
+	if (READ_ONCE(csk->state) == CHIM_SK_OFFLOADED && !csk->ask_queued)
+		csk->ask_queued = queue_ask(sk, csk);
 	chim_leave();
 	return 0;
 }
