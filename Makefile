@@ -36,7 +36,7 @@ help:
 	@echo "make bench       the benchmark table, on the release kernel (.results/bench/bench.json)"
 	@echo "make check       everything: deps, kernel, modules, 6.1 build, checkpatch, VM tests"
 	@echo "make check-scale the 100,000-connection dump (about 50 minutes)"
-	@echo "make soak        the long handoff runs: 10,000 offload/upload cycles (see testing.rst)"
+	@echo "make soak        the long runs: 10,000 handoff cycles, every trigger (see testing.rst)"
 	@echo "make check-handoff  only the KUnit suites and the live handoff selftest"
 	@echo "make             chimney.ko, chimney_kunit.ko and tools (KDIR=... for another kernel)"
 	@echo "make kernel      build (or reuse) the cached 6.12 debug test kernel"

@@ -355,6 +355,60 @@ static void held_segments_bounded_per_target(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 0L);
 }
 
+/*
+ * D8: a target holding segments asks again.  A first request the host did
+ * not act on (made here while the host saw the connection uploading) must
+ * not leave it offloaded, its segments held, for ever; asks are spaced by
+ * CHIM_REASK_MS, not one per segment.
+ */
+static void held_segments_ask_again(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_host *host = env->host;
+	struct chim_emu *emu = env->emu;
+	struct chim_emu_conn *ea;
+	struct sk_buff *skb[3];
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(host, a), 0);
+	ea = emu_conn(emu, a);
+	KUNIT_ASSERT_NOT_NULL(test, ea);
+	for (i = 0; i < ARRAY_SIZE(skb); i++)
+		skb[i] = held_segment(test, a);
+
+	WRITE_ONCE(a->obj.state, CHIM_STATE_UPLOADING);
+	local_bh_disable();
+	chim_emu_rx_hold(emu, ea, skb[0], 100);
+	local_bh_enable();
+	WRITE_ONCE(a->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, host->stats.retrieves_ignored, 1u);
+
+	/* Right after an ask: none. */
+	spin_lock_bh(&ea->lock);
+	ea->asked_at = jiffies;
+	spin_unlock_bh(&ea->lock);
+	local_bh_disable();
+	chim_emu_rx_hold(emu, ea, skb[1], 100);
+	local_bh_enable();
+	chim_host_flush(host);
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, host->stats.retrieves[CHIM_REASON_UPLOAD_REQUESTED], 1u);
+
+	/* CHIM_REASK_MS after it: asked again, and uploaded. */
+	spin_lock_bh(&ea->lock);
+	ea->asked_at = jiffies - msecs_to_jiffies(CHIM_REASK_MS);
+	spin_unlock_bh(&ea->lock);
+	local_bh_disable();
+	chim_emu_rx_hold(emu, ea, skb[2], 100);
+	local_bh_enable();
+	chim_host_flush(host);
+	emu->target.ops->quiesce(&emu->target);
+	KUNIT_EXPECT_EQ(test, host->stats.retrieves[CHIM_REASON_UPLOAD_REQUESTED], 2u);
+	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_DEAD);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 0L);
+}
+
 static void request_entry_points_refuse_bad_input(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 4);
@@ -471,6 +525,7 @@ static struct kunit_case target_cases[] = {
 	KUNIT_CASE(table_resumable_walk_100k),
 	KUNIT_CASE(stats_per_cpu),
 	KUNIT_CASE(held_segments_bounded_per_target),
+	KUNIT_CASE(held_segments_ask_again),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),
 	KUNIT_CASE(reader_after_terminate_gets_nothing),

@@ -9,7 +9,7 @@ PKGS=(
 	linux-source-6.12 linux-headers-amd64
 	qemu-system-x86 socat criu nftables
 	libmnl-dev pkg-config
-	iproute2 ethtool iputils-ping procps coreutils util-linux
+	iproute2 ethtool iputils-ping procps coreutils util-linux jq
 )
 
 missing=()

@@ -29,11 +29,11 @@ ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 
 offloaded_now() { # NS DEV: connections offloaded on DEV now
 	ip netns exec "$1" "$CTL" -j stats "$2" |
-		python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloaded'])"
+		jq -r ".[0].offloaded"
 }
 
 offloads() {
-	ctl -j stats eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloads'])"
+	ctl -j stats eth0 | jq -r ".[0].offloads"
 }
 
 setup() {
@@ -115,9 +115,9 @@ EOF
 # A send on an offloaded socket waits for RTNL to start the upload; another
 # device's pause holds RTNL for seconds (60 uploads, each completion delayed
 # by its target).  Killed meanwhile, the sender dies at once, not when RTNL
-# is released.  (Its socket stays open in a child: a close still waits.)
+# is released; its exit's close is finished after (the peer gets the FIN).
 check_killed_send() {
-	local pause app t0 t1
+	local pause app server t0 t1
 	ip netns exec $NS_B "$CTL" dev attach eth1
 	bg $NS_B python3 "$CHIMNEY_ROOT/selftests/scale.py" server --addr 10.0.0.2 --ports 7410
 	wait_for 20 listening $NS_B 7410
@@ -128,19 +128,16 @@ check_killed_send() {
 	wait_for 120 out_is 60 offloaded_now $NS_B eth1
 	ip netns exec $NS_B "$CTL" target fault eth1 complete-delay 100
 
-	bg $NS_B socat TCP4-LISTEN:7403,reuseaddr EXEC:cat
+	# One connection, then socat is done: it exits once it reads EOF.
+	ip netns exec $NS_B socat TCP4-LISTEN:7403,reuseaddr EXEC:cat </dev/null \
+		>>$W/bg.out 2>&1 &
+	server=$!
+	echo $server >>$PIDS
 	wait_for 10 listening $NS_B 7403
 	ctl policy add eth0 rport 7403
 	ip netns exec $NS_A python3 -c "
 import os, socket, sys, time
 s = socket.create_connection(('10.0.0.2', 7403))
-# A child keeps the socket open: the sender's exit does not close it (a
-# close does wait for the upload).
-child = os.fork()
-if child == 0:
-    time.sleep(600)
-    os._exit(0)
-open('$W/app.child', 'w').write(str(child))
 open('$W/app.ready', 'w').write('1')
 while not os.path.exists('$W/app.go'):
     time.sleep(0.05)
@@ -150,7 +147,6 @@ time.sleep(600)
 	app=$!
 	echo $app >>$PIDS
 	wait_for 20 test -e $W/app.ready
-	echo "$(cat $W/app.child)" >>$PIDS
 	wait_for 60 out_is 1 offloaded_now $NS_A eth0
 
 	ip netns exec $NS_B "$CTL" dev pause eth1 &
@@ -169,6 +165,79 @@ time.sleep(600)
 	touch $W/go.7410
 	[ $(((t1 - t0) / 1000000)) -lt 3000 ] ||
 		{ echo "the killed sender took $(((t1 - t0) / 1000000)) ms to go"; return 1; }
+	# Its exit's close, given up for RTNL, was finished later: the
+	# connection is back with the stock stack, which sent the FIN.
+	wait_for 30 out_is 0 offloaded_now $NS_A eth0
+	wait_for 30 not_running $server ||
+		{ echo "the server never saw the killed sender's FIN"; return 1; }
+	expect_eq "$(ip netns exec $NS_A ss -Htn state established 'dport = :7403')" "" \
+		"established sockets to the server"
+}
+
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# connect(AF_UNSPEC) on an offloaded socket disconnects it as the stock
+# stack does (the connection uploaded first); the socket then connects
+# again and carries data.
+check_disconnect() {
+	bg $NS_B socat TCP4-LISTEN:7405,reuseaddr,fork EXEC:cat
+	wait_for 10 listening $NS_B 7405
+	ctl policy add eth0 rport 7405 >/dev/null
+	rm -f $W/dis.ready $W/dis.go
+	ip netns exec $NS_A python3 -c "
+import ctypes, os, socket, struct, time
+s = socket.create_connection(('10.0.0.2', 7405))
+open('$W/dis.ready', 'w').write('1')
+while not os.path.exists('$W/dis.go'):
+    time.sleep(0.05)
+libc = ctypes.CDLL(None, use_errno=True)
+sa = struct.pack('H14x', socket.AF_UNSPEC)
+if libc.connect(s.fileno(), sa, len(sa)):
+    raise SystemExit('connect(AF_UNSPEC): ' + os.strerror(ctypes.get_errno()))
+s.connect(('10.0.0.2', 7405))
+s.sendall(b'again')
+got = b''
+while len(got) < 5:
+    got += s.recv(5 - len(got))
+assert got == b'again', got
+" </dev/null >$W/dis.out 2>&1 &
+	local app=$!
+	wait_for 20 test -e $W/dis.ready
+	wait_for 60 out_is 1 offloaded_now $NS_A eth0
+	touch $W/dis.go
+	wait $app || { cat $W/dis.out; return 1; }
+	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r '.[] | select(.rport == 7405) | .id')"
+}
+
+# `ss -K` (SOCK_DESTROY) on an offloaded socket: the connection is
+# uploaded, then aborted by the stock stack (the application reads
+# ECONNABORTED); the target keeps nothing that would steal its tuple.
+check_ss_kill() {
+	bg $NS_B socat TCP4-LISTEN:7406,reuseaddr,fork EXEC:cat
+	wait_for 10 listening $NS_B 7406
+	ctl policy add eth0 rport 7406 >/dev/null
+	rm -f $W/kill.ready $W/kill.go
+	ip netns exec $NS_A python3 -c "
+import errno, os, socket, time
+s = socket.create_connection(('10.0.0.2', 7406))
+open('$W/kill.ready', 'w').write('1')
+while not os.path.exists('$W/kill.go'):
+    time.sleep(0.05)
+try:
+    s.recv(10)
+    raise SystemExit('recv returned after ss -K')
+except ConnectionAbortedError:
+    pass
+" </dev/null >$W/kill.out 2>&1 &
+	local app=$!
+	wait_for 20 test -e $W/kill.ready
+	wait_for 60 out_is 1 offloaded_now $NS_A eth0
+	ip netns exec $NS_A ss -K dst 10.0.0.2 dport = :7406 >/dev/null
+	expect_eq "$(offloaded_now $NS_A eth0)" 0 "offloaded after ss -K"
+	expect_eq "$(ctl -j conn show | jq length)" 0 "connections the target runs"
+	touch $W/kill.go
+	wait $app || { cat $W/kill.out; return 1; }
+	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r '.[] | select(.rport == 7406) | .id')"
 }
 
 # optin_client PORT FILE: a client that asks for the offload of its own
@@ -197,17 +266,19 @@ check_opt_in() {
 	expect_eq "$(offloads)" "$before" "offloads of an opt-in without opt-in"
 	ctl dev detach eth0
 	ctl dev attach eth0 opt-in
-	expect_eq "$(ctl -j dev show eth0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["opt_in"])')" \
-		True "opt_in"
+	expect_eq "$(ctl -j dev show eth0 | jq -r '.[0].opt_in')" \
+		true "opt_in"
 	optin_client 7404 $W/optin.2
 	wait_for 30 out_is 1 offloads
 }
 
-ktap_plan 6
+ktap_plan 8
 ktap_check setup setup
 ktap_check socat_v4 check_socat_v4
 ktap_check socat_v6 check_socat_v6
 ktap_check epoll_echo check_epoll_echo
 ktap_check killed_send check_killed_send
+ktap_check disconnect check_disconnect
+ktap_check ss_kill check_ss_kill
 ktap_check opt_in check_opt_in
 ktap_finish

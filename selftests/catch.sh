@@ -37,7 +37,7 @@ trap cleanup EXIT
 ctl() { ip netns exec $NS_A "$CTL" "$@"; }
 
 stat_of() { # KEY: a counter of eth0's stats
-	ctl -j stats eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
+	ctl -j stats eth0 | jq -r ".[0].$1"
 }
 
 reasm_ok() {

@@ -146,10 +146,21 @@ check_target() {
 		ctl target fault dummy0 initiate-fail 1 success
 	must_fail 'chimneyctl: invalid complete-delay "101"' \
 		ctl target fault dummy0 complete-delay 101
+	must_fail 'chimneyctl: invalid terminate-fail "1000001"' \
+		ctl target fault dummy0 terminate-fail 1000001
 	ctl target fault dummy0 terminate-fail 2
 	ctl target fault dummy0 initiate-fail 1 offload-tcp-entries
 	ctl target fault dummy0 complete-delay 5
+	# Each fault is read back as set (no connection uses one up here).
+	expect_eq "$(ctl -j dev show dummy0 | jq -c '.[0].faults')" \
+		'{"terminate_fail":2,"initiate_fail":1,"initiate_status":"offload-tcp-entries","complete_delay":5}' \
+		"faults after target fault"
+	expect_eq "$(ctl -d dev show dummy0 | grep faults:)" \
+		"    faults: terminate-fail 2 initiate-fail 1 offload-tcp-entries complete-delay 5" \
+		"faults in dev show -d"
 	ctl target fault dummy0 clear
+	expect_eq "$(ctl -j dev show dummy0 | jq -c '.[0].faults')" \
+		'{"terminate_fail":0,"initiate_fail":0,"complete_delay":0}' "faults after clear"
 }
 
 check_stats() {

@@ -41,7 +41,7 @@ memory() {
 }
 
 stat_of() { # KEY: a counter of va's stats
-	ctl -j stats va | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
+	ctl -j stats va | jq -r ".[0].$1"
 }
 
 setup() {

@@ -84,7 +84,7 @@ check_no_target() {
 
 conn_field() { # FIELD: of the first connection in `conn show -j`
 	ip netns exec $NS_A "$CTL" -j conn show |
-		python3 -c "import json,sys; print(json.load(sys.stdin)[0]['$1'])"
+		jq -r ".[0].$1"
 }
 
 check_target() {

@@ -43,7 +43,7 @@ ktap_result() { # ok|fail NAME [diagnostic]
 # CHIMNEY_ONLY=REGEX runs only the checks whose names match it (and the
 # setup ones); the others are reported skipped.
 ktap_check() {
-	local name=$1 out rc errexit=0
+	local name=$1 out rc errexit=0 t0
 	shift
 	if [ -n "${CHIMNEY_ONLY:-}" ] && [[ $name != setup* ]] &&
 		! grep -Eq -- "$CHIMNEY_ONLY" <<<"$name"; then
@@ -53,6 +53,7 @@ ktap_check() {
 	fi
 	[[ $- == *e* ]] && errexit=1
 	set +e
+	t0=$SECONDS
 	out=$(set -e; "$@" 2>&1)
 	rc=$?
 	[ $errexit -eq 1 ] && set -e
@@ -61,6 +62,7 @@ ktap_check() {
 	else
 		ktap_result fail "$name" "$out"
 	fi
+	echo "# $name: $((SECONDS - t0)) s"
 }
 
 ktap_finish() {

@@ -119,7 +119,7 @@ check_rtnl_not_held() {
 	echo "longest ip link command: $worst ms" >&2
 	# The loop really waited for the target: five offloads and uploads.
 	ip netns exec $NS_A "$CTL" -j stats eth0 >$W/stats
-	expect_eq "$(python3 -c 'import json,sys; d = json.load(sys.stdin)[0]; print(d["offloads"], d["terminates"]["admin"])' <$W/stats)" \
+	expect_eq "$(jq -r '.[0] | "\(.offloads) \(.terminates.admin)"' <$W/stats)" \
 		"5 5" "offloads and admin uploads"
 	[ $worst -lt 2000 ] || { echo "ip link waited $worst ms"; return 1; }
 }

@@ -5,12 +5,12 @@
 Python start is slow in the test VM.
 
     ynl_checks.py YNL_DIR SPEC GROUP
-GROUP: refusals | pause | policy.  Exit status 0 when every check passed.
+GROUP: refusals | pause | policy | dump_resume.  Exit status 0 when every check passed.
 """
 import sys
 
 sys.path.insert(0, sys.argv[1])
-from lib import YnlFamily, NlError  # noqa: E402
+from lib import YnlFamily, Netlink, NlError  # noqa: E402
 
 ynl = YnlFamily(sys.argv[2], '')
 failures = []
@@ -62,6 +62,17 @@ def refusals():
     refused('complete-delay must be at most', 'target-fault',
             {'ifname': 'dummy0', 'complete-delay': 101})
     refused('no fault given', 'target-fault', {'ifname': 'dummy0'})
+    # (2**32 - 1 would be -1 in the target's atomic_t: a fault for ever.)
+    refused('a fault count must be at most 1000000', 'target-fault',
+            {'ifname': 'dummy0', 'terminate-fail': 2**32 - 1})
+    refused('a fault count must be at most 1000000', 'target-fault',
+            {'ifname': 'dummy0', 'initiate-fail': 1000001, 'initiate-status': 1})
+    ynl.do('target-fault', {'ifname': 'dummy0', 'terminate-fail': 1000000}, [])
+    expect('terminate-fail left', ynl.do('dev-get', {'ifname': 'dummy0'}, [])
+           ['terminate-fail'], 1000000)
+    ynl.do('target-fault', {'ifname': 'dummy0', 'fault-clear': True}, [])
+    expect('terminate-fail cleared', ynl.do('dev-get', {'ifname': 'dummy0'}, [])
+           ['terminate-fail'], 0)
 
 
 def pause():
@@ -85,7 +96,50 @@ def policy():
     expect('rules left', ynl.dump('policy-get', {}), [])
 
 
-{'refusals': refusals, 'pause': pause, 'policy': policy}[sys.argv[3]]()
+def dump_resume():
+    """A dump detached from between its parts resumes at the right device.
+
+    150 rules on dummy0 and on dummy1, a policy-get dump read 4 KiB at a
+    time from a socket of its own, dummy0 detached after the first part:
+    every rule of dummy1 must still come (a resume by list position would
+    apply dummy0's position to dummy1 and skip its first rules).
+    """
+    from lib.ynl import NlMsgs
+    rules = range(1, 151)
+    for dev in ('dummy0', 'dummy1'):
+        for port in rules:
+            ynl.do('policy-add', {'ifname': dev, 'remote-port': port}, [])
+    dumper = YnlFamily(sys.argv[2], '')
+    op = dumper.ops['policy-get']
+    dumper.sock.send(dumper._encode_message(op, {}, [Netlink.NLM_F_DUMP], 4242))
+    seen = {'dummy0': [], 'dummy1': []}
+    parts = 0
+    done = False
+    while not done:
+        reply = dumper.sock.recv(4096)
+        parts += 1
+        for m in NlMsgs(reply, attr_space=op.attr_set):
+            if m.error:
+                raise NlError(m)
+            if m.done:
+                done = True
+                break
+            d = dumper._decode(dumper.nlproto.decode(dumper, m, op).raw_attrs,
+                               op.attr_set.name)
+            seen[d['ifname']].append(d['remote-port'])
+        if parts == 1:
+            ynl.do('dev-detach', {'ifname': 'dummy0'}, [])
+    expect('parts', parts > 2, True)
+    expect('dummy0 rules in the first part', 0 < len(seen['dummy0']) < len(rules), True)
+    expect('dummy1 rules', sorted(seen['dummy1']), list(rules))
+    # As the later checks expect them: both attached, no rules.
+    ynl.do('dev-detach', {'ifname': 'dummy1'}, [])
+    ynl.do('dev-attach', {'ifname': 'dummy0'}, [])
+    ynl.do('dev-attach', {'ifname': 'dummy1'}, [])
+
+
+{'refusals': refusals, 'pause': pause, 'policy': policy,
+ 'dump_resume': dump_resume}[sys.argv[3]]()
 for f in failures:
     print(f)
 sys.exit(1 if failures else 0)

@@ -9,6 +9,7 @@
 
 #define PRIORITY_MAX		7
 #define COMPLETE_DELAY_MAX	100
+#define FAULT_COUNT_MAX		1000000
 
 void usage_conn(FILE *f)
 {
@@ -329,10 +330,10 @@ static int target_fault(struct args *a)
 
 		if (!strcmp(kw, "terminate-fail")) {
 			check_once(&seen_term, kw);
-			term = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
+			term = parse_uint(args_value(a, kw), kw, 0, FAULT_COUNT_MAX);
 		} else if (!strcmp(kw, "initiate-fail")) {
 			check_once(&seen_init, kw);
-			init = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
+			init = parse_uint(args_value(a, kw), kw, 0, FAULT_COUNT_MAX);
 			status = parse_name(&status_table, args_next(a, "status of initiate-fail"));
 		} else if (!strcmp(kw, "complete-delay")) {
 			check_once(&seen_delay, kw);

@@ -160,7 +160,42 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 
 	json_reason_mask("accept_optional", get_u32(tb[CHIMNEY_A_ACCEPT_OPTIONAL]));
 	json_bool("opt_in", tb[CHIMNEY_A_OPT_IN] && mnl_attr_get_u8(tb[CHIMNEY_A_OPT_IN]));
+	json_obj_open("faults");
+	json_uint("terminate_fail", get_u32(tb[CHIMNEY_A_TERMINATE_FAIL]));
+	json_uint("initiate_fail", get_u32(tb[CHIMNEY_A_INITIATE_FAIL]));
+	if (tb[CHIMNEY_A_INITIATE_STATUS])
+		json_name("initiate_status", &status_table,
+			  mnl_attr_get_u32(tb[CHIMNEY_A_INITIATE_STATUS]));
+	json_uint("complete_delay", get_u32(tb[CHIMNEY_A_COMPLETE_DELAY]));
 	json_obj_close();
+	json_obj_close();
+}
+
+/* The faults the target has left to inject, in `target fault` words. */
+static void dev_show_faults(const struct nlattr **tb)
+{
+	uint32_t term = get_u32(tb[CHIMNEY_A_TERMINATE_FAIL]);
+	uint32_t init = get_u32(tb[CHIMNEY_A_INITIATE_FAIL]);
+	uint32_t delay = get_u32(tb[CHIMNEY_A_COMPLETE_DELAY]);
+
+	if (!term && !init && !delay)
+		return;
+	printf("    faults:");
+	if (term)
+		printf(" terminate-fail %u", term);
+	if (init) {
+		uint32_t st = get_u32(tb[CHIMNEY_A_INITIATE_STATUS]);
+		const char *name = name_of(&status_table, st);
+
+		printf(" initiate-fail %u", init);
+		if (name)
+			printf(" %s", name);
+		else
+			printf(" %u", st);
+	}
+	if (delay)
+		printf(" complete-delay %u", delay);
+	putchar('\n');
 }
 
 static void dev_show_text(const struct nlattr **tb, const char *dev)
@@ -205,6 +240,7 @@ static void dev_show_text(const struct nlattr **tb, const char *dev)
 				  mnl_attr_get_u32(tb[CHIMNEY_A_ACCEPT_OPTIONAL]));
 		tl_end(&l);
 	}
+	dev_show_faults(tb);
 }
 
 static void dev_show_cb(const struct nlmsghdr *nlh, void *data)

@@ -44,10 +44,16 @@ enum chim_limits {
 	 * connections): RTNL is never held for a whole walk.
 	 */
 	CHIM_RTNL_BATCH = 32,
+	/* Connections of the lowest priority an offload at capacity
+	 * compares to pick its victim (the least recently active).
+	 */
+	CHIM_VICTIM_SAMPLE = 16,
 	/* Longest completion delay fault injection may ask for: the host
 	 * waits for completions with RTNL held.
 	 */
 	CHIM_MAX_COMPLETE_DELAY_MS = 100,
+	/* Most blocks a fault may fail (kept in an atomic_t). */
+	CHIM_MAX_FAULT_COUNT = 1000000,
 	/* Largest linear skb the socket layer copies queued data into. */
 	CHIM_DATA_CHUNK = 16384,
 	/* Truesize of segments the target holds for a connection it cannot
@@ -56,6 +62,8 @@ enum chim_limits {
 	CHIM_RX_HOLD_MAX = 8 << 20,
 	/* The same for all the connections of one target together. */
 	CHIM_RX_HOLD_TOTAL_MAX = 64 << 20,
+	/* A target holding segments asks for the upload again after this. */
+	CHIM_REASK_MS = 200,
 	/* How long the receive hook outlives the target's last connection. */
 	CHIM_RX_IDLE_MS = 10000,
 };

@@ -960,6 +960,52 @@ unsigned int chim_host_some_conns(struct chim_host *host,
 }
 
 /**
+ * chim_host_lowest_conns() - connections offloaded now of the lowest
+ *	priority below a given one, each held
+ * @host: the host
+ * @below: only priorities lower than this
+ * @conns: receives them
+ * @max: at most this many (the first of that priority in the host's tree)
+ *
+ * Two walks of the tree that take nothing but the host lock: one finds
+ * the lowest priority, the other holds up to @max of its connections.
+ *
+ * Context: process; host->lock not held.
+ * Return: how many are in @conns, each to be put.
+ */
+unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
+				    struct chim_conn **conns, unsigned int max)
+{
+	struct chim_obj *neigh, *path, *obj;
+	unsigned int n = 0;
+	int lowest = below;
+
+	mutex_lock(&host->lock);
+	list_for_each_entry(neigh, &host->neighs, sibling)
+		list_for_each_entry(path, &neigh->children, sibling)
+			list_for_each_entry(obj, &path->children, sibling)
+				if (obj->state == CHIM_STATE_OFFLOADED &&
+				    chim_obj_conn(obj)->priority < lowest)
+					lowest = chim_obj_conn(obj)->priority;
+	if (lowest == below)
+		goto out;
+	list_for_each_entry(neigh, &host->neighs, sibling)
+		list_for_each_entry(path, &neigh->children, sibling)
+			list_for_each_entry(obj, &path->children, sibling) {
+				if (obj->state != CHIM_STATE_OFFLOADED ||
+				    chim_obj_conn(obj)->priority != lowest)
+					continue;
+				chim_obj_hold(obj);
+				conns[n++] = chim_obj_conn(obj);
+				if (n == max)
+					goto out;
+			}
+out:
+	mutex_unlock(&host->lock);
+	return n;
+}
+
+/**
  * chim_host_conns_put() - put what chim_host_conns() returned
  * @conns: the array, or NULL
  * @n: its number of connections

@@ -682,6 +682,17 @@ int chimney_nl_target_request_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+/* A count of blocks to fail, when given, must fit the target's counter. */
+static bool fault_count_invalid(const struct nlattr *attr,
+				struct netlink_ext_ack *extack)
+{
+	if (!attr || nla_get_u32(attr) <= CHIM_MAX_FAULT_COUNT)
+		return false;
+	NL_SET_ERR_MSG_ATTR_FMT(extack, attr, "a fault count must be at most %u",
+				CHIM_MAX_FAULT_COUNT);
+	return true;
+}
+
 int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
@@ -700,6 +711,9 @@ int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 					CHIM_MAX_COMPLETE_DELAY_MS);
 		return -ERANGE;
 	}
+	if (fault_count_invalid(a[CHIMNEY_A_TERMINATE_FAIL], info->extack) ||
+	    fault_count_invalid(a[CHIMNEY_A_INITIATE_FAIL], info->extack))
+		return -ERANGE;
 	if (a[CHIMNEY_A_INITIATE_STATUS] && !a[CHIMNEY_A_INITIATE_FAIL]) {
 		NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
 				    "initiate-status goes with initiate-fail");

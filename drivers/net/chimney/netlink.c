@@ -556,6 +556,23 @@ int chimney_nl_dev_resume_doit(struct sk_buff *skb, struct genl_info *info)
 	return dev_op(info, op_resume);
 }
 
+/* The faults the target still has to inject, as target-fault set them. */
+static int put_faults(struct sk_buff *skb, const struct chim_emu_faults *f)
+{
+	int init = atomic_read(&f->initiate_fail);
+
+	if (nla_put_u32(skb, CHIMNEY_A_TERMINATE_FAIL,
+			atomic_read(&f->terminate_fail)) ||
+	    nla_put_u32(skb, CHIMNEY_A_INITIATE_FAIL, init) ||
+	    nla_put_u32(skb, CHIMNEY_A_COMPLETE_DELAY,
+			READ_ONCE(f->complete_delay_ms)))
+		return -EMSGSIZE;
+	if (init && nla_put_u32(skb, CHIMNEY_A_INITIATE_STATUS,
+				READ_ONCE(f->initiate_status)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int fill_dev(struct sk_buff *skb, void *arg)
 {
 	struct chim_dev *cd = arg;
@@ -573,7 +590,8 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 			atomic_read(&cd->emu->table.count)) ||
 	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
 			READ_ONCE(cd->host->accept_optional)) ||
-	    nla_put_u8(skb, CHIMNEY_A_OPT_IN, cd->opt_in))
+	    nla_put_u8(skb, CHIMNEY_A_OPT_IN, cd->opt_in) ||
+	    put_faults(skb, &cd->emu->faults))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, CHIMNEY_A_PARAMS);
 	if (!nest ||
@@ -661,6 +679,22 @@ static int dump_filter(struct netlink_callback *cb)
 	return 0;
 }
 
+/*
+ * The device of @net with the lowest ifindex above @after, or NULL: a dump
+ * goes through the devices in ifindex order, so that it resumes at the
+ * right one whatever was attached or detached between its parts.
+ */
+static struct chim_dev *dev_after(struct net *net, int after)
+{
+	struct chim_dev *cd, *next = NULL;
+
+	list_for_each_entry(cd, &chim_net(net)->devs, node)
+		if (cd->dev->ifindex > after &&
+		    (!next || cd->dev->ifindex < next->dev->ifindex))
+			next = cd;
+	return next;
+}
+
 /**
  * dump_devs() - call @fill for each device of the namespace (or the one the
  *	request names), from the resume position on
@@ -678,7 +712,6 @@ int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 	struct nl_dump_ctx *ctx = dump_ctx(cb);
 	struct net *net = sock_net(skb->sk);
 	struct chim_dev *cd;
-	unsigned int i = 0;
 	int err = 0;
 
 	if (!ctx->started) {
@@ -687,20 +720,24 @@ int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 			return err;
 	}
 	rtnl_lock();
-	list_for_each_entry(cd, &chim_net(net)->devs, node) {
-		if (i++ < ctx->dev)
+	while ((cd = dev_after(net, ctx->dev_done))) {
+		int ifindex = cd->dev->ifindex;
+
+		if (ctx->ifindex && ifindex != ctx->ifindex) {
+			ctx->dev_done = ifindex;
 			continue;
-		if (ctx->ifindex && cd->dev->ifindex != ctx->ifindex) {
-			ctx->dev++;
-			continue;
+		}
+		/* The device the positions were for may be gone: start over. */
+		if (ctx->dev_cur != ifindex) {
+			ctx->dev_cur = ifindex;
+			ctx->cpu = 0;
+			ctx->bucket = 0;
+			ctx->idx = 0;
 		}
 		err = fill(skb, cb, cd);
 		if (err)
 			break;
-		ctx->dev++;
-		ctx->cpu = 0;
-		ctx->bucket = 0;
-		ctx->idx = 0;
+		ctx->dev_done = ifindex;
 	}
 	rtnl_unlock();
 	if (err == -EMSGSIZE && skb->len)

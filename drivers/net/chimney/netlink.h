@@ -13,7 +13,8 @@
  * them; ctx->dev is the position to resume at.
  */
 struct nl_dump_ctx {
-	unsigned int dev;	/* position in the namespace's list */
+	int dev_done;		/* ifindex of the last device dumped whole */
+	int dev_cur;		/* ifindex the positions below belong to */
 	unsigned int cpu;	/* connections: shard */
 	unsigned int bucket;	/* connections: bucket */
 	unsigned int idx;	/* position within the bucket or list */

@@ -148,7 +148,7 @@ static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
 
 /**
  * chim_emu_rx_hold() - hold a segment of @ec for the stock stack; ask for
- *	an upload once
+ *	an upload
  * @emu: the target
  * @ec: the connection, found in the table
  * @skb: the segment, consumed
@@ -156,7 +156,9 @@ static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
  *
  * What the target holds is bounded per connection and for the target as a
  * whole; beyond, the segment is dropped and counted (the peer retransmits
- * it).
+ * it).  The target asks at its first held segment, and again at a segment
+ * held CHIM_REASK_MS or more after its last ask: a request the host did
+ * not act on is not the end of the connection.
  *
  * Context: softirq (the ingress hook).
  * Return: NF_STOLEN.
@@ -183,8 +185,13 @@ unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 		ec->rx_truesize += skb->truesize;
 		__skb_queue_tail(&ec->rx, skb);
 		held = true;
-		ask = !ec->upload_asked;
-		ec->upload_asked = true;
+		ask = !ec->upload_asked ||
+		      time_after_eq(jiffies, ec->asked_at +
+				    msecs_to_jiffies(CHIM_REASK_MS));
+		if (ask) {
+			ec->upload_asked = true;
+			ec->asked_at = jiffies;
+		}
 	}
 	/* The handle lives until the terminate, which stops us first. */
 	if (ask)

@@ -60,6 +60,7 @@ static DEFINE_MUTEX(chim_prot_lock);
 
 static struct tcp_ulp_ops chim_ulp_ops;
 static const struct chim_conn_ops chim_sock_conn_ops;
+static void chim_sock_put(struct chim_sock *csk);
 
 /* Every socket with the ULP, for the module's exit. */
 static LIST_HEAD(chim_socks);
@@ -195,10 +196,22 @@ static bool csk_frozen(const struct chim_sock *csk)
 /* ---- application calls --------------------------------------------------- */
 
 /*
+ * RTNL for an application's call that may give up: on a fatal signal, or
+ * at once when RTNL is busy and the task is exiting (its SIGKILL is no
+ * longer pending then: no signal could end the wait).
+ */
+static int rtnl_lock_giving_up(void)
+{
+	if (current->flags & PF_EXITING)
+		return rtnl_trylock() ? 0 : -EINTR;
+	return rtnl_lock_killable();
+}
+
+/*
  * Start the upload of the socket's connection, if it has one: with @ask the
  * target is asked (Part 1); with @terminate the host terminates it itself
- * when the target is not asked or cannot be.  With @killable, a fatal
- * signal gives up the wait for RTNL.
+ * when the target is not asked or cannot be.  With @killable, the wait for
+ * RTNL may be given up (rtnl_lock_giving_up()).
  *
  * Return: 0, or -EINTR when given up.
  */
@@ -214,7 +227,7 @@ static int csk_start_upload(struct chim_sock *csk,
 	/* RTNL keeps the device, its host and its target alive. */
 	if (!killable)
 		rtnl_lock();
-	else if (rtnl_lock_killable())
+	else if (rtnl_lock_giving_up())
 		return -EINTR;
 	conn = chim_sock_get_conn(csk);
 	if (conn) {
@@ -235,10 +248,10 @@ static int csk_start_upload(struct chim_sock *csk,
  * Get the connection back to the stock stack and wait until it is.  With
  * @ask_target the target is asked (Part 1, UploadRequested), else the host
  * terminates it itself.  With @killable, an application's call may be
- * killed meanwhile (RTNL may be held for long by others): the upload goes
- * on without it.
+ * killed meanwhile (RTNL may be held for long by others), and an exiting
+ * task does not wait at all: the upload goes on without it.
  *
- * Return: 0 once with the stock stack, -EINTR when killed first.
+ * Return: 0 once with the stock stack, -EINTR when given up first.
  */
 static int chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
 			     enum chim_upload_reason reason, bool ask_target,
@@ -252,6 +265,8 @@ static int chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
 		wait_event(csk->wq, !csk_frozen(csk));
 		return 0;
 	}
+	if (current->flags & PF_EXITING)
+		return csk_frozen(csk) ? -EINTR : 0;
 	return wait_event_killable(csk->wq, !csk_frozen(csk)) ? -EINTR : 0;
 }
 
@@ -266,31 +281,98 @@ static bool target_holds_rx(struct sock *sk, struct chim_sock *csk)
 
 /*
  * close and shutdown: no offload may start after this (offloads run under
- * RTNL and check @closing), then the connection comes back.
+ * RTNL and check @closing), then the connection comes back.  With
+ * @killable, given up as chim_sock_reclaim() says.
+ *
+ * Return: 0 once with the stock stack, -EINTR when given up first.
  */
-static void chim_sock_closing(struct sock *sk, struct chim_sock *csk)
+static int chim_sock_closing(struct sock *sk, struct chim_sock *csk,
+			     bool killable)
 {
 	WRITE_ONCE(csk->closing, true);
-	rtnl_lock();
+	if (!killable)
+		rtnl_lock();
+	else if (rtnl_lock_giving_up())
+		return -EINTR;
 	rtnl_unlock();
-	/* The stock close needs the connection back: no giving up here. */
-	chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false, false);
+	return chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false, killable);
 }
 
-static void chim_close(struct sock *sk, long timeout)
+/* The stock stack closes the socket, with its own operations. */
+static void stock_close(struct sock *sk, struct chim_sock *csk, long timeout)
 {
-	struct chim_sock *csk = csk_of(sk);
 	struct proto *base = csk->base_prot;
 
-	chim_enter();
-	chim_sock_closing(sk, csk);
-	/* The stock stack closes it, with its own operations. */
 	write_lock_bh(&sk->sk_callback_lock);
 	WRITE_ONCE(sk->sk_prot, base);
 	if (sk->sk_socket)
 		WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
 	write_unlock_bh(&sk->sk_callback_lock);
 	base->close(sk, timeout);
+}
+
+/* A close given up by a killed or exiting task, finished by a work item. */
+struct chim_close_job {
+	struct work_struct work;
+	struct sock *sk;
+	struct chim_sock *csk;
+};
+
+static void chim_close_work(struct work_struct *work)
+{
+	struct chim_close_job *job = container_of(work, struct chim_close_job,
+						  work);
+	struct chim_sock *csk = job->csk;
+	struct sock *sk = job->sk;
+
+	kfree(job);
+	chim_sock_closing(sk, csk, false);
+	/* No task waits for it (a linger time is for the one closing). */
+	stock_close(sk, csk, 0);
+	chim_sock_put(csk);
+}
+
+/*
+ * Hand the close of @sk to a work item, which gets the reference the file
+ * had, and one of @csk (the module's exit may strip the socket first).  The
+ * socket leaves its struct socket now (which is freed when we return) but
+ * is not orphaned yet: the stock close does that.
+ *
+ * Return: false without memory.
+ */
+static bool close_later(struct sock *sk, struct chim_sock *csk)
+{
+	struct chim_close_job *job = kmalloc(sizeof(*job), GFP_KERNEL);
+
+	if (!job)
+		return false;
+	INIT_WORK(&job->work, chim_close_work);
+	job->sk = sk;
+	job->csk = csk;
+	refcount_inc(&csk->ref);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk_set_socket(sk, NULL);
+	sk->sk_wq = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+	queue_work(chim_sock_wq, &job->work);
+	return true;
+}
+
+static void chim_close(struct sock *sk, long timeout)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	chim_enter();
+	/*
+	 * A killed task (or one exiting) does not wait for RTNL and the
+	 * upload: its close is finished later; without memory, it waits.
+	 */
+	if (!chim_sock_closing(sk, csk, true)) {
+		stock_close(sk, csk, timeout);
+	} else if (!close_later(sk, csk)) {
+		chim_sock_closing(sk, csk, false);
+		stock_close(sk, csk, timeout);
+	}
 	chim_leave();
 }
 
@@ -379,7 +461,27 @@ static void chim_keepalive(struct sock *sk, int valbool)
 	chim_leave();
 }
 
-/* Called with the socket locked (connect(AF_UNSPEC)). */
+/*
+ * `ss -K` (SOCK_DESTROY): the connection comes back first, so that the
+ * target forgets its tuple, then the stock stack aborts it.
+ */
+static int chim_diag_destroy(struct sock *sk, int err)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int ret;
+
+	chim_enter();
+	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_ADMIN, false, true);
+	if (!ret)
+		ret = csk->base_prot->diag_destroy(sk, err);
+	chim_leave();
+	return ret;
+}
+
+/*
+ * Called with the socket locked (connect(AF_UNSPEC)): chim_connect()
+ * uploaded the connection; offloaded again since (a rule), it is busy.
+ */
 static int chim_disconnect(struct sock *sk, int flags)
 {
 	struct chim_sock *csk = csk_of(sk);
@@ -404,8 +506,18 @@ static int chim_setsockopt(struct sock *sk, int level, int optname,
 	     optname == TCP_REPAIR_WINDOW || optname == TCP_REPAIR_OPTIONS ||
 	     optname == TCP_QUEUE_SEQ))
 		goto out;
+	/*
+	 * TCP_KEEPIDLE arms the host's keepalive timer at once (even to fire
+	 * now): the connection comes back first.  Offloaded again meanwhile
+	 * (a rule), the timer is taken away again below.
+	 */
+	if (level == SOL_TCP && optname == TCP_KEEPIDLE) {
+		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+					true, true);
+		if (err)
+			goto out;
+	}
 	err = csk->base_prot->setsockopt(sk, level, optname, optval, optlen);
-	/* TCP_KEEPIDLE re-arms the host's keepalive: not while frozen. */
 	if (level == SOL_TCP && optname == TCP_KEEPIDLE && csk_frozen(csk)) {
 		lock_sock(sk);
 		if (csk_frozen(csk))
@@ -417,14 +529,36 @@ out:
 	return err;
 }
 
+/*
+ * connect(AF_UNSPEC) disconnects: the connection comes back first (the
+ * stock disconnect, called with the socket locked, cannot wait for it).
+ */
+static int chim_connect(struct socket *sock, struct sockaddr *uaddr,
+			int addr_len, int flags)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	int ret = 0;
+
+	chim_enter();
+	if (addr_len >= sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family == AF_UNSPEC)
+		ret = chim_sock_reclaim(sock->sk, csk, CHIM_REASON_CLOSE, false,
+					true);
+	if (!ret)
+		ret = csk->base_ops->connect(sock, uaddr, addr_len, flags);
+	chim_leave();
+	return ret;
+}
+
 static int chim_shutdown(struct socket *sock, int how)
 {
 	struct chim_sock *csk = csk_of(sock->sk);
 	int ret;
 
 	chim_enter();
-	chim_sock_closing(sock->sk, csk);
-	ret = csk->base_ops->shutdown(sock, how);
+	ret = chim_sock_closing(sock->sk, csk, true);
+	if (!ret)
+		ret = csk->base_ops->shutdown(sock, how);
 	chim_leave();
 	return ret;
 }
@@ -516,6 +650,13 @@ static int chim_build_prot(struct sock *sk, int i)
 	struct proto *base = READ_ONCE(sk->sk_prot);
 	const struct proto_ops *ops = sk->sk_socket->ops;
 
+	/*
+	 * Only the family's own TCP protocol is taken as the base: a copy
+	 * another layer made (sockmap's BPF protocol) is refused, not latched
+	 * (every later plain socket would be refused).
+	 */
+	if (base->close != tcp_close || base->sendmsg != tcp_sendmsg)
+		return -EOPNOTSUPP;
 	/* Pairs with the release below: a published set is complete. */
 	if (smp_load_acquire(&chim_saved_prot[i]) != base) {
 		mutex_lock(&chim_prot_lock);
@@ -530,12 +671,15 @@ static int chim_build_prot(struct sock *sk, int i)
 			p->splice_eof = chim_splice_eof;
 			p->keepalive = chim_keepalive;
 			p->disconnect = chim_disconnect;
+			if (base->diag_destroy)
+				p->diag_destroy = chim_diag_destroy;
 			p->setsockopt = chim_setsockopt;
 #ifdef CHIM_HAVE_PROTO_SENDPAGE
 			p->sendpage = chim_sendpage;
 #endif
 			set->ops = *ops;
 			set->ops.shutdown = chim_shutdown;
+			set->ops.connect = chim_connect;
 			set->ops.splice_read = chim_splice_read;
 			set->ops.poll = chim_poll;
 			chim_saved_ops[i] = ops;
@@ -560,8 +704,6 @@ static int chim_build_prot(struct sock *sk, int i)
  * state it moved (rcv_nxt, snd_una).  Held segments go back into the stack
  * once the socket is restored; the peer retransmits what is dropped.
  */
-
-static void chim_sock_put(struct chim_sock *csk);
 
 /*
  * Queue @csk's ask_work (a Part 1 request for a segment the target never
@@ -1640,6 +1782,17 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	tp->rcvq_space.time = tp->tcp_mstamp;
 	tp->tlp_high_seq = 0;
 	icsk->icsk_probes_out = 0;
+
+	/*
+	 * The retransmit timer goes on from what the target left of it: armed
+	 * afresh at each upload, a timer shorter than the time between two
+	 * handoffs would never fire, and a lost segment never be resent.
+	 */
+	if (tp->packets_out &&
+	    d->retransmit.timeout_delta != CHIM_TIMER_NOT_RUNNING)
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
+					  msecs_to_jiffies(d->retransmit.timeout_delta),
+					  TCP_RTO_MAX);
 
 	/* Never-sent data, queued (and sent) by the stock stack. */
 	if (!err)

@@ -184,6 +184,30 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	return 0;
 }
 
+/*
+ * A timer's TimeoutDelta as the target reports it now: its timers ran
+ * while it held the connection, from the delta it was given at the offload.
+ */
+static u32 timer_left(u32 delta, unsigned long since)
+{
+	unsigned int ran = jiffies_to_msecs(jiffies - since);
+
+	if (delta == CHIM_TIMER_NOT_RUNNING)
+		return delta;
+	return delta > ran ? delta - ran : 0;
+}
+
+/* The delegated variables of @ec, read under its lock. */
+static void emu_delegated(const struct chim_emu_conn *ec,
+			  struct chim_tcp_delegated *dst)
+{
+	*dst = ec->d;
+	dst->retransmit.timeout_delta = timer_left(ec->d.retransmit.timeout_delta,
+						   ec->since);
+	dst->keepalive.timeout_delta = timer_left(ec->d.keepalive.timeout_delta,
+						  ec->since);
+}
+
 /* Step 2: copy the delegated variables and hand the data back. */
 static int emu_terminate_copy(struct chim_block *b, void *arg)
 {
@@ -210,7 +234,7 @@ static int emu_terminate_copy(struct chim_block *b, void *arg)
 		return 0;
 	}
 	spin_lock_bh(&ec->lock);
-	*dst = ec->d;
+	emu_delegated(ec, dst);
 	skb_queue_head_init(&dst->send_data);
 	skb_queue_head_init(&dst->buffered_data);
 	skb_queue_splice_init(&ec->d.send_data, &dst->send_data);
@@ -351,7 +375,7 @@ static int emu_query_block(struct chim_block *b, void *arg)
 	}
 	ec = *b->target_ctx;
 	spin_lock_bh(&ec->lock);
-	*dst = ec->d;
+	emu_delegated(ec, dst);
 	/* A query returns sizes, never the data itself. */
 	skb_queue_head_init(&dst->send_data);
 	skb_queue_head_init(&dst->buffered_data);

@@ -64,6 +64,7 @@ struct chim_emu_stats {
  *	stock stack until the connection is uploaded; @lock
  * @rx_truesize: their truesize; @lock
  * @upload_asked: a Part 1 request went out for @rx; @lock
+ * @asked_at: jiffies of the last one; @lock
  * @free_node: entry in a terminate's list of contexts to free
  * @bytes_in: payload bytes received while offloaded
  * @bytes_out: payload bytes sent while offloaded
@@ -83,6 +84,7 @@ struct chim_emu_conn {
 	struct sk_buff_head rx;
 	u32 rx_truesize;
 	bool upload_asked;
+	unsigned long asked_at;
 	struct list_head free_node;
 	u64 bytes_in;
 	u64 bytes_out;

@@ -146,8 +146,11 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
  * @priority: the new connection's priority
  * @extack: receives the reason of a refusal
  *
- * The victim is the lowest-priority connection, the least recently active
- * of those (its last segment, or its offload).
+ * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
+ * connections of that priority (all of them up to that many), the least
+ * recently active (its last segment, or its offload).  The work under RTNL
+ * is bounded whatever the capacity: no copy of every connection, a query of
+ * the target for at most CHIM_VICTIM_SAMPLE of them.
  *
  * Context: RTNL held, no socket locked; sleeps.
  * Return: 0 when one was uploaded, else -ENOSPC.
@@ -155,27 +158,26 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
 int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 			   struct netlink_ext_ack *extack)
 {
+	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
 	struct chim_emu_activity a, va = {};
-	struct chim_conn **conns, *v = NULL;
 	unsigned int i, n;
 	int err = -ENOSPC;
 
-	conns = chim_host_conns(cd->host, &n);
+	n = chim_host_lowest_conns(cd->host, priority, conns, ARRAY_SIZE(conns));
 	for (i = 0; i < n; i++) {
 		struct chim_conn *c = conns[i];
 
-		if (c->priority >= priority ||
-		    !chim_emu_activity(cd->emu, &c->tuple, &a))
+		if (!chim_emu_activity(cd->emu, &c->tuple, &a))
 			continue;
-		if (!v || c->priority < v->priority ||
-		    (c->priority == v->priority && time_before(a.active, va.active))) {
+		if (!v || time_before(a.active, va.active)) {
 			v = c;
 			va = a;
 		}
 	}
 	if (v && !terminate_conn(cd, v, CHIM_REASON_PRIORITY))
 		err = 0;
-	chim_host_conns_put(conns, n);
+	for (i = 0; i < n; i++)
+		chim_obj_put(&conns[i]->obj);
 	if (err)
 		NL_SET_ERR_MSG(extack,
 			       "the target is full and runs no connection of a lower priority");
