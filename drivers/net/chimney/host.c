@@ -912,26 +912,41 @@ static unsigned int get_conns(struct chim_host *host, struct chim_conn **conns,
 }
 
 /**
- * chim_host_conns() - the connections offloaded now, each held
+ * chim_host_pick_conns() - the connections offloaded now that @pick takes,
+ *	each held
  * @host: the host
- * @n: set to their number
+ * @pick: called for each of them in the tree's order, with the host lock
+ *	held; true to take it
+ * @arg: for @pick
+ * @conns: receives them
+ * @max: at most this many (the walk goes on, for @pick, when full)
  *
- * Context: process; host->lock not held.
- * Return: an array for chim_host_conns_put(), NULL when there are none or
- * no memory.
+ * A walk of the tree with nothing copied: the work under the host lock is
+ * @pick's for each connection.
+ *
+ * Context: process; host->lock not held; @pick must not sleep.
+ * Return: how many are in @conns, each to be put.
  */
-struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n)
+unsigned int chim_host_pick_conns(struct chim_host *host,
+				  bool (*pick)(struct chim_conn *conn, void *arg),
+				  void *arg, struct chim_conn **conns,
+				  unsigned int max)
 {
-	struct chim_conn **conns;
+	struct chim_obj *neigh, *path, *obj;
+	unsigned int n = 0;
 
-	*n = 0;
 	mutex_lock(&host->lock);
-	conns = host->offloaded ?
-		kvmalloc_array(host->offloaded, sizeof(*conns), GFP_KERNEL) : NULL;
-	if (conns)
-		*n = get_conns(host, conns, host->offloaded);
+	list_for_each_entry(neigh, &host->neighs, sibling)
+		list_for_each_entry(path, &neigh->children, sibling)
+			list_for_each_entry(obj, &path->children, sibling) {
+				if (obj->state != CHIM_STATE_OFFLOADED ||
+				    !pick(chim_obj_conn(obj), arg) || n == max)
+					continue;
+				chim_obj_hold(obj);
+				conns[n++] = chim_obj_conn(obj);
+			}
 	mutex_unlock(&host->lock);
-	return conns;
+	return n;
 }
 
 /**
@@ -1003,20 +1018,6 @@ unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
 out:
 	mutex_unlock(&host->lock);
 	return n;
-}
-
-/**
- * chim_host_conns_put() - put what chim_host_conns() returned
- * @conns: the array, or NULL
- * @n: its number of connections
- */
-void chim_host_conns_put(struct chim_conn **conns, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		chim_obj_put(&conns[i]->obj);
-	kvfree(conns);
 }
 
 /* query, update and invalidate: one object, placeholders above it */

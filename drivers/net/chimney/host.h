@@ -124,8 +124,10 @@ int chim_host_query(struct chim_host *host, struct chim_conn *conn,
 int chim_host_update(struct chim_host *host, struct chim_obj *obj);
 int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
 void chim_host_flush(struct chim_host *host);
-struct chim_conn **chim_host_conns(struct chim_host *host, unsigned int *n);
-void chim_host_conns_put(struct chim_conn **conns, unsigned int n);
+unsigned int chim_host_pick_conns(struct chim_host *host,
+				  bool (*pick)(struct chim_conn *conn, void *arg),
+				  void *arg, struct chim_conn **conns,
+				  unsigned int max);
 unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
 				    struct chim_conn **conns, unsigned int max);
 unsigned int chim_host_some_conns(struct chim_host *host,

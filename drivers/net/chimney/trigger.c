@@ -184,50 +184,67 @@ int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 	return err;
 }
 
+struct idle_scan {
+	struct chim_emu *emu;
+	unsigned long now;
+	unsigned long window;
+	u64 min_bytes;
+	unsigned int found;
+};
+
 /*
- * One device's scan: each connection is measured over windows of the
- * device's idle timeout, the first from its offload; one that carried
- * fewer than idle-bytes (at least 1) in a window is uploaded, as long as
- * @budget lasts (one left idle is found again by the next scan).
+ * Under the host lock: measure one connection over windows of the idle
+ * timeout, the first from its offload; take it when it carried fewer than
+ * idle-bytes (at least 1) in a window.
+ */
+static bool idle_pick(struct chim_conn *c, void *arg)
+{
+	struct idle_scan *s = arg;
+	struct chim_emu_activity a;
+
+	if (!chim_emu_activity(s->emu, &c->tuple, &a))
+		return false;
+	if (!c->idle_since) {
+		c->idle_since = a.since;
+		c->idle_base = 0;
+	}
+	if (time_before(s->now, c->idle_since + s->window))
+		return false;
+	if (a.bytes - c->idle_base < s->min_bytes) {
+		s->found++;
+		return true;
+	}
+	c->idle_since = s->now;
+	c->idle_base = a.bytes;
+	return false;
+}
+
+/*
+ * One device's scan: the idle connections are uploaded as long as @budget
+ * lasts (one left idle is found again by the next scan).  The walk copies
+ * nothing and holds only what it uploads.
  *
  * Return: whether a connection was left for want of budget.
  */
 static bool idle_scan(struct chim_dev *cd, unsigned int *budget)
 {
-	unsigned long now = jiffies;
-	unsigned long window = msecs_to_jiffies(cd->idle_timeout_ms);
-	u64 min_bytes = max_t(u64, cd->idle_bytes, 1);
-	struct chim_emu_activity a;
-	struct chim_conn **conns;
+	struct idle_scan s = {
+		.emu = cd->emu,
+		.now = jiffies,
+		.window = msecs_to_jiffies(cd->idle_timeout_ms),
+		.min_bytes = max_t(u64, cd->idle_bytes, 1),
+	};
+	struct chim_conn *conns[CHIM_RTNL_BATCH];
 	unsigned int i, n;
-	bool left = false;
 
-	conns = chim_host_conns(cd->host, &n);
+	n = chim_host_pick_conns(cd->host, idle_pick, &s, conns,
+				 min_t(unsigned int, *budget, ARRAY_SIZE(conns)));
 	for (i = 0; i < n; i++) {
-		struct chim_conn *c = conns[i];
-
-		if (!chim_emu_activity(cd->emu, &c->tuple, &a))
-			continue;
-		if (!c->idle_since) {
-			c->idle_since = a.since;
-			c->idle_base = 0;
-		}
-		if (time_before(now, c->idle_since + window))
-			continue;
-		if (a.bytes - c->idle_base < min_bytes) {
-			if (*budget) {
-				terminate_conn(cd, c, CHIM_REASON_LOW_ACTIVITY);
-				(*budget)--;
-			} else {
-				left = true;
-			}
-			continue;
-		}
-		c->idle_since = now;
-		c->idle_base = a.bytes;
+		terminate_conn(cd, conns[i], CHIM_REASON_LOW_ACTIVITY);
+		chim_obj_put(&conns[i]->obj);
 	}
-	chim_host_conns_put(conns, n);
-	return left;
+	*budget -= n;
+	return s.found > n;
 }
 
 static void idle_work(struct work_struct *work)
