@@ -13,6 +13,7 @@
 #include <linux/tcp.h>
 #include <net/ip.h>
 
+#include "dev.h"
 #include "test_util.h"
 
 static void table_free(void *arg)
@@ -409,6 +410,70 @@ static void held_segments_ask_again(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&emu->rx_held), 0L);
 }
 
+/*
+ * D11: the victim of an offload at capacity is found without a copy of the
+ * host's connections (under RTNL, for every offload at capacity): with
+ * every allocation of the task failing, it is still the least recently
+ * active connection of the lowest priority, and none is found below it.
+ */
+static void victim_found_without_memory(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	static const u8 prio[] = { 1, 0, 0 };
+	struct chim_emu *emu = env->emu;
+	struct chim_conn *c[3], *v, *none;
+	struct chim_emu_conn *ec;
+	unsigned int i;
+	bool failing;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		c[i] = chim_test_conn(test, env, 0, 1000 + i);
+		c[i]->priority = prio[i];
+		KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, c[i]), 0);
+		ec = emu_conn(emu, c[i]);
+		KUNIT_ASSERT_NOT_NULL(test, ec);
+		/* c[1] was active before c[2], c[0] before both. */
+		spin_lock_bh(&ec->lock);
+		ec->active = jiffies - HZ + i * HZ / 4;
+		spin_unlock_bh(&ec->lock);
+	}
+	failing = chim_test_fail_allocations(true);
+	v = chim_trigger_victim(env->host, emu, 2);
+	none = chim_trigger_victim(env->host, emu, 0);
+	chim_test_fail_allocations(false);
+	if (v)
+		chim_obj_put(&v->obj);
+	if (!failing)
+		kunit_skip(test, "failslab does not fail this task's allocations");
+	KUNIT_EXPECT_PTR_EQ(test, v, c[1]);
+	KUNIT_EXPECT_NULL(test, none);
+}
+
+/*
+ * The target's timers run while it holds a connection: a query (and the
+ * terminate) reports what is left of the TimeoutDelta it was given, from
+ * which the host's retransmit timer goes on after the upload (armed afresh
+ * at each upload, it would never fire while the connection is handed back
+ * and forth faster than its RTO).  A timer that was not running stays so.
+ */
+static void timers_run_while_offloaded(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
+	struct chim_tcp_delegated d;
+
+	a->d.retransmit.timeout_delta = 1000;
+	a->d.keepalive.timeout_delta = CHIM_TIMER_NOT_RUNNING;
+	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
+	msleep(300);
+	KUNIT_ASSERT_EQ(test, chim_host_query(env->host, a, &d), 0);
+	KUNIT_EXPECT_LE(test, d.retransmit.timeout_delta, 700u);
+	KUNIT_EXPECT_EQ(test, d.keepalive.timeout_delta, CHIM_TIMER_NOT_RUNNING);
+	msleep(800);
+	KUNIT_ASSERT_EQ(test, chim_host_query(env->host, a, &d), 0);
+	KUNIT_EXPECT_EQ(test, d.retransmit.timeout_delta, 0u);
+}
+
 static void request_entry_points_refuse_bad_input(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 4);
@@ -526,6 +591,8 @@ static struct kunit_case target_cases[] = {
 	KUNIT_CASE(stats_per_cpu),
 	KUNIT_CASE(held_segments_bounded_per_target),
 	KUNIT_CASE(held_segments_ask_again),
+	KUNIT_CASE(victim_found_without_memory),
+	KUNIT_CASE(timers_run_while_offloaded),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),
 	KUNIT_CASE(reader_after_terminate_gets_nothing),

@@ -176,20 +176,40 @@ time.sleep(600)
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
+# rule_app NAME PORT CODE: an echo server on PORT, a rule that offloads
+# the connections to it, and a Python client that connects (s), waits for
+# $W/NAME.go, then runs CODE.  Returns once the connection is offloaded.
+rule_app() {
+	local name=$1 port=$2
+	bg $NS_B socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat
+	wait_for 10 listening $NS_B $port
+	ctl policy add eth0 rport $port >/dev/null
+	rm -f $W/$name.ready $W/$name.go
+	ip netns exec $NS_A python3 -c "
+import ctypes, os, socket, struct, time
+s = socket.create_connection(('10.0.0.2', $port))
+open('$W/$name.ready', 'w').write('1')
+while not os.path.exists('$W/$name.go'):
+    time.sleep(0.05)
+$3" </dev/null >$W/$name.out 2>&1 &
+	echo $! >$W/$name.pid
+	wait_for 20 test -e $W/$name.ready
+	wait_for 60 out_is 1 offloaded_now $NS_A eth0
+}
+
+# rule_app_end NAME PORT: the client runs its CODE, which must succeed;
+# the rule goes.
+rule_app_end() {
+	touch $W/$1.go
+	wait "$(cat $W/$1.pid)" || { cat $W/$1.out; return 1; }
+	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r ".[] | select(.rport == $2) | .id")"
+}
+
 # connect(AF_UNSPEC) on an offloaded socket disconnects it as the stock
 # stack does (the connection uploaded first); the socket then connects
 # again and carries data.
 check_disconnect() {
-	bg $NS_B socat TCP4-LISTEN:7405,reuseaddr,fork EXEC:cat
-	wait_for 10 listening $NS_B 7405
-	ctl policy add eth0 rport 7405 >/dev/null
-	rm -f $W/dis.ready $W/dis.go
-	ip netns exec $NS_A python3 -c "
-import ctypes, os, socket, struct, time
-s = socket.create_connection(('10.0.0.2', 7405))
-open('$W/dis.ready', 'w').write('1')
-while not os.path.exists('$W/dis.go'):
-    time.sleep(0.05)
+	rule_app dis 7405 "
 libc = ctypes.CDLL(None, use_errno=True)
 sa = struct.pack('H14x', socket.AF_UNSPEC)
 if libc.connect(s.fileno(), sa, len(sa)):
@@ -199,45 +219,24 @@ s.sendall(b'again')
 got = b''
 while len(got) < 5:
     got += s.recv(5 - len(got))
-assert got == b'again', got
-" </dev/null >$W/dis.out 2>&1 &
-	local app=$!
-	wait_for 20 test -e $W/dis.ready
-	wait_for 60 out_is 1 offloaded_now $NS_A eth0
-	touch $W/dis.go
-	wait $app || { cat $W/dis.out; return 1; }
-	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r '.[] | select(.rport == 7405) | .id')"
+assert got == b'again', got"
+	rule_app_end dis 7405
 }
 
 # `ss -K` (SOCK_DESTROY) on an offloaded socket: the connection is
 # uploaded, then aborted by the stock stack (the application reads
 # ECONNABORTED); the target keeps nothing that would steal its tuple.
 check_ss_kill() {
-	bg $NS_B socat TCP4-LISTEN:7406,reuseaddr,fork EXEC:cat
-	wait_for 10 listening $NS_B 7406
-	ctl policy add eth0 rport 7406 >/dev/null
-	rm -f $W/kill.ready $W/kill.go
-	ip netns exec $NS_A python3 -c "
-import errno, os, socket, time
-s = socket.create_connection(('10.0.0.2', 7406))
-open('$W/kill.ready', 'w').write('1')
-while not os.path.exists('$W/kill.go'):
-    time.sleep(0.05)
+	rule_app kill 7406 "
 try:
     s.recv(10)
     raise SystemExit('recv returned after ss -K')
 except ConnectionAbortedError:
-    pass
-" </dev/null >$W/kill.out 2>&1 &
-	local app=$!
-	wait_for 20 test -e $W/kill.ready
-	wait_for 60 out_is 1 offloaded_now $NS_A eth0
+    pass"
 	ip netns exec $NS_A ss -K dst 10.0.0.2 dport = :7406 >/dev/null
 	expect_eq "$(offloaded_now $NS_A eth0)" 0 "offloaded after ss -K"
 	expect_eq "$(ctl -j conn show | jq length)" 0 "connections the target runs"
-	touch $W/kill.go
-	wait $app || { cat $W/kill.out; return 1; }
-	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r '.[] | select(.rport == 7406) | .id')"
+	rule_app_end kill 7406
 }
 
 # optin_client PORT FILE: a client that asks for the offload of its own

@@ -80,8 +80,9 @@ idle_echoed() {
 # forth every 20 ms.
 load_start() {
 	local name=$1 port=$2
+	# (A long link loss backs the retransmit timer off: 120 s, as the client.)
 	bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port $((port + 1)) \
-		--count 0 --log "$W/$name.server"
+		--count 0 --timeout 120 --log "$W/$name.server"
 	wait_for 60 listening $NS_B $((port + 1))
 	idle_start "$name" "$port" $N
 	ctl -j policy add eth0 rport "$port" priority 3 |

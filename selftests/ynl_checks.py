@@ -66,7 +66,7 @@ def refusals():
     refused('a fault count must be at most 1000000', 'target-fault',
             {'ifname': 'dummy0', 'terminate-fail': 2**32 - 1})
     refused('a fault count must be at most 1000000', 'target-fault',
-            {'ifname': 'dummy0', 'initiate-fail': 1000001, 'initiate-status': 1})
+            {'ifname': 'dummy0', 'initiate-fail': 1000001, 'initiate-status': 3})
     ynl.do('target-fault', {'ifname': 'dummy0', 'terminate-fail': 1000000}, [])
     expect('terminate-fail left', ynl.do('dev-get', {'ifname': 'dummy0'}, [])
            ['terminate-fail'], 1000000)

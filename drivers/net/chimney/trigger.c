@@ -22,6 +22,7 @@
  * the target (dev.c), which uploads everything with reason detach (a move
  * closes the device first: there the uploads are link-down).
  */
+#include <kunit/visibility.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -140,17 +141,52 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
 }
 
 /**
+ * chim_trigger_victim() - the connection an offload at capacity uploads
+ * @host: the device's host
+ * @emu: its target
+ * @priority: the new connection's priority
+ *
+ * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
+ * connections of that priority (all of them up to that many), the least
+ * recently active (its last segment, or its offload).  The work is bounded
+ * whatever the capacity: no copy of every connection, nothing allocated, a
+ * query of the target for at most CHIM_VICTIM_SAMPLE of them.
+ *
+ * Context: process; sleeps (the host lock).
+ * Return: the victim, held, or NULL when no connection has a lower
+ * priority.
+ */
+struct chim_conn *chim_trigger_victim(struct chim_host *host,
+				      struct chim_emu *emu, u8 priority)
+{
+	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
+	struct chim_emu_activity a, va = {};
+	unsigned int i, n;
+
+	n = chim_host_lowest_conns(host, priority, conns, ARRAY_SIZE(conns));
+	for (i = 0; i < n; i++) {
+		if (!chim_emu_activity(emu, &conns[i]->tuple, &a))
+			continue;
+		if (!v || time_before(a.active, va.active)) {
+			v = conns[i];
+			va = a;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (conns[i] != v)
+			chim_obj_put(&conns[i]->obj);
+	return v;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_trigger_victim);
+
+/**
  * chim_trigger_make_room() - at capacity: upload a connection of lower
  *	priority than a new one
  * @cd: the binding, whose target is full
  * @priority: the new connection's priority
  * @extack: receives the reason of a refusal
  *
- * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
- * connections of that priority (all of them up to that many), the least
- * recently active (its last segment, or its offload).  The work under RTNL
- * is bounded whatever the capacity: no copy of every connection, a query of
- * the target for at most CHIM_VICTIM_SAMPLE of them.
+ * The victim is chim_trigger_victim()'s.
  *
  * Context: RTNL held, no socket locked; sleeps.
  * Return: 0 when one was uploaded, else -ENOSPC.
@@ -158,26 +194,14 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
 int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 			   struct netlink_ext_ack *extack)
 {
-	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
-	struct chim_emu_activity a, va = {};
-	unsigned int i, n;
+	struct chim_conn *v = chim_trigger_victim(cd->host, cd->emu, priority);
 	int err = -ENOSPC;
 
-	n = chim_host_lowest_conns(cd->host, priority, conns, ARRAY_SIZE(conns));
-	for (i = 0; i < n; i++) {
-		struct chim_conn *c = conns[i];
-
-		if (!chim_emu_activity(cd->emu, &c->tuple, &a))
-			continue;
-		if (!v || time_before(a.active, va.active)) {
-			v = c;
-			va = a;
-		}
+	if (v) {
+		if (!terminate_conn(cd, v, CHIM_REASON_PRIORITY))
+			err = 0;
+		chim_obj_put(&v->obj);
 	}
-	if (v && !terminate_conn(cd, v, CHIM_REASON_PRIORITY))
-		err = 0;
-	for (i = 0; i < n; i++)
-		chim_obj_put(&conns[i]->obj);
 	if (err)
 		NL_SET_ERR_MSG(extack,
 			       "the target is full and runs no connection of a lower priority");
