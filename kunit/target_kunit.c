@@ -450,6 +450,44 @@ static void victim_found_without_memory(struct kunit *test)
 }
 
 /*
+ * D11: the low-activity scan (under RTNL, every 100 ms) finds the idle
+ * connections without a copy of the host's connections: with every
+ * allocation of the task failing, the one idle over its window is found,
+ * not the one still in its first window.
+ */
+static void idle_found_without_memory(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 4);
+	struct chim_conn *c[2], *found[4] = {};
+	struct chim_emu_conn *ec;
+	unsigned int i, n;
+	bool failing, left = true;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		c[i] = chim_test_conn(test, env, 0, 1000 + i);
+		KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, c[i]), 0);
+	}
+	/* c[0] was offloaded 2 s ago, c[1] just now; neither carried data. */
+	ec = emu_conn(env->emu, c[0]);
+	KUNIT_ASSERT_NOT_NULL(test, ec);
+	spin_lock_bh(&ec->lock);
+	ec->since = jiffies - 2 * HZ;
+	spin_unlock_bh(&ec->lock);
+
+	failing = chim_test_fail_allocations(true);
+	n = chim_trigger_idle_conns(env->host, env->emu, 1000, 1, found,
+				    ARRAY_SIZE(found), &left);
+	chim_test_fail_allocations(false);
+	for (i = 0; i < n; i++)
+		chim_obj_put(&found[i]->obj);
+	if (!failing)
+		kunit_skip(test, "failslab does not fail this task's allocations");
+	KUNIT_EXPECT_EQ(test, n, 1u);
+	KUNIT_EXPECT_PTR_EQ(test, found[0], c[0]);
+	KUNIT_EXPECT_FALSE(test, left);
+}
+
+/*
  * The target's timers run while it holds a connection: a query (and the
  * terminate) reports what is left of the TimeoutDelta it was given, from
  * which the host's retransmit timer goes on after the upload (armed afresh
@@ -592,6 +630,7 @@ static struct kunit_case target_cases[] = {
 	KUNIT_CASE(held_segments_bounded_per_target),
 	KUNIT_CASE(held_segments_ask_again),
 	KUNIT_CASE(victim_found_without_memory),
+	KUNIT_CASE(idle_found_without_memory),
 	KUNIT_CASE(timers_run_while_offloaded),
 	KUNIT_CASE(request_entry_points_refuse_bad_input),
 	KUNIT_CASE(fault_delay_and_clear),

@@ -193,6 +193,11 @@ int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 			   struct netlink_ext_ack *extack);
 struct chim_conn *chim_trigger_victim(struct chim_host *host,
 				      struct chim_emu *emu, u8 priority);
+unsigned int chim_trigger_idle_conns(struct chim_host *host,
+				     struct chim_emu *emu,
+				     unsigned int window_ms, u64 idle_bytes,
+				     struct chim_conn **conns,
+				     unsigned int max, bool *left);
 int chim_trigger_init(void);
 void chim_trigger_uninit(void);
 

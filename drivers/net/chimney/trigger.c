@@ -243,32 +243,65 @@ static bool idle_pick(struct chim_conn *c, void *arg)
 	return false;
 }
 
+/**
+ * chim_trigger_idle_conns() - the connections that carried too little in
+ *	a window, each held
+ * @host: the device's host
+ * @emu: its target
+ * @window_ms: the idle timeout
+ * @idle_bytes: fewer bytes than this (at least 1) in a window is idle
+ * @conns: receives them
+ * @max: at most this many
+ * @left: set when more were idle than @max (found again by the next scan)
+ *
+ * Each connection is measured over windows of @window_ms, the first from
+ * its offload.  The walk copies nothing and holds only what it returns.
+ *
+ * Context: process; sleeps (the host lock).
+ * Return: how many are in @conns, each to be put.
+ */
+unsigned int chim_trigger_idle_conns(struct chim_host *host,
+				     struct chim_emu *emu,
+				     unsigned int window_ms, u64 idle_bytes,
+				     struct chim_conn **conns,
+				     unsigned int max, bool *left)
+{
+	struct idle_scan s = {
+		.emu = emu,
+		.now = jiffies,
+		.window = msecs_to_jiffies(window_ms),
+		.min_bytes = max_t(u64, idle_bytes, 1),
+	};
+	unsigned int n;
+
+	n = chim_host_pick_conns(host, idle_pick, &s, conns, max);
+	*left = s.found > n;
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_trigger_idle_conns);
+
 /*
  * One device's scan: the idle connections are uploaded as long as @budget
- * lasts (one left idle is found again by the next scan).  The walk copies
- * nothing and holds only what it uploads.
+ * lasts.
  *
  * Return: whether a connection was left for want of budget.
  */
 static bool idle_scan(struct chim_dev *cd, unsigned int *budget)
 {
-	struct idle_scan s = {
-		.emu = cd->emu,
-		.now = jiffies,
-		.window = msecs_to_jiffies(cd->idle_timeout_ms),
-		.min_bytes = max_t(u64, cd->idle_bytes, 1),
-	};
 	struct chim_conn *conns[CHIM_RTNL_BATCH];
 	unsigned int i, n;
+	bool left;
 
-	n = chim_host_pick_conns(cd->host, idle_pick, &s, conns,
-				 min_t(unsigned int, *budget, ARRAY_SIZE(conns)));
+	n = chim_trigger_idle_conns(cd->host, cd->emu, cd->idle_timeout_ms,
+				    cd->idle_bytes, conns,
+				    min_t(unsigned int, *budget, ARRAY_SIZE(conns)),
+				    &left);
 	for (i = 0; i < n; i++) {
 		terminate_conn(cd, conns[i], CHIM_REASON_LOW_ACTIVITY);
 		chim_obj_put(&conns[i]->obj);
 	}
 	*budget -= n;
-	return s.found > n;
+	return left;
 }
 
 static void idle_work(struct work_struct *work)
