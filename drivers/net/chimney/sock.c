@@ -196,12 +196,18 @@ static bool csk_frozen(const struct chim_sock *csk)
 /* ---- application calls --------------------------------------------------- */
 
 /*
- * RTNL for an application's call that may give up: on a fatal signal, or
- * at once when RTNL is busy and the task is exiting (its SIGKILL is no
- * longer pending then: no signal could end the wait).
+ * RTNL; with @killable, for an application's call that may give up: on a
+ * fatal signal, or at once when RTNL is busy and the task is exiting (its
+ * SIGKILL is no longer pending then: no signal could end the wait).
+ *
+ * Return: 0 with RTNL held, -EINTR when given up.
  */
-static int rtnl_lock_giving_up(void)
+static int csk_rtnl_lock(bool killable)
 {
+	if (!killable) {
+		rtnl_lock();
+		return 0;
+	}
 	if (current->flags & PF_EXITING)
 		return rtnl_trylock() ? 0 : -EINTR;
 	return rtnl_lock_killable();
@@ -211,7 +217,7 @@ static int rtnl_lock_giving_up(void)
  * Start the upload of the socket's connection, if it has one: with @ask the
  * target is asked (Part 1); with @terminate the host terminates it itself
  * when the target is not asked or cannot be.  With @killable, the wait for
- * RTNL may be given up (rtnl_lock_giving_up()).
+ * RTNL may be given up (csk_rtnl_lock()).
  *
  * Return: 0, or -EINTR when given up.
  */
@@ -225,9 +231,7 @@ static int csk_start_upload(struct chim_sock *csk,
 	bool asked = false;
 
 	/* RTNL keeps the device, its host and its target alive. */
-	if (!killable)
-		rtnl_lock();
-	else if (rtnl_lock_giving_up())
+	if (csk_rtnl_lock(killable))
 		return -EINTR;
 	conn = chim_sock_get_conn(csk);
 	if (conn) {
@@ -290,9 +294,7 @@ static int chim_sock_closing(struct sock *sk, struct chim_sock *csk,
 			     bool killable)
 {
 	WRITE_ONCE(csk->closing, true);
-	if (!killable)
-		rtnl_lock();
-	else if (rtnl_lock_giving_up())
+	if (csk_rtnl_lock(killable))
 		return -EINTR;
 	rtnl_unlock();
 	return chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false, killable);
