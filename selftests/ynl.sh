@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The chimney family as seen by the kernel's own YNL CLI, driven only by
 # Documentation/netlink/specs/chimney.yaml; access rules (CAP_NET_ADMIN in
-# the caller's netns, objects invisible from other netns); and a fuzz of the
+# the initial user namespace, objects invisible from other netns); and a fuzz of the
 # family from the same spec (selftests/nlfuzz.py): valid-looking, mutated
 # and random messages, 10,000 as root, which act on dummy0 and dummy1 and
 # are then undone, and 2,000 as nobody; every one answered, the valid-looking
