@@ -10,6 +10,7 @@ PKGS=(
 	qemu-system-x86 socat criu nftables
 	libmnl-dev pkg-config
 	iproute2 ethtool iputils-ping procps coreutils util-linux jq
+	redis-server redis-tools iperf3 curl
 )
 
 missing=()
@@ -23,5 +24,15 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The selftests start the servers they need (redis-server) in the VM:
+# none is started on this machine by the install.
+rcd=/usr/sbin/policy-rc.d
+own_rcd=
+if [ ! -e $rcd ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee $rcd >/dev/null
+	$SUDO chmod +x $rcd
+	own_rcd=1
+	trap '$SUDO rm -f $rcd' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

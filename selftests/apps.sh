@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Real programs whose connections a rule offloads at connect time: an
-# event-loop client waits for EPOLLOUT before its first write, and a frozen
-# socket must report it (the write then brings the connection back).
-# Every transfer is checked by SHA-256; each check also shows that the
-# rule did offload the connection.
+# Real programs whose connections a rule offloads at connect time (socat,
+# redis-benchmark, curl, iperf3, an epoll client): an event-loop client
+# waits for EPOLLOUT before its first write, and a frozen socket must
+# report it (the write then brings the connection back).  Every transfer
+# that carries a file is checked by SHA-256; each check also shows that the
+# rule did offload the connections.  Then the socket calls that must bring
+# a connection back first (disconnect, ss -K, TCP_KEEPIDLE), a killed
+# sender, a socket in a sockmap, and an application's own opt-in.
 #
-#   netns chim-a (target on eth0, rules on rport 7400-7402)   netns chim-b
+#   netns chim-a (target on eth0, rules on rport 7400-7412)   netns chim-b
 #   eth0 10.0.0.1 fd00::1  ===========  e1000 wire  =========  eth1 10.0.0.2 fd00::2
-#   socat / epoll clients                                       receivers
+#   clients                                                     servers
 #   (and 60 idle connections whose ends B offloads on eth1, for a long
 #   RTNL section)
 set -eu
@@ -20,7 +23,8 @@ PIDS=$W/pids
 cleanup() {
 	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null || true
 	wire_down
-	wait_for 60 rmmod chimney || true
+	# check_rmmod_opt_ins unloads it.
+	[ ! -d /sys/module/chimney ] || wait_for 60 rmmod chimney || true
 	rm -rf $W
 }
 trap cleanup EXIT
@@ -67,6 +71,75 @@ socat_send() { # ADDR PORT
 
 check_socat_v4() { socat_send 10.0.0.2 7400; }
 check_socat_v6() { socat_send fd00::2 7401; }
+
+# rule PORT: a rule offloads the connections to PORT (rule_del PORT ends it).
+rule() { ctl policy add eth0 rport "$1" >/dev/null; }
+rule_del() {
+	ctl policy del eth0 "$(ctl -j policy show eth0 |
+		jq -r ".[] | select(.rport == $1) | .id")"
+}
+
+# redis-benchmark: 20 event-loop clients whose connections the rule
+# offloads at connect time (each waits for EPOLLOUT first), then a 1 MiB
+# value written and read back by redis-cli, compared by SHA-256.
+check_redis() {
+	local before want
+	bg $NS_B redis-server --port 7409 --bind 10.0.0.2 --save '' \
+		--appendonly no --protected-mode no
+	wait_for 20 listening $NS_B 7409
+	rule 7409
+	before=$(offloads)
+	ip netns exec $NS_A timeout 300 redis-benchmark -h 10.0.0.2 -p 7409 \
+		-c 20 -n 1000 -t set,get -q >$W/redis.out 2>&1 ||
+		{ cat $W/redis.out; return 1; }
+	cat $W/redis.out | tr '\r' '\n' | grep -v '^$' | tail -2
+	[ "$(offloads)" -ge $((before + 20)) ] ||
+		{ echo "offloads: $before -> $(offloads)"; return 1; }
+	head -c $((1 << 20)) /dev/urandom | base64 -w0 >$W/redis.val
+	want=$(sha256sum <$W/redis.val | cut -d' ' -f1)
+	ip netns exec $NS_A redis-cli -h 10.0.0.2 -p 7409 -x set k \
+		<$W/redis.val >/dev/null
+	expect_eq "$(ip netns exec $NS_A redis-cli -h 10.0.0.2 -p 7409 --raw \
+		get k | tr -d '\n' | sha256sum | cut -d' ' -f1)" "$want" \
+		"SHA-256 of the value read back"
+	rule_del 7409
+}
+
+# curl downloads 4 MiB from an HTTP server over a connection the rule
+# offloads at connect time.
+check_curl() {
+	local before
+	bg $NS_B python3 -m http.server 7412 --bind 10.0.0.2 --directory $W
+	wait_for 20 listening $NS_B 7412
+	rule 7412
+	before=$(offloads)
+	ip netns exec $NS_A timeout 120 curl -sS -o $W/curl.data \
+		http://10.0.0.2:7412/data
+	expect_eq "$(sha256sum <$W/curl.data | cut -d' ' -f1)" \
+		"$(sha256sum <$W/data | cut -d' ' -f1)" "SHA-256 downloaded"
+	[ "$(offloads)" -gt "$before" ] || { echo "nothing offloaded"; return 1; }
+	rule_del 7412
+}
+
+# iperf3 both ways (-R: the server sends) over connections the rule
+# offloads at connect time (its control connection and its stream).
+check_iperf3() {
+	local before dir
+	bg $NS_B iperf3 -s -p 7411 -B 10.0.0.2
+	wait_for 20 listening $NS_B 7411
+	rule 7411
+	for dir in "" -R; do
+		before=$(offloads)
+		ip netns exec $NS_A timeout 120 iperf3 -c 10.0.0.2 -p 7411 -t 2 \
+			$dir -J >$W/iperf3.json || { cat $W/iperf3.json; return 1; }
+		jq -r '"iperf3 \(.start.test_start.reverse) received \(.end.sum_received.bytes) bytes"' $W/iperf3.json
+		[ "$(jq -r '.end.sum_received.bytes' $W/iperf3.json)" -gt 0 ] ||
+			{ echo "nothing received"; return 1; }
+		[ "$(offloads)" -ge $((before + 2)) ] ||
+			{ echo "offloads: $before -> $(offloads)"; return 1; }
+	done
+	rule_del 7411
+}
 
 # A non-blocking client waits for EPOLLOUT once the rule has offloaded its
 # connection, then writes 1 MiB and reads its echo through epoll, with a
@@ -120,7 +193,7 @@ check_killed_send() {
 	local pause app server t0 t1
 	ip netns exec $NS_B "$CTL" dev attach eth1
 	bg $NS_B python3 "$CHIMNEY_ROOT/selftests/scale.py" server --addr 10.0.0.2 --ports 7410
-	wait_for 20 listening $NS_B 7410
+	wait_for 20 listening $NS_B 7412
 	bg $NS_A python3 "$CHIMNEY_ROOT/selftests/scale.py" clients --addr 10.0.0.2 \
 		--ports 7410 --count 60 --ports-file $W/idle.7410 --go $W/go.7410 --timeout 600
 	wait_for 60 test -s $W/idle.7410
@@ -183,7 +256,7 @@ rule_app() {
 	local name=$1 port=$2
 	bg $NS_B socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat
 	wait_for 10 listening $NS_B $port
-	ctl policy add eth0 rport $port >/dev/null
+	rule $port
 	rm -f $W/$name.ready $W/$name.go
 	ip netns exec $NS_A python3 -c "
 import ctypes, os, socket, struct, time
@@ -202,7 +275,7 @@ $3" </dev/null >$W/$name.out 2>&1 &
 rule_app_end() {
 	touch $W/$1.go
 	wait "$(cat $W/$1.pid)" || { cat $W/$1.out; return 1; }
-	ctl policy del eth0 "$(ctl -j policy show eth0 | jq -r ".[] | select(.rport == $2) | .id")"
+	rule_del "$2"
 }
 
 # connect(AF_UNSPEC) on an offloaded socket disconnects it as the stock
@@ -271,13 +344,138 @@ check_opt_in() {
 	wait_for 30 out_is 1 offloads
 }
 
-ktap_plan 8
+# TCP_KEEPIDLE on an offloaded socket arms the stock keepalive timer at
+# once: the connection comes back first, so the probe is the stock stack's
+# and the frozen socket sends nothing (SO_KEEPALIVE alone, set while it is
+# frozen, only marks it).
+check_keepidle() {
+	rule_app keep 7407 "
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+time.sleep(3)
+s.sendall(b'alive')
+got = b''
+while len(got) < 5:
+    got += s.recv(5 - len(got))
+assert got == b'alive', got"
+	rule_app_end keep 7407
+	expect_eq "$(ctl -j stats eth0 | jq -r '.[0].frozen_tx_dropped')" 0 \
+		"segments sent by a frozen socket"
+}
+
+# The first socket the module sees for a family is in a sockmap (its
+# protocol is BPF's copy of TCP's): refused, and a plain socket after it
+# is offloaded (the BPF copy was not taken as the family's base).
+check_sockmap_first() {
+	local port
+	bg $NS_B socat TCP4-LISTEN:7408,reuseaddr,fork EXEC:cat
+	wait_for 10 listening $NS_B 7408
+	bg $NS_A python3 -c "
+import ctypes, socket, struct, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def bpf(cmd, attr):
+    buf = ctypes.create_string_buffer(attr, 128)
+    r = libc.syscall(ctypes.c_long(321), ctypes.c_long(cmd), buf,
+                     ctypes.c_long(128))
+    if r < 0:
+        raise OSError(ctypes.get_errno(), 'bpf(%d)' % cmd)
+    return r
+m = bpf(0, struct.pack('IIII', 15, 4, 4, 1))   # MAP_CREATE: a SOCKMAP
+s = socket.create_connection(('10.0.0.2', 7408))
+key, val = ctypes.c_uint32(0), ctypes.c_uint32(s.fileno())
+bpf(2, struct.pack('IIQQQ', m, 0, ctypes.addressof(key),   # MAP_UPDATE_ELEM
+                   ctypes.addressof(val), 0))
+open('$W/sockmap.port', 'w').write(str(s.getsockname()[1]))
+time.sleep(300)"
+	wait_for 20 test -s $W/sockmap.port || { cat $W/bg.out; return 1; }
+	if ctl conn offload "10.0.0.1:$(cat $W/sockmap.port)" 10.0.0.2:7408 \
+		2>$W/sockmap.err; then
+		echo "a socket in a sockmap was offloaded"
+		return 1
+	fi
+	grep -q "cannot attach the chimney ULP" $W/sockmap.err ||
+		{ cat $W/sockmap.err; return 1; }
+	rm -f $W/plain.port $W/plain.go
+	ip netns exec $NS_A python3 -c "
+import os, socket, time
+s = socket.create_connection(('10.0.0.2', 7408))
+open('$W/plain.port', 'w').write(str(s.getsockname()[1]))
+while not os.path.exists('$W/plain.go'):
+    time.sleep(0.05)
+s.sendall(b'plain')
+got = b''
+while len(got) < 5:
+    got += s.recv(5 - len(got))
+assert got == b'plain', got" </dev/null >$W/plain.out 2>&1 &
+	port=$!
+	wait_for 20 test -s $W/plain.port
+	ctl conn offload "10.0.0.1:$(cat $W/plain.port)" 10.0.0.2:7408 ||
+		{ kill $port; return 1; }
+	expect_eq "$(offloaded_now $NS_A eth0)" 1 "offloaded plain sockets"
+	touch $W/plain.go
+	wait $port || { cat $W/plain.out; return 1; }
+}
+
+# rmmod while 40 applications opt in (their offloads queued or running):
+# the unload ends every opt-in before the devices' state goes, and each
+# connection, offloaded, stripped or never touched, still echoes.
+check_rmmod_opt_ins() {
+	rm -f $W/rm.ready $W/rm.go
+	ip netns exec $NS_A python3 -c "
+import os, socket, time
+ss = [socket.create_connection(('10.0.0.2', 7404)) for i in range(40)]
+open('$W/rm.ready', 'w').write('1')
+while not os.path.exists('$W/rm.go'):
+    time.sleep(0.01)
+for s in ss:
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, 31, b'chimney')  # TCP_ULP
+    except OSError:
+        pass                    # the module is going: no such ULP
+while os.path.exists('/sys/module/chimney'):
+    time.sleep(0.1)
+for i, s in enumerate(ss):
+    s.sendall(b'%03d' % i)
+for i, s in enumerate(ss):
+    got = b''
+    while len(got) < 3:
+        got += s.recv(3 - len(got))
+    assert got == b'%03d' % i, (i, got)
+" </dev/null >$W/rm.out 2>&1 &
+	local pid=$!
+	wait_for 30 test -e $W/rm.ready
+	touch $W/rm.go
+	rmmod chimney &
+	local rm=$!
+	wait_for 60 not_running $rm || {
+		echo "rmmod still running after 60 s; tasks in the module:"
+		for t in /proc/[0-9]*; do
+			grep -q 'chim_' $t/stack 2>/dev/null || continue
+			echo "$t $(cat $t/comm)"
+			cat $t/stack
+		done
+		wait $rm
+		return 1
+	}
+	wait $rm || { echo "rmmod failed"; return 1; }
+	wait $pid || { cat $W/rm.out; return 1; }
+}
+
+ktap_plan 14
 ktap_check setup setup
+ktap_check sockmap_first check_sockmap_first
 ktap_check socat_v4 check_socat_v4
 ktap_check socat_v6 check_socat_v6
 ktap_check epoll_echo check_epoll_echo
+ktap_check redis check_redis
+ktap_check curl check_curl
+ktap_check iperf3 check_iperf3
 ktap_check killed_send check_killed_send
 ktap_check disconnect check_disconnect
 ktap_check ss_kill check_ss_kill
+ktap_check keepidle check_keepidle
 ktap_check opt_in check_opt_in
+ktap_check rmmod_opt_ins check_rmmod_opt_ins
 ktap_finish
