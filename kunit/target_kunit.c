@@ -438,8 +438,8 @@ static void victim_found_without_memory(struct kunit *test)
 		spin_unlock_bh(&ec->lock);
 	}
 	failing = chim_test_fail_allocations(true);
-	v = chim_trigger_victim(env->host, emu, 2);
-	none = chim_trigger_victim(env->host, emu, 0);
+	v = chim_trigger_victim(env->host, 2);
+	none = chim_trigger_victim(env->host, 0);
 	chim_test_fail_allocations(false);
 	if (v)
 		chim_obj_put(&v->obj);
@@ -475,7 +475,7 @@ static void idle_found_without_memory(struct kunit *test)
 	spin_unlock_bh(&ec->lock);
 
 	failing = chim_test_fail_allocations(true);
-	n = chim_trigger_idle_conns(env->host, env->emu, 1000, 1, found,
+	n = chim_trigger_idle_conns(env->host, 1000, 1, found,
 				    ARRAY_SIZE(found), &left);
 	chim_test_fail_allocations(false);
 	for (i = 0; i < n; i++)

@@ -309,6 +309,18 @@ struct chim_tree {
 };
 
 /**
+ * struct chim_activity - what a target reports of one connection it runs
+ * @bytes: payload bytes carried while offloaded, both directions
+ * @since: jiffies when it was offloaded
+ * @active: jiffies of its last segment, or @since
+ */
+struct chim_activity {
+	u64 bytes;
+	unsigned long since;
+	unsigned long active;
+};
+
+/**
  * struct chim_target_ops - what an offload target implements
  *	(MiniportInitiateOffload, MiniportTerminateOffload, ...)
  *
@@ -317,7 +329,12 @@ struct chim_tree {
  * 0, it writes a status into every block and calls the matching
  * chim_*_complete() exactly once, never from inside the callback itself.
  * ->quiesce(), optional, waits until no operation of the target runs any
- * more (the host calls it before it goes away).
+ * more (the host calls it before it goes away).  ->activity(), optional
+ * and synchronous, reports what one connection carried (the per-connection
+ * part of TCP_OFFLOAD_STATS): the host calls it with its lock held while
+ * the connection is offloaded (no terminate issued, so @ctx, the context
+ * the target stored at the initiate, is valid); it must not sleep, and
+ * returns false when the target no longer runs the connection.
  *
  * @initiate: MiniportInitiateOffload, completed by chim_initiate_complete()
  * @terminate: MiniportTerminateOffload, completed by
@@ -327,6 +344,8 @@ struct chim_tree {
  *	chim_invalidate_complete()
  * @query: MiniportQueryOffload, completed by chim_query_complete()
  * @quiesce: wait for every operation in flight, may be NULL
+ * @activity: what a connection carried, may be NULL (the host then never
+ *	finds one idle, and picks a victim by priority alone)
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);
@@ -335,6 +354,8 @@ struct chim_target_ops {
 	int (*invalidate)(struct chim_target *target, struct chim_tree *tree);
 	int (*query)(struct chim_target *target, struct chim_tree *tree);
 	void (*quiesce)(struct chim_target *target);
+	bool (*activity)(struct chim_target *target, void *ctx,
+			 struct chim_activity *out);
 };
 
 /**

@@ -191,10 +191,8 @@ void chim_trigger_netdev(struct chim_dev *cd, unsigned long event);
 void chim_trigger_idle_update(struct net *net);
 int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 			   struct netlink_ext_ack *extack);
-struct chim_conn *chim_trigger_victim(struct chim_host *host,
-				      struct chim_emu *emu, u8 priority);
+struct chim_conn *chim_trigger_victim(struct chim_host *host, u8 priority);
 unsigned int chim_trigger_idle_conns(struct chim_host *host,
-				     struct chim_emu *emu,
 				     unsigned int window_ms, u64 idle_bytes,
 				     struct chim_conn **conns,
 				     unsigned int max, bool *left);

@@ -911,36 +911,54 @@ static unsigned int get_conns(struct chim_host *host, struct chim_conn **conns,
 	return n;
 }
 
+/*
+ * Under host->lock, of an offloaded connection: what its target reports
+ * (->activity(), whose context is valid while no terminate is issued).
+ * False when the target does not run it (any more) or reports nothing.
+ */
+static bool conn_activity(struct chim_host *host, struct chim_obj *obj,
+			  struct chim_activity *a)
+{
+	const struct chim_target_ops *ops = host->target->ops;
+
+	return obj->state == CHIM_STATE_OFFLOADED && obj->target_ctx &&
+	       ops->activity && ops->activity(host->target, obj->target_ctx, a);
+}
+
 /**
  * chim_host_pick_conns() - the connections offloaded now that @pick takes,
  *	each held
  * @host: the host
- * @pick: called for each of them in the tree's order, with the host lock
- *	held; true to take it
+ * @pick: called for each of them that its target reports on, in the
+ *	tree's order, with the host lock held and the target's report; true
+ *	to take it
  * @arg: for @pick
  * @conns: receives them
  * @max: at most this many (the walk goes on, for @pick, when full)
  *
  * A walk of the tree with nothing copied: the work under the host lock is
- * @pick's for each connection.
+ * the target's report and @pick's for each connection.
  *
  * Context: process; host->lock not held; @pick must not sleep.
  * Return: how many are in @conns, each to be put.
  */
 unsigned int chim_host_pick_conns(struct chim_host *host,
-				  bool (*pick)(struct chim_conn *conn, void *arg),
+				  bool (*pick)(struct chim_conn *conn,
+					       const struct chim_activity *a,
+					       void *arg),
 				  void *arg, struct chim_conn **conns,
 				  unsigned int max)
 {
 	struct chim_obj *neigh, *path, *obj;
+	struct chim_activity a;
 	unsigned int n = 0;
 
 	mutex_lock(&host->lock);
 	list_for_each_entry(neigh, &host->neighs, sibling)
 		list_for_each_entry(path, &neigh->children, sibling)
 			list_for_each_entry(obj, &path->children, sibling) {
-				if (obj->state != CHIM_STATE_OFFLOADED ||
-				    !pick(chim_obj_conn(obj), arg) || n == max)
+				if (!conn_activity(host, obj, &a) ||
+				    !pick(chim_obj_conn(obj), &a, arg) || n == max)
 					continue;
 				chim_obj_hold(obj);
 				conns[n++] = chim_obj_conn(obj);
@@ -975,11 +993,34 @@ unsigned int chim_host_some_conns(struct chim_host *host,
 }
 
 /**
+ * chim_host_full() - whether the target runs as many connections as its
+ *	capacity (TcpConnectionOffloadCapacity)
+ * @host: the host
+ *
+ * The host counts what it gave the target and has not had back: a
+ * connection being uploaded holds its place until the terminate completes.
+ *
+ * Context: process; host->lock not held.
+ * Return: true when one more connection would exceed the capacity.
+ */
+bool chim_host_full(struct chim_host *host)
+{
+	bool full;
+
+	mutex_lock(&host->lock);
+	full = host->offloaded >= host->target->capacity;
+	mutex_unlock(&host->lock);
+	return full;
+}
+
+/**
  * chim_host_lowest_conns() - connections offloaded now of the lowest
- *	priority below a given one, each held
+ *	priority below a given one, each held, with their target's report
  * @host: the host
  * @below: only priorities lower than this
  * @conns: receives them
+ * @act: receives what the target reports of each (zero when its target
+ *	has no ->activity())
  * @max: at most this many (the first of that priority in the host's tree)
  *
  * Two walks of the tree that take nothing but the host lock: one finds
@@ -989,8 +1030,10 @@ unsigned int chim_host_some_conns(struct chim_host *host,
  * Return: how many are in @conns, each to be put.
  */
 unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
-				    struct chim_conn **conns, unsigned int max)
+				    struct chim_conn **conns,
+				    struct chim_activity *act, unsigned int max)
 {
+	bool reports = !!host->target->ops->activity;
 	struct chim_obj *neigh, *path, *obj;
 	unsigned int n = 0;
 	int lowest = below;
@@ -1009,6 +1052,9 @@ unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
 			list_for_each_entry(obj, &path->children, sibling) {
 				if (obj->state != CHIM_STATE_OFFLOADED ||
 				    chim_obj_conn(obj)->priority != lowest)
+					continue;
+				act[n] = (struct chim_activity){};
+				if (reports && !conn_activity(host, obj, &act[n]))
 					continue;
 				chim_obj_hold(obj);
 				conns[n++] = chim_obj_conn(obj);

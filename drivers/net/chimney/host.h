@@ -125,14 +125,19 @@ int chim_host_update(struct chim_host *host, struct chim_obj *obj);
 int chim_host_invalidate(struct chim_host *host, struct chim_obj *obj);
 void chim_host_flush(struct chim_host *host);
 unsigned int chim_host_pick_conns(struct chim_host *host,
-				  bool (*pick)(struct chim_conn *conn, void *arg),
+				  bool (*pick)(struct chim_conn *conn,
+					       const struct chim_activity *a,
+					       void *arg),
 				  void *arg, struct chim_conn **conns,
 				  unsigned int max);
+bool chim_host_full(struct chim_host *host);
 unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
-				    struct chim_conn **conns, unsigned int max);
+				    struct chim_conn **conns,
+				    struct chim_activity *act, unsigned int max);
 unsigned int chim_host_some_conns(struct chim_host *host,
 				  struct chim_conn **conns, unsigned int max,
 				  unsigned int *total);
+bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason);
 void chim_host_request_work(struct work_struct *work);
 int chim_status_to_errno(enum chim_status status);
 

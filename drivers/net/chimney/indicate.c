@@ -151,28 +151,19 @@ static bool retrievable(struct chim_obj *handle)
 	return state == CHIM_STATE_OFFLOADED || state == CHIM_STATE_OFFLOADING;
 }
 
-/**
- * chim_indicate_retrieve() - Part 1: the target asks for an upload
- *	(TcpIndicateRetrieve)
- * @handle: the TCP object's handle, from its block
- * @reason: a TCP_UPLOAD_REASON
+/*
+ * Queue @handle's Part 1 request (see chim_indicate_retrieve()).
  *
- * Never runs the terminate itself: the request is queued and the host
- * decides in process context.  A mandatory request replaces an optional
- * one already queued; another request for an object that already has one
- * queued, is uploading or is gone is ignored and counted.
- *
- * Context: any; the target must still own the connection.
+ * Return: whether one is queued, this one or an earlier one, or the host
+ * is going (its end terminates every connection).
  */
-void chim_indicate_retrieve(struct chim_obj *handle,
-			    enum chim_upload_reason reason)
+static bool queue_retrieve(struct chim_obj *handle,
+			   enum chim_upload_reason reason)
 {
 	struct chim_host *host = handle->host;
 	unsigned long flags;
-	bool queued = false;
+	bool queued = false, pending;
 
-	if (reason < 1 || reason >= __CHIM_REASON_MAX)
-		reason = CHIM_REASON_UPLOAD_REQUESTED;
 	spin_lock_irqsave(&host->req_lock, flags);
 	host->stats.retrieves[reason]++;
 	if (host->dying || handle->type != CHIM_OBJ_TCP) {
@@ -194,19 +185,63 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 	} else {
 		host->stats.retrieves_ignored++;
 	}
+	pending = queued || handle->retrieve_reason || host->dying;
 	spin_unlock_irqrestore(&host->req_lock, flags);
 	if (queued)
 		schedule_work(&host->req_work);
 	if (handle->type != CHIM_OBJ_TCP)
-		return;
+		return false;
 	chim_host_notify(host, &(struct chim_host_event) {
 		.type = CHIMNEY_EVENT_TYPE_RETRIEVE,
 		.conn = chim_obj_conn(handle),
 		.reason = reason,
 		.status = queued ? CHIM_STATUS_PENDING : CHIM_STATUS_FAILURE,
 	}, GFP_ATOMIC);
+	return pending;
+}
+
+/**
+ * chim_indicate_retrieve() - Part 1: the target asks for an upload
+ *	(TcpIndicateRetrieve)
+ * @handle: the TCP object's handle, from its block
+ * @reason: a TCP_UPLOAD_REASON
+ *
+ * Never runs the terminate itself: the request is queued and the host
+ * decides in process context.  A mandatory request replaces an optional
+ * one already queued; another request for an object that already has one
+ * queued, is uploading or is gone is ignored and counted.
+ *
+ * Context: any; the target must still own the connection.
+ */
+void chim_indicate_retrieve(struct chim_obj *handle,
+			    enum chim_upload_reason reason)
+{
+	if (reason < 1 || reason >= __CHIM_REASON_MAX)
+		reason = CHIM_REASON_UPLOAD_REQUESTED;
+	queue_retrieve(handle, reason);
 }
 EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
+
+/**
+ * chim_host_request() - a Part 1 request of the host's own: queue the
+ *	upload of a connection as if its target had asked
+ * @conn: the connection, held by the caller
+ * @reason: why (an application's call on a frozen socket:
+ *	%CHIM_REASON_UPLOAD_REQUESTED)
+ *
+ * The request takes the Part 1 path (the host's worker terminates it, a
+ * mandatory request replaces a queued optional one), without a round trip
+ * through the target.
+ *
+ * Context: any.
+ * Return: true when a request for @conn is queued (this one or an earlier
+ * one), false when it is not offloaded (or its upload has begun): the
+ * caller terminates it itself if it must.
+ */
+bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason)
+{
+	return retrievable(&conn->obj) && queue_retrieve(&conn->obj, reason);
+}
 
 /**
  * chim_indicate_upload_all() - NDIS_STATUS_UPLOAD_ALL: the target asks for

@@ -41,7 +41,6 @@
 
 #include "block.h"
 #include "sock.h"
-#include "target.h"
 
 enum { CHIM_PROT_V4, CHIM_PROT_V6, CHIM_NR_PROTS };
 
@@ -214,9 +213,9 @@ static int csk_rtnl_lock(bool killable)
 }
 
 /*
- * Start the upload of the socket's connection, if it has one: with @ask the
- * target is asked (Part 1); with @terminate the host terminates it itself
- * when the target is not asked or cannot be.  With @killable, the wait for
+ * Start the upload of the socket's connection, if it has one: with @ask a
+ * Part 1 request is queued, as if the target had asked; with @terminate the
+ * host terminates it itself when no request is queued.  With @killable, the wait for
  * RTNL may be given up (csk_rtnl_lock()).
  *
  * Return: 0, or -EINTR when given up.
@@ -238,8 +237,7 @@ static int csk_start_upload(struct chim_sock *csk,
 		host = conn->obj.host;
 		obj = &conn->obj;
 		if (ask)
-			asked = !chim_emu_request_retrieve(chim_target_emu(host->target),
-							   &conn->tuple, reason);
+			asked = chim_host_request(conn, reason);
 		if (!asked && terminate)
 			chim_host_terminate(host, &obj, 1, reason);
 		chim_obj_put(obj);
@@ -1508,7 +1506,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	csk->attempted = true;
 	sk_flush_backlog(sk);
 	err = eligible(sk, csk, cd, extack);
-	if (!err && chim_emu_full(cd->emu)) {
+	if (!err && chim_host_full(cd->host)) {
 		/* One socket lock at a time: the victim's restore takes its own. */
 		release_sock(sk);
 		err = chim_trigger_make_room(cd, priority, extack);

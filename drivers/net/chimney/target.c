@@ -478,6 +478,24 @@ static void emu_quiesce(struct chim_target *target)
 	flush_workqueue(chim_target_emu(target)->wq);
 }
 
+/* A connection's counters, read under its lock (the host's is held). */
+static bool emu_activity(struct chim_target *target, void *ctx,
+			 struct chim_activity *out)
+{
+	struct chim_emu_conn *ec = ctx;
+	bool running;
+
+	spin_lock_bh(&ec->lock);
+	running = !ec->stopped;
+	if (running) {
+		out->bytes = ec->bytes_in + ec->bytes_out;
+		out->since = ec->since;
+		out->active = ec->active;
+	}
+	spin_unlock_bh(&ec->lock);
+	return running;
+}
+
 static const struct chim_target_ops emu_ops = {
 	.initiate = emu_initiate,
 	.terminate = emu_terminate,
@@ -485,6 +503,7 @@ static const struct chim_target_ops emu_ops = {
 	.invalidate = emu_invalidate,
 	.query = emu_query,
 	.quiesce = emu_quiesce,
+	.activity = emu_activity,
 };
 
 /**
@@ -731,44 +750,6 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 	return err;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_retrieve);
-
-/**
- * chim_emu_full() - whether the target's table is at capacity
- * @emu: the target
- *
- * Return: true when one more connection would be refused.
- */
-bool chim_emu_full(struct chim_emu *emu)
-{
-	return atomic_read(&emu->table.count) >= emu->table.capacity;
-}
-
-/**
- * chim_emu_activity() - what the target reports of one connection (its
- *	TCP_OFFLOAD_STATS, per connection)
- * @emu: the target
- * @tuple: the connection
- * @out: filled in
- *
- * Context: any.
- * Return: false when the target does not run the connection (any more).
- */
-bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
-		       struct chim_emu_activity *out)
-{
-	struct chim_emu_conn *ec;
-
-	rcu_read_lock();
-	ec = lock_running(emu, tuple);
-	if (ec) {
-		out->bytes = ec->bytes_in + ec->bytes_out;
-		out->since = ec->since;
-		out->active = ec->active;
-		spin_unlock_bh(&ec->lock);
-	}
-	rcu_read_unlock();
-	return ec;
-}
 
 /**
  * chim_emu_request_upload_all() - make the target ask for everything

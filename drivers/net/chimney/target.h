@@ -94,18 +94,6 @@ struct chim_emu_conn {
 };
 
 /**
- * struct chim_emu_activity - what the target reports of one connection
- * @bytes: payload bytes it carried while offloaded, both directions
- * @since: jiffies when it was offloaded
- * @active: jiffies of its last segment, or @since
- */
-struct chim_emu_activity {
-	u64 bytes;
-	unsigned long since;
-	unsigned long active;
-};
-
-/**
  * struct chim_emu_obj - the emulated target's context of a neighbor or path
  * @type: neighbor or path
  * @handle: the host's handle
@@ -194,10 +182,7 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
-bool chim_emu_full(struct chim_emu *emu);
 struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec);
-bool chim_emu_activity(struct chim_emu *emu, const struct chim_tuple *tuple,
-		       struct chim_emu_activity *out);
 
 /* rx.c: the receive side of the emulated NIC */
 void chim_emu_rx_init(struct chim_emu *emu);

@@ -143,35 +143,31 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
 /**
  * chim_trigger_victim() - the connection an offload at capacity uploads
  * @host: the device's host
- * @emu: its target
  * @priority: the new connection's priority
  *
  * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
  * connections of that priority (all of them up to that many), the least
  * recently active (its last segment, or its offload).  The work is bounded
  * whatever the capacity: no copy of every connection, nothing allocated, a
- * query of the target for at most CHIM_VICTIM_SAMPLE of them.
+ * report of the target for at most CHIM_VICTIM_SAMPLE of them.
  *
  * Context: process; sleeps (the host lock).
  * Return: the victim, held, or NULL when no connection has a lower
  * priority.
  */
-struct chim_conn *chim_trigger_victim(struct chim_host *host,
-				      struct chim_emu *emu, u8 priority)
+struct chim_conn *chim_trigger_victim(struct chim_host *host, u8 priority)
 {
 	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
-	struct chim_emu_activity a, va = {};
-	unsigned int i, n;
+	struct chim_activity act[CHIM_VICTIM_SAMPLE];
+	unsigned int i, n, vi = 0;
 
-	n = chim_host_lowest_conns(host, priority, conns, ARRAY_SIZE(conns));
-	for (i = 0; i < n; i++) {
-		if (!chim_emu_activity(emu, &conns[i]->tuple, &a))
-			continue;
-		if (!v || time_before(a.active, va.active)) {
+	n = chim_host_lowest_conns(host, priority, conns, act,
+				   ARRAY_SIZE(conns));
+	for (i = 0; i < n; i++)
+		if (!v || time_before(act[i].active, act[vi].active)) {
 			v = conns[i];
-			va = a;
+			vi = i;
 		}
-	}
 	for (i = 0; i < n; i++)
 		if (conns[i] != v)
 			chim_obj_put(&conns[i]->obj);
@@ -194,7 +190,7 @@ EXPORT_SYMBOL_IF_KUNIT(chim_trigger_victim);
 int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 			   struct netlink_ext_ack *extack)
 {
-	struct chim_conn *v = chim_trigger_victim(cd->host, cd->emu, priority);
+	struct chim_conn *v = chim_trigger_victim(cd->host, priority);
 	int err = -ENOSPC;
 
 	if (v) {
@@ -209,7 +205,6 @@ int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
 }
 
 struct idle_scan {
-	struct chim_emu *emu;
 	unsigned long now;
 	unsigned long window;
 	u64 min_bytes;
@@ -221,25 +216,23 @@ struct idle_scan {
  * timeout, the first from its offload; take it when it carried fewer than
  * idle-bytes (at least 1) in a window.
  */
-static bool idle_pick(struct chim_conn *c, void *arg)
+static bool idle_pick(struct chim_conn *c, const struct chim_activity *a,
+		      void *arg)
 {
 	struct idle_scan *s = arg;
-	struct chim_emu_activity a;
 
-	if (!chim_emu_activity(s->emu, &c->tuple, &a))
-		return false;
 	if (!c->idle_since) {
-		c->idle_since = a.since;
+		c->idle_since = a->since;
 		c->idle_base = 0;
 	}
 	if (time_before(s->now, c->idle_since + s->window))
 		return false;
-	if (a.bytes - c->idle_base < s->min_bytes) {
+	if (a->bytes - c->idle_base < s->min_bytes) {
 		s->found++;
 		return true;
 	}
 	c->idle_since = s->now;
-	c->idle_base = a.bytes;
+	c->idle_base = a->bytes;
 	return false;
 }
 
@@ -247,7 +240,6 @@ static bool idle_pick(struct chim_conn *c, void *arg)
  * chim_trigger_idle_conns() - the connections that carried too little in
  *	a window, each held
  * @host: the device's host
- * @emu: its target
  * @window_ms: the idle timeout
  * @idle_bytes: fewer bytes than this (at least 1) in a window is idle
  * @conns: receives them
@@ -255,19 +247,18 @@ static bool idle_pick(struct chim_conn *c, void *arg)
  * @left: set when more were idle than @max (found again by the next scan)
  *
  * Each connection is measured over windows of @window_ms, the first from
- * its offload.  The walk copies nothing and holds only what it returns.
+ * its offload, by what its target reports.  The walk copies nothing and
+ * holds only what it returns.
  *
  * Context: process; sleeps (the host lock).
  * Return: how many are in @conns, each to be put.
  */
 unsigned int chim_trigger_idle_conns(struct chim_host *host,
-				     struct chim_emu *emu,
 				     unsigned int window_ms, u64 idle_bytes,
 				     struct chim_conn **conns,
 				     unsigned int max, bool *left)
 {
 	struct idle_scan s = {
-		.emu = emu,
 		.now = jiffies,
 		.window = msecs_to_jiffies(window_ms),
 		.min_bytes = max_t(u64, idle_bytes, 1),
@@ -292,7 +283,7 @@ static bool idle_scan(struct chim_dev *cd, unsigned int *budget)
 	unsigned int i, n;
 	bool left;
 
-	n = chim_trigger_idle_conns(cd->host, cd->emu, cd->idle_timeout_ms,
+	n = chim_trigger_idle_conns(cd->host, cd->idle_timeout_ms,
 				    cd->idle_bytes, conns,
 				    min_t(unsigned int, *budget, ARRAY_SIZE(conns)),
 				    &left);
