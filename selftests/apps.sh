@@ -7,9 +7,10 @@
 # that carries a file is checked by SHA-256; each check also shows that the
 # rule did offload the connections.  Then the socket calls that must bring
 # a connection back first (disconnect, ss -K, TCP_KEEPIDLE), a killed
-# sender, a socket in a sockmap, and an application's own opt-in.
+# sender, a socket in a sockmap, an application's own opt-in, and rmmod while
+# applications wait in their calls.
 #
-#   netns chim-a (target on eth0, rules on rport 7400-7412)   netns chim-b
+#   netns chim-a (target on eth0, rules on rport 7400-7413)   netns chim-b
 #   eth0 10.0.0.1 fd00::1  ===========  e1000 wire  =========  eth1 10.0.0.2 fd00::2
 #   clients                                                     servers
 #   (and 60 idle connections whose ends B offloads on eth1, for a long
@@ -23,7 +24,7 @@ PIDS=$W/pids
 cleanup() {
 	[ -f $PIDS ] && xargs -r kill <$PIDS 2>/dev/null || true
 	wire_down
-	# check_rmmod_opt_ins unloads it.
+	# check_rmmod_busy unloads it.
 	[ ! -d /sys/module/chimney ] || wait_for 60 rmmod chimney || true
 	rm -rf $W
 }
@@ -418,11 +419,52 @@ assert got == b'plain', got" </dev/null >$W/plain.out 2>&1 &
 	wait $port || { cat $W/plain.out; return 1; }
 }
 
-# rmmod while 40 applications opt in (their offloads queued or running):
-# the unload ends every opt-in before the devices' state goes, and each
-# connection, offloaded, stripped or never touched, still echoes.
-check_rmmod_opt_ins() {
-	rm -f $W/rm.ready $W/rm.go
+# rmmod while 40 applications opt in (their offloads queued or running),
+# a reader waits in recv and a sender in send (their connections offloaded
+# by a rule at connect): the unload ends every opt-in before the devices'
+# state goes, interrupts the two waits (which go on with the stock stack),
+# and each connection, offloaded, stripped or never touched, still carries
+# its data.
+check_rmmod_busy() {
+	local pid io rm
+	rm -f $W/rm.ready $W/rm.go $W/late.ready $W/late.go $W/late.sum
+	rule 7413
+	bg $NS_B python3 -c "
+import hashlib, os, socket, time
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+l.bind(('10.0.0.2', 7413))
+l.listen()
+a, _ = l.accept()               # the reader's
+b, _ = l.accept()               # the sender's
+while not os.path.exists('$W/late.go'):
+    time.sleep(0.05)
+a.sendall(b'late')
+h = hashlib.sha256()
+while True:
+    d = b.recv(65536)
+    if not d:
+        break
+    h.update(d)
+open('$W/late.sum', 'w').write(h.hexdigest())"
+	wait_for 10 listening $NS_B 7413
+	ip netns exec $NS_A python3 -c "
+import socket, threading
+a = socket.create_connection(('10.0.0.2', 7413))
+b = socket.socket()
+b.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+b.connect(('10.0.0.2', 7413))
+got = []
+t = threading.Thread(target=lambda: got.append(a.recv(4)))
+t.start()
+open('$W/late.ready', 'w').write('1')
+b.sendall(open('$W/data', 'rb').read())
+b.close()
+t.join()
+assert got == [b'late'], got
+" </dev/null >$W/late.out 2>&1 &
+	io=$!
 	ip netns exec $NS_A python3 -c "
 import os, socket, time
 ss = [socket.create_connection(('10.0.0.2', 7404)) for i in range(40)]
@@ -444,11 +486,13 @@ for i, s in enumerate(ss):
         got += s.recv(3 - len(got))
     assert got == b'%03d' % i, (i, got)
 " </dev/null >$W/rm.out 2>&1 &
-	local pid=$!
+	pid=$!
 	wait_for 30 test -e $W/rm.ready
+	wait_for 30 test -e $W/late.ready
+	sleep 2				# the reader and the sender wait
 	touch $W/rm.go
 	rmmod chimney &
-	local rm=$!
+	rm=$!
 	wait_for 60 not_running $rm || {
 		echo "rmmod still running after 60 s; tasks in the module:"
 		for t in /proc/[0-9]*; do
@@ -456,11 +500,17 @@ for i, s in enumerate(ss):
 			echo "$t $(cat $t/comm)"
 			cat $t/stack
 		done
+		touch $W/late.go
 		wait $rm
 		return 1
 	}
 	wait $rm || { echo "rmmod failed"; return 1; }
+	touch $W/late.go
 	wait $pid || { cat $W/rm.out; return 1; }
+	wait $io || { cat $W/late.out; return 1; }
+	wait_for 60 test -s $W/late.sum
+	expect_eq "$(cat $W/late.sum)" "$(sha256sum <$W/data | cut -d' ' -f1)" \
+		"SHA-256 sent by the interrupted sender"
 }
 
 ktap_plan 14
@@ -477,5 +527,5 @@ ktap_check disconnect check_disconnect
 ktap_check ss_kill check_ss_kill
 ktap_check keepidle check_keepidle
 ktap_check opt_in check_opt_in
-ktap_check rmmod_opt_ins check_rmmod_opt_ins
+ktap_check rmmod_busy check_rmmod_busy
 ktap_finish

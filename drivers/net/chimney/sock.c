@@ -29,9 +29,11 @@
  * TCP_INFO read the frozen socket, whose counters are the delegated ones.
  */
 #include <kunit/visibility.h>
+#include <linux/delay.h>
 #include <linux/percpu-refcount.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
+#include <linux/task_work.h>
 #include <linux/uio.h>
 #include <net/inet_common.h>
 #include <net/ip6_route.h>
@@ -82,6 +84,96 @@ static void chim_enter(void)
 static void chim_leave(void)
 {
 	percpu_ref_put(&chim_calls);
+}
+
+/*
+ * A call that may wait long in the stock stack (a read with nothing to
+ * read, a send with no room, a lingering close) is listed while it does,
+ * on the list of the CPU it started on.  The module's exit cannot free its
+ * text while such a call will return through it: it interrupts each one
+ * as a signal would, without a signal (a task work of ours that does
+ * nothing), so that the call returns what it did (the system call then
+ * restarts on the stock operations, or returns a partial count).
+ */
+struct chim_blocked {
+	struct list_head node;
+	struct task_struct *task;
+	int cpu;
+	bool kicked;
+};
+
+struct chim_blocked_list {
+	spinlock_t lock;		/* protects @calls */
+	struct list_head calls;
+};
+
+static DEFINE_PER_CPU(struct chim_blocked_list, chim_blocked);
+
+static void blocked_begin(struct chim_blocked *b)
+{
+	struct chim_blocked_list *l;
+
+	b->task = current;
+	b->kicked = false;
+	b->cpu = raw_smp_processor_id();
+	l = per_cpu_ptr(&chim_blocked, b->cpu);
+	spin_lock(&l->lock);
+	list_add_tail(&b->node, &l->calls);
+	spin_unlock(&l->lock);
+}
+
+static void blocked_end(struct chim_blocked *b)
+{
+	struct chim_blocked_list *l = per_cpu_ptr(&chim_blocked, b->cpu);
+
+	spin_lock(&l->lock);
+	list_del(&b->node);
+	spin_unlock(&l->lock);
+}
+
+/* The task work of an interrupted call: its call has returned. */
+static void blocked_kicked(struct callback_head *cb)
+{
+	kfree(cb);
+	chim_leave();
+}
+
+/*
+ * Interrupt each listed call not interrupted yet (a task work with
+ * TWA_SIGNAL wakes an interruptible wait as a signal does).
+ *
+ * Return: how many calls are listed.
+ */
+static unsigned int kick_blocked(void)
+{
+	struct chim_blocked_list *l;
+	struct callback_head *cb;
+	struct chim_blocked *b;
+	unsigned int n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		l = per_cpu_ptr(&chim_blocked, cpu);
+		spin_lock(&l->lock);
+		list_for_each_entry(b, &l->calls, node) {
+			n++;
+			if (b->kicked)
+				continue;
+			cb = kmalloc(sizeof(*cb), GFP_ATOMIC);
+			if (!cb)
+				continue;	/* the next pass tries again */
+			init_task_work(cb, blocked_kicked);
+			chim_enter();
+			if (task_work_add(b->task, cb, TWA_SIGNAL)) {
+				kfree(cb);
+				chim_leave();
+				continue;
+			}
+			b->kicked = true;
+		}
+		spin_unlock(&l->lock);
+	}
+	return n;
 }
 
 /**
@@ -302,13 +394,21 @@ static int chim_sock_closing(struct sock *sk, struct chim_sock *csk,
 static void stock_close(struct sock *sk, struct chim_sock *csk, long timeout)
 {
 	struct proto *base = csk->base_prot;
+	struct chim_blocked b;
 
 	write_lock_bh(&sk->sk_callback_lock);
 	WRITE_ONCE(sk->sk_prot, base);
 	if (sk->sk_socket)
 		WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
 	write_unlock_bh(&sk->sk_callback_lock);
+	if (!timeout) {
+		base->close(sk, 0);
+		return;
+	}
+	/* It lingers: an interrupted wait ends the linger. */
+	blocked_begin(&b);
 	base->close(sk, timeout);
+	blocked_end(&b);
 }
 
 /* A close given up by a killed or exiting task, finished by a work item. */
@@ -387,6 +487,7 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	unsigned int flags = msg->msg_flags;
 	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
 	int copied = 0, err = 0;
+	struct chim_blocked b;
 
 	chim_enter();
 	for (;;) {
@@ -410,7 +511,9 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 			release_sock(sk);
 			break;
 		}
+		blocked_begin(&b);
 		err = sk_stream_wait_memory(sk, &timeo);
+		blocked_end(&b);
 		release_sock(sk);
 		if (err)
 			break;
@@ -423,6 +526,7 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	struct chim_sock *csk = csk_of(sk);
+	struct chim_blocked b;
 	int ret;
 
 	chim_enter();
@@ -433,8 +537,11 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	ret = target_holds_rx(sk, csk) ?
 	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
 				true, true) : 0;
-	if (!ret)
+	if (!ret) {
+		blocked_begin(&b);
 		ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+		blocked_end(&b);
+	}
 	chim_leave();
 	return ret;
 }
@@ -568,14 +675,18 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 				unsigned int flags)
 {
 	struct chim_sock *csk = csk_of(sock->sk);
+	struct chim_blocked b;
 	ssize_t ret;
 
 	chim_enter();
 	ret = target_holds_rx(sock->sk, csk) ?
 	      chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
 				true, true) : 0;
-	if (!ret)
+	if (!ret) {
+		blocked_begin(&b);
 		ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+		blocked_end(&b);
+	}
 	chim_leave();
 	return ret;
 }
@@ -1884,8 +1995,14 @@ static void chim_calls_release(struct percpu_ref *ref)
  */
 int chim_sock_init(void)
 {
-	int err;
+	int err, cpu;
 
+	for_each_possible_cpu(cpu) {
+		struct chim_blocked_list *l = per_cpu_ptr(&chim_blocked, cpu);
+
+		spin_lock_init(&l->lock);
+		INIT_LIST_HEAD(&l->calls);
+	}
 	err = percpu_ref_init(&chim_calls, chim_calls_release, 0, GFP_KERNEL);
 	if (err)
 		return err;
@@ -1923,8 +2040,13 @@ void chim_sock_stop(void)
 	flush_workqueue(chim_sock_wq);
 }
 
-/* Give a socket, with the stock stack, its own operations back. */
-static void chim_sock_strip(struct sock *sk, struct chim_sock *csk)
+/*
+ * Give a socket, with the stock stack, its own operations back.  Its
+ * reference on @csk goes to @stripped: a call still running in our
+ * operations may use @csk until it returns.
+ */
+static void chim_sock_strip(struct sock *sk, struct chim_sock *csk,
+			    struct list_head *stripped)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 
@@ -1939,7 +2061,7 @@ static void chim_sock_strip(struct sock *sk, struct chim_sock *csk)
 		WRITE_ONCE(icsk->icsk_ulp_ops, NULL);
 		skb_queue_purge(&csk->held);
 		skb_queue_purge(&csk->caught);
-		chim_sock_put(csk);	/* the socket's */
+		list_add_tail(&csk->node, stripped);	/* the socket's ref */
 	}
 	release_sock(sk);
 }
@@ -1955,7 +2077,8 @@ static void chim_sock_strip(struct sock *sk, struct chim_sock *csk)
  */
 void chim_sock_uninit(void)
 {
-	struct chim_sock *csk;
+	struct chim_sock *csk, *tmp;
+	LIST_HEAD(stripped);
 	struct sock *sk;
 	bool live;
 
@@ -1975,12 +2098,15 @@ void chim_sock_uninit(void)
 			break;
 		/* Else it is being destroyed: its release is a counted call. */
 		if (live) {
-			chim_sock_strip(sk, csk);
+			chim_sock_strip(sk, csk, &stripped);
 			chim_sock_put(csk);
 			sock_put(sk);
 		}
 	}
 	destroy_workqueue(chim_sock_wq);
+	/* The calls waiting in the stock stack return; new ones are stock. */
+	while (kick_blocked())
+		msleep(20);
 	/*
 	 * A call may have found our operations just before they were
 	 * taken away: it is counted once it runs, which it does before its
@@ -1992,6 +2118,10 @@ void chim_sock_uninit(void)
 	synchronize_rcu();
 	percpu_ref_kill(&chim_calls);
 	wait_for_completion(&chim_calls_done);
+	list_for_each_entry_safe(csk, tmp, &stripped, node) {
+		list_del(&csk->node);
+		chim_sock_put(csk);
+	}
 	/*
 	 * The last put completed chim_calls_done from our own text and is
 	 * returning through it: let every task leave it before it goes.
