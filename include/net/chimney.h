@@ -12,7 +12,10 @@
  * status into every block and calls the matching chim_*_complete() with the
  * same tree.  The target never decides a terminate; it may only ask with
  * chim_indicate_retrieve() or chim_indicate_upload_all() (Part 1), and the
- * host calls ->terminate() (Part 2).
+ * host calls ->terminate() (Part 2).  The data-path indications
+ * (TcpIndicateDisconnect for a FIN, TcpIndicateAbort for an RST, each
+ * handled differently) come with a target that runs TCP itself; a target
+ * that only holds connections asks for their upload.
  */
 #ifndef _NET_CHIMNEY_H
 #define _NET_CHIMNEY_H
@@ -383,8 +386,6 @@ void chim_query_complete(struct chim_tree *tree);
 void chim_indicate_retrieve(struct chim_obj *handle,
 			    enum chim_upload_reason reason);
 void chim_indicate_upload_all(struct chim_target *target);
-void chim_indicate_disconnect(struct chim_obj *handle);
-void chim_indicate_abort(struct chim_obj *handle);
 void chim_indicate_pause(struct chim_target *target);
 void chim_indicate_resume(struct chim_target *target);
 

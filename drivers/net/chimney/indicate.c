@@ -265,32 +265,6 @@ void chim_indicate_upload_all(struct chim_target *target)
 EXPORT_SYMBOL_GPL(chim_indicate_upload_all);
 
 /**
- * chim_indicate_disconnect() - TcpIndicateDisconnect: the peer closed its
- *	half; the host uploads the connection and the stock stack goes on
- * @handle: the TCP object's handle
- *
- * Context: any.
- */
-void chim_indicate_disconnect(struct chim_obj *handle)
-{
-	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
-}
-EXPORT_SYMBOL_GPL(chim_indicate_disconnect);
-
-/**
- * chim_indicate_abort() - TcpIndicateAbort: an acceptable RST arrived; the
- *	host uploads the connection, which the stock stack then resets
- * @handle: the TCP object's handle
- *
- * Context: any.
- */
-void chim_indicate_abort(struct chim_obj *handle)
-{
-	chim_indicate_retrieve(handle, CHIM_REASON_CLOSE);
-}
-EXPORT_SYMBOL_GPL(chim_indicate_abort);
-
-/**
  * chim_indicate_pause() - NDIS_STATUS_OFFLOAD_PAUSE: no new offloads
  * @target: the target
  *
