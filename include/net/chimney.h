@@ -298,7 +298,6 @@ enum chim_op {
  * @host: the host that built it
  * @done: completed after the host has processed the completion
  * @nr_blocks: number of blocks in the tree
- * @node: the host's list of trees in flight
  */
 struct chim_tree {
 	struct chim_block *root;
@@ -308,7 +307,6 @@ struct chim_tree {
 	struct chim_host *host;
 	struct completion done;
 	unsigned int nr_blocks;
-	struct list_head node;
 };
 
 /**
@@ -386,7 +384,6 @@ void chim_query_complete(struct chim_tree *tree);
 void chim_indicate_retrieve(struct chim_obj *handle,
 			    enum chim_upload_reason reason);
 void chim_indicate_upload_all(struct chim_target *target);
-void chim_indicate_pause(struct chim_target *target);
 void chim_indicate_resume(struct chim_target *target);
 
 /* Walking a tree: depth-first, then across (the seed's mandatory order). */

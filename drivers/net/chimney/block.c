@@ -43,7 +43,6 @@ struct chim_tree *chim_tree_create(struct chim_host *host, enum chim_op op,
 	tree->op = op;
 	tree->reason = reason;
 	init_completion(&tree->done);
-	INIT_LIST_HEAD(&tree->node);
 	return tree;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_tree_create);

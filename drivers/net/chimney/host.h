@@ -60,7 +60,7 @@ struct chim_host_stats {
  *	@accept_optional and the stats not listed under @req_lock
  * @neighs: neighbor objects (each holds its paths, each path its conns)
  * @offloaded: TCP objects from OFFLOADING to DEAD
- * @paused: no new offloads (NDIS_STATUS_OFFLOAD_PAUSE, upload-all)
+ * @paused: no new offloads (after an upload-all, until resumed)
  * @accept_optional: bitmask of the optional upload reasons honoured
  * @stats: counters
  * @req_lock: protects @requests, @upload_all, @dying and the Part 1 stats;

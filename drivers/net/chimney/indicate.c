@@ -265,24 +265,8 @@ void chim_indicate_upload_all(struct chim_target *target)
 EXPORT_SYMBOL_GPL(chim_indicate_upload_all);
 
 /**
- * chim_indicate_pause() - NDIS_STATUS_OFFLOAD_PAUSE: no new offloads
- * @target: the target
- *
- * Context: process.
- */
-void chim_indicate_pause(struct chim_target *target)
-{
-	struct chim_host *host = target->host;
-
-	mutex_lock(&host->lock);
-	host->paused = true;
-	mutex_unlock(&host->lock);
-}
-EXPORT_SYMBOL_GPL(chim_indicate_pause);
-
-/**
  * chim_indicate_resume() - NDIS_STATUS_OFFLOAD_RESUME: offloads may start
- *	again
+ *	again after an upload-all
  * @target: the target
  *
  * Context: process.
