@@ -6,6 +6,7 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <net/ipv6.h>
 
 #include "test_util.h"
 
@@ -781,6 +782,57 @@ static void update_and_invalidate(struct kunit *test)
 			env->host->stats.terminates[CHIM_REASON_INVALID_STATE], 3u);
 }
 
+static void put_path(void *arg)
+{
+	chim_obj_put(&((struct chim_path *)arg)->obj);
+}
+
+/*
+ * Terminating the paths to an address (conn terminate scope path) takes
+ * every one of them, in more than one tree when there are many (the
+ * control plane's walk stopped at 16 and reported success).  Forty paths
+ * from forty local addresses to one destination, a connection on each.
+ */
+static void terminate_addr_takes_every_path(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 64);
+	struct chim_path_cached pcached = { .path_mtu = 1500 };
+	struct chim_conn *c[40];
+	struct chim_path_const pc;
+	struct chim_path *path;
+	struct chim_tuple t;
+	struct in6_addr dst;
+	unsigned int i;
+
+	ipv6_addr_set_v4mapped(htonl(0x0a000009), &dst);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		memset(&pc, 0, sizeof(pc));
+		ipv6_addr_set_v4mapped(htonl(0x0a000100 + i), &pc.source_address);
+		pc.destination_address = dst;
+		pc.family = AF_INET;
+		path = chim_path_create(env->neigh, &pc, &pcached);
+		KUNIT_ASSERT_NOT_NULL(test, path);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, put_path,
+								path), 0);
+		chim_tuple_init4(&t, htonl(0x0a000100 + i), htons(2000 + i),
+				 htonl(0x0a000009), htons(80));
+		c[i] = chim_test_conn_on(test, env, path, &t);
+		KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, c[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, chim_host_terminate_addr(env->host, CHIM_OBJ_PATH,
+						       &dst, CHIM_REASON_ADMIN),
+			(unsigned int)ARRAY_SIZE(c));
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		KUNIT_EXPECT_EQ(test, c[i]->obj.state, CHIM_STATE_DEAD);
+		KUNIT_EXPECT_EQ(test,
+				atomic_read(&chim_test_owner(c[i])->uploaded), 1);
+	}
+	/* None left: a second call finds nothing. */
+	KUNIT_EXPECT_EQ(test, chim_host_terminate_addr(env->host, CHIM_OBJ_PATH,
+						       &dst, CHIM_REASON_ADMIN),
+			0u);
+}
+
 static struct kunit_case host_cases[] = {
 	KUNIT_CASE(offload_builds_whole_tree),
 	KUNIT_CASE(offload_links_to_offloaded_parents),
@@ -807,6 +859,7 @@ static struct kunit_case host_cases[] = {
 	KUNIT_CASE_PARAM(initiate_fault_injection, fault_status_gen_params),
 	KUNIT_CASE(partial_success_keeps_the_rest),
 	KUNIT_CASE(update_and_invalidate),
+	KUNIT_CASE(terminate_addr_takes_every_path),
 	{}
 };
 

@@ -146,9 +146,31 @@ struct chim_test_env *chim_test_env_create(struct kunit *test, u32 capacity)
 struct chim_conn *chim_test_conn(struct kunit *test, struct chim_test_env *env,
 				 int path, u16 lport)
 {
+	struct chim_tuple t;
+
+	chim_tuple_init4(&t, htonl(0x0a000001), htons(lport),
+			 htonl(0x0a000002 + path), htons(80));
+	return chim_test_conn_on(test, env, env->path[path], &t);
+}
+
+/**
+ * chim_test_conn_on() - a NEW ESTABLISHED connection @t on @path, with
+ *	recognisable delegated values
+ * @test: the test
+ * @env: its environment
+ * @path: its path
+ * @t: its tuple (the local port gives the delegated values)
+ *
+ * Return: the connection; the environment drops it at the end.
+ */
+struct chim_conn *chim_test_conn_on(struct kunit *test,
+				    struct chim_test_env *env,
+				    struct chim_path *path,
+				    const struct chim_tuple *t)
+{
+	u16 lport = ntohs(t->lport);
 	struct chim_test_owner *o;
 	struct chim_conn *conn;
-	struct chim_tuple t;
 
 	KUNIT_ASSERT_LT(test, env->nconns, ARRAY_SIZE(env->conns));
 	/* Freed by env_destroy(), which runs before kunit_kzalloc()'s frees. */
@@ -156,9 +178,7 @@ struct chim_conn *chim_test_conn(struct kunit *test, struct chim_test_env *env,
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	skb_queue_head_init(&o->back.send_data);
 	skb_queue_head_init(&o->back.buffered_data);
-	chim_tuple_init4(&t, htonl(0x0a000001), htons(lport),
-			 htonl(0x0a000002 + path), htons(80));
-	conn = chim_conn_create(env->path[path], &t);
+	conn = chim_conn_create(path, t);
 	if (!conn)
 		kfree(o);
 	KUNIT_ASSERT_NOT_NULL(test, conn);

@@ -49,6 +49,10 @@ struct chim_test_env {
 struct chim_test_env *chim_test_env_create(struct kunit *test, u32 capacity);
 struct chim_conn *chim_test_conn(struct kunit *test, struct chim_test_env *env,
 				 int path, u16 lport);
+struct chim_conn *chim_test_conn_on(struct kunit *test,
+				    struct chim_test_env *env,
+				    struct chim_path *path,
+				    const struct chim_tuple *t);
 void chim_test_queue_data(struct kunit *test, struct sk_buff_head *q,
 			  u32 seq, u32 len, u8 seed);
 bool chim_test_data_equal(struct sk_buff_head *q, u32 seq, u32 len, u8 seed);

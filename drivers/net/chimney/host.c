@@ -13,6 +13,7 @@
  */
 #include <linux/slab.h>
 #include <kunit/visibility.h>
+#include <net/ipv6.h>
 
 #include "block.h"
 #include "defs.h"
@@ -991,6 +992,71 @@ unsigned int chim_host_some_conns(struct chim_host *host,
 	mutex_unlock(&host->lock);
 	return n;
 }
+
+/* Under host->lock: @obj is offloaded and its address is @addr. */
+static bool addr_matches(struct chim_obj *obj, const struct in6_addr *addr)
+{
+	const struct in6_addr *a = obj->type == CHIM_OBJ_NEIGH ?
+		&chim_obj_neigh(obj)->next_hop :
+		&chim_obj_path(obj)->c.destination_address;
+
+	return obj->state == CHIM_STATE_OFFLOADED && ipv6_addr_equal(a, addr);
+}
+
+/**
+ * chim_host_terminate_addr() - terminate every offloaded neighbor with a
+ *	next hop, or every offloaded path to a destination, with their
+ *	dependents
+ * @host: the host
+ * @type: %CHIM_OBJ_NEIGH or %CHIM_OBJ_PATH
+ * @addr: the next hop or the destination (IPv4 as v4-mapped)
+ * @reason: why
+ *
+ * A terminate at a time for at most CHIM_RTNL_BATCH of them, until none
+ * is left (or a terminate fails).
+ *
+ * Context: process; sleeps until the target completes.  host->lock not
+ * held.
+ * Return: how many were found and terminated.
+ */
+unsigned int chim_host_terminate_addr(struct chim_host *host,
+				      enum chim_obj_type type,
+				      const struct in6_addr *addr,
+				      enum chim_upload_reason reason)
+{
+	struct chim_obj *objs[CHIM_RTNL_BATCH], *n, *p;
+	unsigned int count, total = 0, i;
+	int err = 0;
+
+	do {
+		count = 0;
+		mutex_lock(&host->lock);
+		list_for_each_entry(n, &host->neighs, sibling) {
+			if (type == CHIM_OBJ_NEIGH) {
+				if (count < ARRAY_SIZE(objs) &&
+				    addr_matches(n, addr)) {
+					chim_obj_hold(n);
+					objs[count++] = n;
+				}
+				continue;
+			}
+			list_for_each_entry(p, &n->children, sibling)
+				if (count < ARRAY_SIZE(objs) &&
+				    addr_matches(p, addr)) {
+					chim_obj_hold(p);
+					objs[count++] = p;
+				}
+		}
+		mutex_unlock(&host->lock);
+		if (count)
+			err = chim_host_terminate(host, objs, count, reason);
+		for (i = 0; i < count; i++)
+			chim_obj_put(objs[i]);
+		total += count;
+	} while (count == ARRAY_SIZE(objs) && !err);
+	return total;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_addr);
 
 /**
  * chim_host_full() - whether the target runs as many connections as its

@@ -131,6 +131,10 @@ unsigned int chim_host_pick_conns(struct chim_host *host,
 				  void *arg, struct chim_conn **conns,
 				  unsigned int max);
 bool chim_host_full(struct chim_host *host);
+unsigned int chim_host_terminate_addr(struct chim_host *host,
+				      enum chim_obj_type type,
+				      const struct in6_addr *addr,
+				      enum chim_upload_reason reason);
 unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
 				    struct chim_conn **conns,
 				    struct chim_activity *act, unsigned int max);

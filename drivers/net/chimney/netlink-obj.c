@@ -446,43 +446,6 @@ static enum chim_upload_reason nl_reason(struct genl_info *info,
 	return a ? nla_get_u32(a) : dflt;
 }
 
-/* Terminate every offloaded neighbor or path of @cd matching @addr. */
-static int terminate_objs(struct chim_dev *cd, enum chim_obj_type type,
-			  const struct in6_addr *addr,
-			  enum chim_upload_reason reason)
-{
-	struct chim_host *host = cd->host;
-	struct chim_obj *objs[16], *n, *p;
-	unsigned int count = 0, i;
-
-	mutex_lock(&host->lock);
-	list_for_each_entry(n, &host->neighs, sibling) {
-		if (type == CHIM_OBJ_NEIGH) {
-			if (ipv6_addr_equal(&chim_obj_neigh(n)->next_hop, addr) &&
-			    n->state == CHIM_STATE_OFFLOADED &&
-			    count < ARRAY_SIZE(objs)) {
-				chim_obj_hold(n);
-				objs[count++] = n;
-			}
-			continue;
-		}
-		list_for_each_entry(p, &n->children, sibling)
-			if (ipv6_addr_equal(&chim_obj_path(p)->c.destination_address,
-					    addr) &&
-			    p->state == CHIM_STATE_OFFLOADED &&
-			    count < ARRAY_SIZE(objs)) {
-				chim_obj_hold(p);
-				objs[count++] = p;
-			}
-	}
-	mutex_unlock(&host->lock);
-	if (count)
-		chim_host_terminate(host, objs, count, reason);
-	for (i = 0; i < count; i++)
-		chim_obj_put(objs[i]);
-	return count;
-}
-
 /* The target attached to device @ifindex of @net, looked up again. */
 static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
 {
@@ -622,9 +585,10 @@ int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	list_for_each_entry(cd, &chim_net(net)->devs, node) {
 		if (!only || cd == only)
-			found += terminate_objs(cd, scope == CHIMNEY_SCOPE_PATH ?
-						CHIM_OBJ_PATH : CHIM_OBJ_NEIGH,
-						&addr, reason);
+			found += chim_host_terminate_addr(cd->host,
+					scope == CHIMNEY_SCOPE_PATH ?
+					CHIM_OBJ_PATH : CHIM_OBJ_NEIGH,
+					&addr, reason);
 	}
 	if (!found) {
 		if (scope == CHIMNEY_SCOPE_PATH)
