@@ -18,7 +18,7 @@
 static int fill_obj(struct sk_buff *skb, struct chim_dev *cd,
 		    struct chim_obj *obj)
 {
-	if (nla_put_dev(skb, cd) ||
+	if (chim_nl_put_dev(skb, cd) ||
 	    nla_put_u32(skb, CHIMNEY_A_STATE, READ_ONCE(obj->state)) ||
 	    nla_put_u32(skb, CHIMNEY_A_DEPENDENTS, obj->dependents))
 		return -EMSGSIZE;
@@ -27,8 +27,8 @@ static int fill_obj(struct sk_buff *skb, struct chim_dev *cd,
 		u8 fam = ipv6_addr_v4mapped(&n->next_hop) ? AF_INET : AF_INET6;
 
 		if (nla_put_u8(skb, CHIMNEY_A_FAMILY, fam) ||
-		    nla_put_addr(skb, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
-				 &n->next_hop, fam) ||
+		    chim_nl_put_addr(skb, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
+				     &n->next_hop, fam) ||
 		    nla_put(skb, CHIMNEY_A_MAC, ETH_ALEN,
 			    n->cached.dl_destination_address))
 			return -EMSGSIZE;
@@ -36,10 +36,10 @@ static int fill_obj(struct sk_buff *skb, struct chim_dev *cd,
 		struct chim_path *p = chim_obj_path(obj);
 
 		if (nla_put_u8(skb, CHIMNEY_A_FAMILY, p->c.family) ||
-		    nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
-				 &p->c.source_address, p->c.family) ||
-		    nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
-				 &p->c.destination_address, p->c.family) ||
+		    chim_nl_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+				     &p->c.source_address, p->c.family) ||
+		    chim_nl_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+				     &p->c.destination_address, p->c.family) ||
 		    nla_put_u32(skb, CHIMNEY_A_MTU, p->cached.path_mtu))
 			return -EMSGSIZE;
 	}
@@ -49,7 +49,7 @@ static int fill_obj(struct sk_buff *skb, struct chim_dev *cd,
 static int fill_one_obj(struct sk_buff *skb, struct netlink_callback *cb,
 			struct chim_dev *cd, struct chim_obj *obj)
 {
-	void *hdr = dump_put(skb, cb);
+	void *hdr = chim_nl_dump_put(skb, cb);
 
 	if (!hdr)
 		return -EMSGSIZE;
@@ -69,7 +69,7 @@ static int fill_one_obj(struct sk_buff *skb, struct netlink_callback *cb,
 static int dump_objs(struct sk_buff *skb, struct netlink_callback *cb,
 		     struct chim_dev *cd, enum chim_obj_type type)
 {
-	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_nl_dump_ctx *ctx = chim_nl_dump_ctx(cb);
 	struct chim_host *host = cd->host;
 	struct chim_obj *n, *p;
 	unsigned int i = 0;
@@ -116,12 +116,12 @@ static int dump_paths(struct sk_buff *skb, struct netlink_callback *cb,
 
 int chimney_nl_neigh_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return dump_devs(skb, cb, dump_neighs);
+	return chim_nl_dump_devs(skb, cb, dump_neighs);
 }
 
 int chimney_nl_path_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return dump_devs(skb, cb, dump_paths);
+	return chim_nl_dump_devs(skb, cb, dump_paths);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -197,7 +197,7 @@ static int fill_delegated(struct sk_buff *skb, struct chim_dev *cd,
 static int fill_conn(struct sk_buff *skb, struct chim_dev *cd,
 		     const struct conn_snap *snap, bool delegated)
 {
-	if (nla_put_dev(skb, cd) || nla_put_tuple(skb, &snap->tuple) ||
+	if (chim_nl_put_dev(skb, cd) || chim_nl_put_tuple(skb, &snap->tuple) ||
 	    nla_put_u32(skb, CHIMNEY_A_STATE, READ_ONCE(snap->conn->obj.state)) ||
 	    nla_put_u32(skb, CHIMNEY_A_CPU, snap->cpu) ||
 	    nla_put_u8(skb, CHIMNEY_A_PRIORITY, snap->conn->priority) ||
@@ -217,7 +217,7 @@ static int fill_conn(struct sk_buff *skb, struct chim_dev *cd,
 static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
 		      struct chim_dev *cd)
 {
-	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_nl_dump_ctx *ctx = chim_nl_dump_ctx(cb);
 	struct nlattr **attrs = chim_dump_attrs(cb);
 	bool delegated = attrs && attrs[CHIMNEY_A_WITH_DELEGATED];
 	struct chim_table_pos pos = {
@@ -238,7 +238,7 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
 		if (!e)
 			return 0;
 		if (snap.conn) {
-			hdr = dump_put(skb, cb);
+			hdr = chim_nl_dump_put(skb, cb);
 			err = hdr ? fill_conn(skb, cd, &snap, delegated) : -EMSGSIZE;
 			chim_obj_put(&snap.conn->obj);
 			if (err) {
@@ -274,13 +274,13 @@ int chimney_nl_conn_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	struct nlattr **attrs = chim_dump_attrs(cb);
 	int err;
 
-	if (!dump_ctx(cb)->started && attrs) {
+	if (!chim_nl_dump_ctx(cb)->started && attrs) {
 		err = delegated_allowed(cb->skb, attrs[CHIMNEY_A_WITH_DELEGATED],
 					cb->extack);
 		if (err)
 			return err;
 	}
-	return dump_devs(skb, cb, dump_conns);
+	return chim_nl_dump_devs(skb, cb, dump_conns);
 }
 
 /*
@@ -315,7 +315,7 @@ static struct chim_dev *nl_opt_chim_dev(struct genl_info *info)
 {
 	if (!info->attrs[CHIMNEY_A_IFINDEX] && !info->attrs[CHIMNEY_A_IFNAME])
 		return NULL;
-	return nl_chim_dev(info);
+	return chim_nl_dev(info);
 }
 
 struct conn_reply {
@@ -345,7 +345,7 @@ int chimney_nl_conn_get_doit(struct sk_buff *skb, struct genl_info *info)
 				info->extack);
 	if (err)
 		return err;
-	err = nl_tuple(info, &t);
+	err = chim_nl_tuple(info, &t);
 	if (err)
 		return err;
 	rtnl_lock();
@@ -362,7 +362,7 @@ int chimney_nl_conn_get_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	r.snap = &snap;
-	err = nl_reply(info, fill_conn_reply, &r);
+	err = chim_nl_reply(info, fill_conn_reply, &r);
 	chim_obj_put(&snap.conn->obj);
 out:
 	rtnl_unlock();
@@ -414,7 +414,7 @@ int chimney_nl_conn_offload_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sock *sk;
 	int err;
 
-	err = nl_tuple(info, &t);
+	err = chim_nl_tuple(info, &t);
 	if (err)
 		return err;
 	sk = lookup_established(net, &t);
@@ -540,15 +540,15 @@ int chimney_nl_conn_terminate_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	if (scope == CHIMNEY_SCOPE_CONN) {
-		err = nl_tuple(info, &t);
+		err = chim_nl_tuple(info, &t);
 	} else if (scope == CHIMNEY_SCOPE_PATH) {
-		err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
-			      &addr, &fam);
+		err = chim_nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+				   &addr, &fam);
 		if (err == -ENOENT)
 			NL_SET_ERR_MSG(info->extack, "missing the path's remote address");
 	} else if (scope == CHIMNEY_SCOPE_NEIGH) {
-		err = nl_addr(info, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
-			      &addr, &fam);
+		err = chim_nl_addr(info, CHIMNEY_A_NEXT_HOP_V4, CHIMNEY_A_NEXT_HOP_V6,
+				   &addr, &fam);
 		if (err == -ENOENT)
 			NL_SET_ERR_MSG(info->extack, "missing the neighbor's address");
 	}
@@ -608,42 +608,49 @@ out:
 
 /* ---- target requests and faults ---------------------------------------- */
 
-int chimney_nl_target_request_doit(struct sk_buff *skb, struct genl_info *info)
-{
+struct target_request {
 	enum chim_upload_reason reason;
 	struct chim_tuple t;
-	struct chim_dev *cd;
+};
+
+/* Under RTNL: make the device's target ask (@arg, or upload-all). */
+static int target_request(struct chim_dev *cd, struct genl_info *info,
+			  void *arg)
+{
+	struct target_request *r = arg;
+	int err;
+
+	if (info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
+		chim_emu_request_upload_all(cd->emu);
+		return 0;
+	}
+	err = chim_emu_request_retrieve(cd->emu, &r->t, r->reason);
+	if (err == -ENOENT)
+		NL_SET_ERR_MSG(info->extack,
+			       "the target does not run this connection");
+	return err;
+}
+
+int chimney_nl_target_request_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct target_request r;
 	int err;
 
 	if (!info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
 		if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_REASON))
 			return -EINVAL;
-		reason = nl_reason(info, CHIM_REASON_NONE);
-		if (reason < CHIM_REASON_LOW_ACTIVITY ||
-		    reason > CHIM_REASON_TARGET_MAX) {
+		r.reason = nl_reason(info, CHIM_REASON_NONE);
+		if (r.reason < CHIM_REASON_LOW_ACTIVITY ||
+		    r.reason > CHIM_REASON_TARGET_MAX) {
 			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_REASON],
 					    "a target can only give a TCP_UPLOAD_REASON (1-11)");
 			return -EINVAL;
 		}
-		err = nl_tuple(info, &t);
+		err = chim_nl_tuple(info, &r.t);
 		if (err)
 			return err;
 	}
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-	} else if (info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
-		chim_emu_request_upload_all(cd->emu);
-		err = 0;
-	} else {
-		err = chim_emu_request_retrieve(cd->emu, &t, reason);
-		if (err == -ENOENT)
-			NL_SET_ERR_MSG(info->extack,
-				       "the target does not run this connection");
-	}
-	rtnl_unlock();
-	return err;
+	return chim_nl_dev_op(info, target_request, &r);
 }
 
 /* A count of blocks to fail, when given, must fit the target's counter. */
@@ -657,11 +664,42 @@ static bool fault_count_invalid(const struct nlattr *attr,
 	return true;
 }
 
+/* Under RTNL: set or clear the faults of the device's target. */
+static int target_fault(struct chim_dev *cd, struct genl_info *info,
+			void *arg)
+{
+	struct nlattr **a = info->attrs;
+	int err;
+
+	/* Clear first, so that a fault given with it is kept. */
+	if (a[CHIMNEY_A_FAULT_CLEAR])
+		chim_emu_fault_clear(cd->emu);
+	if (a[CHIMNEY_A_INITIATE_FAIL]) {
+		enum chim_status st = a[CHIMNEY_A_INITIATE_STATUS] ?
+			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
+			CHIM_STATUS_FAILURE;
+
+		err = chim_emu_fault_initiate(cd->emu,
+					      nla_get_u32(a[CHIMNEY_A_INITIATE_FAIL]),
+					      st);
+		if (err) {
+			NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
+					    "not a failure status of an initiate");
+			return err;
+		}
+	}
+	if (a[CHIMNEY_A_TERMINATE_FAIL])
+		chim_emu_fault_terminate(cd->emu,
+					 nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]));
+	if (a[CHIMNEY_A_COMPLETE_DELAY])
+		chim_emu_fault_delay(cd->emu, nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]));
+	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_FAULT, GFP_KERNEL);
+	return 0;
+}
+
 int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr **a = info->attrs;
-	struct chim_dev *cd;
-	int err = 0;
 
 	if (!a[CHIMNEY_A_TERMINATE_FAIL] && !a[CHIMNEY_A_INITIATE_FAIL] &&
 	    !a[CHIMNEY_A_COMPLETE_DELAY] && !a[CHIMNEY_A_FAULT_CLEAR]) {
@@ -683,38 +721,7 @@ int chimney_nl_target_fault_doit(struct sk_buff *skb, struct genl_info *info)
 				    "initiate-status goes with initiate-fail");
 		return -EINVAL;
 	}
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-		goto out;
-	}
-	/* Clear first, so that a fault given with it is kept. */
-	if (a[CHIMNEY_A_FAULT_CLEAR])
-		chim_emu_fault_clear(cd->emu);
-	if (a[CHIMNEY_A_INITIATE_FAIL]) {
-		enum chim_status st = a[CHIMNEY_A_INITIATE_STATUS] ?
-			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
-			CHIM_STATUS_FAILURE;
-
-		err = chim_emu_fault_initiate(cd->emu,
-					      nla_get_u32(a[CHIMNEY_A_INITIATE_FAIL]),
-					      st);
-		if (err) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
-					    "not a failure status of an initiate");
-			goto out;
-		}
-	}
-	if (a[CHIMNEY_A_TERMINATE_FAIL])
-		chim_emu_fault_terminate(cd->emu,
-					 nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]));
-	if (a[CHIMNEY_A_COMPLETE_DELAY])
-		chim_emu_fault_delay(cd->emu, nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]));
-	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_FAULT, GFP_KERNEL);
-out:
-	rtnl_unlock();
-	return err;
+	return chim_nl_dev_op(info, target_fault, NULL);
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -807,7 +814,7 @@ static int fill_stats(struct sk_buff *skb, struct chim_dev *cd, bool per_cpu)
 {
 	int cpu;
 
-	if (nla_put_dev(skb, cd) || put_host_stats(skb, cd->host) ||
+	if (chim_nl_put_dev(skb, cd) || put_host_stats(skb, cd->host) ||
 	    put_offload_stats(skb, CHIMNEY_A_OFFLOAD_STATS, cd->emu, -1))
 		return -EMSGSIZE;
 	if (per_cpu)
@@ -829,23 +836,27 @@ static int fill_stats_reply(struct sk_buff *skb, void *arg)
 	return fill_stats(skb, r->cd, r->per_cpu);
 }
 
+/* Under RTNL: the device's statistics, @arg saying how. */
+static int stats_reply(struct chim_dev *cd, struct genl_info *info, void *arg)
+{
+	struct stats_reply *r = arg;
+
+	r->cd = cd;
+	return chim_nl_reply(info, fill_stats_reply, r);
+}
+
 int chimney_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct stats_reply r = { .per_cpu = info->attrs[CHIMNEY_A_PER_CPU] };
-	int err;
 
-	rtnl_lock();
-	r.cd = nl_chim_dev(info);
-	err = IS_ERR(r.cd) ? PTR_ERR(r.cd) : nl_reply(info, fill_stats_reply, &r);
-	rtnl_unlock();
-	return err;
+	return chim_nl_dev_op(info, stats_reply, &r);
 }
 
 static int dump_one_stats(struct sk_buff *skb, struct netlink_callback *cb,
 			  struct chim_dev *cd)
 {
 	struct nlattr **attrs = chim_dump_attrs(cb);
-	void *hdr = dump_put(skb, cb);
+	void *hdr = chim_nl_dump_put(skb, cb);
 
 	if (!hdr)
 		return -EMSGSIZE;
@@ -859,6 +870,6 @@ static int dump_one_stats(struct sk_buff *skb, struct netlink_callback *cb,
 
 int chimney_nl_stats_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return dump_devs(skb, cb, dump_one_stats);
+	return chim_nl_dump_devs(skb, cb, dump_one_stats);
 }
 

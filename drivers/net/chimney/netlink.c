@@ -57,7 +57,7 @@ static_assert((int)CHIMNEY_TCP_STATE_TIME_WAIT == CHIM_TCP_TIME_WAIT);
 /* ---- attribute helpers ------------------------------------------------- */
 
 /**
- * nl_netdev() - the device of a request: CHIMNEY_A_IFINDEX and/or
+ * chim_nl_netdev() - the device of a request: CHIMNEY_A_IFINDEX and/or
  *	CHIMNEY_A_IFNAME, in the caller's namespace
  * @info: the request
  *
@@ -65,7 +65,7 @@ static_assert((int)CHIMNEY_TCP_STATE_TIME_WAIT == CHIM_TCP_TIME_WAIT);
  * Return: the device, NULL when neither is given, or an ERR_PTR (with the
  * extack set).
  */
-struct net_device *nl_netdev(struct genl_info *info)
+struct net_device *chim_nl_netdev(struct genl_info *info)
 {
 	struct nlattr *idx = info->attrs[CHIMNEY_A_IFINDEX];
 	struct nlattr *name = info->attrs[CHIMNEY_A_IFNAME];
@@ -96,15 +96,15 @@ struct net_device *nl_netdev(struct genl_info *info)
 }
 
 /**
- * nl_chim_dev() - the attached device of a request that needs one
+ * chim_nl_dev() - the attached device of a request that needs one
  * @info: the request
  *
  * Context: RTNL held.
  * Return: the binding, or an ERR_PTR (with the extack set).
  */
-struct chim_dev *nl_chim_dev(struct genl_info *info)
+struct chim_dev *chim_nl_dev(struct genl_info *info)
 {
-	struct net_device *dev = nl_netdev(info);
+	struct net_device *dev = chim_nl_netdev(info);
 	struct chim_dev *cd;
 
 	if (IS_ERR(dev))
@@ -123,7 +123,7 @@ struct chim_dev *nl_chim_dev(struct genl_info *info)
 }
 
 /**
- * nl_addr() - an address given as @v4 or @v6 (one of them)
+ * chim_nl_addr() - an address given as @v4 or @v6 (one of them)
  * @info: the request
  * @v4: the IPv4 attribute
  * @v6: the IPv6 attribute
@@ -132,8 +132,8 @@ struct chim_dev *nl_chim_dev(struct genl_info *info)
  *
  * Return: 0, -ENOENT when neither is given, -EINVAL (with the extack set).
  */
-int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
-	    u8 *family)
+int chim_nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
+		 u8 *family)
 {
 	struct nlattr *a4 = info->attrs[v4], *a6 = info->attrs[v6];
 
@@ -160,25 +160,25 @@ int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
 }
 
 /**
- * nl_tuple() - the 4-tuple of a request: both addresses, of one family,
+ * chim_nl_tuple() - the 4-tuple of a request: both addresses, of one family,
  *	and both ports
  * @info: the request
  * @t: receives the tuple
  *
  * Return: 0 or -EINVAL (with the extack set).
  */
-int nl_tuple(struct genl_info *info, struct chim_tuple *t)
+int chim_nl_tuple(struct genl_info *info, struct chim_tuple *t)
 {
 	struct in6_addr laddr, raddr;
 	u8 lfam, rfam;
 	int err;
 
-	err = nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &laddr, &lfam);
+	err = chim_nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &laddr, &lfam);
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG(info->extack, "missing local address");
 	if (err)
 		return -EINVAL;
-	err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &raddr, &rfam);
+	err = chim_nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &raddr, &rfam);
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG(info->extack, "missing remote address");
 	if (err)
@@ -214,7 +214,7 @@ int nl_tuple(struct genl_info *info, struct chim_tuple *t)
 }
 
 /**
- * nla_put_addr() - put an address as @v4 or @v6, by @family
+ * chim_nl_put_addr() - put an address as @v4 or @v6, by @family
  * @skb: the message
  * @v4: the IPv4 attribute
  * @v6: the IPv6 attribute
@@ -223,8 +223,8 @@ int nl_tuple(struct genl_info *info, struct chim_tuple *t)
  *
  * Return: 0 or -EMSGSIZE.
  */
-int nla_put_addr(struct sk_buff *skb, int v4, int v6,
-		 const struct in6_addr *addr, u8 family)
+int chim_nl_put_addr(struct sk_buff *skb, int v4, int v6,
+		     const struct in6_addr *addr, u8 family)
 {
 	if (family == AF_INET)
 		return nla_put_in_addr(skb, v4, addr->s6_addr32[3]);
@@ -232,19 +232,19 @@ int nla_put_addr(struct sk_buff *skb, int v4, int v6,
 }
 
 /**
- * nla_put_tuple() - put a 4-tuple (family, addresses, ports)
+ * chim_nl_put_tuple() - put a 4-tuple (family, addresses, ports)
  * @skb: the message
  * @t: the tuple
  *
  * Return: 0 or -EMSGSIZE.
  */
-int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
+int chim_nl_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
 {
 	if (nla_put_u8(skb, CHIMNEY_A_FAMILY, t->family) ||
-	    nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
-			 &t->laddr, t->family) ||
-	    nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
-			 &t->raddr, t->family) ||
+	    chim_nl_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+			     &t->laddr, t->family) ||
+	    chim_nl_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+			     &t->raddr, t->family) ||
 	    nla_put_be16(skb, CHIMNEY_A_LOCAL_PORT, t->lport) ||
 	    nla_put_be16(skb, CHIMNEY_A_REMOTE_PORT, t->rport))
 		return -EMSGSIZE;
@@ -252,13 +252,13 @@ int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t)
 }
 
 /**
- * nla_put_dev() - put a device's ifindex and name
+ * chim_nl_put_dev() - put a device's ifindex and name
  * @skb: the message
  * @cd: the binding
  *
  * Return: 0 or -EMSGSIZE.
  */
-int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
+int chim_nl_put_dev(struct sk_buff *skb, struct chim_dev *cd)
 {
 	if (nla_put_u32(skb, CHIMNEY_A_IFINDEX, cd->dev->ifindex) ||
 	    nla_put_string(skb, CHIMNEY_A_IFNAME, netdev_name(cd->dev)))
@@ -267,7 +267,7 @@ int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
 }
 
 /**
- * nl_reply() - reply to a request with one message built by @fill
+ * chim_nl_reply() - reply to a request with one message built by @fill
  * @info: the request
  * @fill: puts the attributes, returns 0 or -EMSGSIZE
  * @arg: for @fill
@@ -275,8 +275,8 @@ int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd)
  * Context: process.
  * Return: 0 or a negative errno.
  */
-int nl_reply(struct genl_info *info,
-	     int (*fill)(struct sk_buff *skb, void *arg), void *arg)
+int chim_nl_reply(struct genl_info *info,
+		  int (*fill)(struct sk_buff *skb, void *arg), void *arg)
 {
 	struct sk_buff *rsp;
 	void *hdr;
@@ -316,9 +316,9 @@ static void nl_event(struct chim_dev *cd, enum chimney_event_type type,
 	hdr = genlmsg_put(skb, 0, 0, &chim_nl_family, 0, CHIMNEY_CMD_EVENT);
 	if (!hdr)
 		goto err;
-	if (nla_put_u32(skb, CHIMNEY_A_EVENT, type) || nla_put_dev(skb, cd))
+	if (nla_put_u32(skb, CHIMNEY_A_EVENT, type) || chim_nl_put_dev(skb, cd))
 		goto err;
-	if (ev && (nla_put_tuple(skb, &ev->conn->tuple) ||
+	if (ev && (chim_nl_put_tuple(skb, &ev->conn->tuple) ||
 		   nla_put_u32(skb, CHIMNEY_A_STATUS, ev->status) ||
 		   (ev->reason && nla_put_u32(skb, CHIMNEY_A_REASON, ev->reason))))
 		goto err;
@@ -468,7 +468,7 @@ int chimney_nl_dev_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 
 	rtnl_lock();
-	dev = nl_netdev(info);
+	dev = chim_nl_netdev(info);
 	err = PTR_ERR(dev);
 	if (IS_ERR(dev))
 		goto out;
@@ -497,27 +497,35 @@ out:
 	return err;
 }
 
-/* Run @op on the attached device of a request, under RTNL. */
-static int dev_op(struct genl_info *info,
-		  int (*op)(struct chim_dev *cd, struct genl_info *info))
+/**
+ * chim_nl_dev_op() - run a handler's work on the device of its request
+ * @info: the request (CHIMNEY_A_IFINDEX and/or CHIMNEY_A_IFNAME)
+ * @op: the work, called under RTNL with the device's binding
+ * @arg: for @op
+ *
+ * The device is resolved once, here, for every handler that works on one.
+ *
+ * Return: @op's result, or why the device has no binding.
+ */
+int chim_nl_dev_op(struct genl_info *info, chim_nl_dev_fn op, void *arg)
 {
 	struct chim_dev *cd;
 	int err;
 
 	rtnl_lock();
-	cd = nl_chim_dev(info);
-	err = IS_ERR(cd) ? PTR_ERR(cd) : op(cd, info);
+	cd = chim_nl_dev(info);
+	err = IS_ERR(cd) ? PTR_ERR(cd) : op(cd, info, arg);
 	rtnl_unlock();
 	return err;
 }
 
-static int op_detach(struct chim_dev *cd, struct genl_info *info)
+static int op_detach(struct chim_dev *cd, struct genl_info *info, void *arg)
 {
 	chim_dev_detach(cd);
 	return 0;
 }
 
-static int op_pause(struct chim_dev *cd, struct genl_info *info)
+static int op_pause(struct chim_dev *cd, struct genl_info *info, void *arg)
 {
 	if (cd->paused_by & CHIM_PAUSE_ADMIN) {
 		NL_SET_ERR_MSG(info->extack, "device already paused");
@@ -527,7 +535,7 @@ static int op_pause(struct chim_dev *cd, struct genl_info *info)
 	return 0;
 }
 
-static int op_resume(struct chim_dev *cd, struct genl_info *info)
+static int op_resume(struct chim_dev *cd, struct genl_info *info, void *arg)
 {
 	if (!chim_dev_paused(cd)) {
 		NL_SET_ERR_MSG(info->extack, "device not paused");
@@ -543,17 +551,17 @@ static int op_resume(struct chim_dev *cd, struct genl_info *info)
 
 int chimney_nl_dev_detach_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return dev_op(info, op_detach);
+	return chim_nl_dev_op(info, op_detach, NULL);
 }
 
 int chimney_nl_dev_pause_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return dev_op(info, op_pause);
+	return chim_nl_dev_op(info, op_pause, NULL);
 }
 
 int chimney_nl_dev_resume_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return dev_op(info, op_resume);
+	return chim_nl_dev_op(info, op_resume, NULL);
 }
 
 /* The faults the target still has to inject, as target-fault set them. */
@@ -579,7 +587,7 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	const struct chim_params *p = &cd->params;
 	struct nlattr *nest;
 
-	if (nla_put_dev(skb, cd) ||
+	if (chim_nl_put_dev(skb, cd) ||
 	    nla_put_u32(skb, CHIMNEY_A_CAPACITY, cd->emu->target.capacity) ||
 	    nla_put_u32(skb, CHIMNEY_A_IDLE_TIMEOUT, cd->idle_timeout_ms) ||
 	    nla_put_u64_64bit(skb, CHIMNEY_A_IDLE_BYTES, cd->idle_bytes,
@@ -612,36 +620,36 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	return 0;
 }
 
-static int op_get(struct chim_dev *cd, struct genl_info *info)
+static int op_get(struct chim_dev *cd, struct genl_info *info, void *arg)
 {
-	return nl_reply(info, fill_dev, cd);
+	return chim_nl_reply(info, fill_dev, cd);
 }
 
 int chimney_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return dev_op(info, op_get);
+	return chim_nl_dev_op(info, op_get, NULL);
 }
 
 /**
- * dump_ctx() - a dump's resume state, kept in @cb->ctx
+ * chim_nl_dump_ctx() - a dump's resume state, kept in @cb->ctx
  * @cb: the dump
  *
  * Return: the state, zeroed when the dump starts.
  */
-struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb)
+struct chim_nl_dump_ctx *chim_nl_dump_ctx(struct netlink_callback *cb)
 {
-	NL_ASSERT_DUMP_CTX_FITS(struct nl_dump_ctx);
-	return (struct nl_dump_ctx *)cb->ctx;
+	NL_ASSERT_DUMP_CTX_FITS(struct chim_nl_dump_ctx);
+	return (struct chim_nl_dump_ctx *)cb->ctx;
 }
 
 /**
- * dump_put() - start one message of a dump
+ * chim_nl_dump_put() - start one message of a dump
  * @skb: the dump's buffer
  * @cb: the dump
  *
  * Return: the genetlink header, or NULL when @skb is full.
  */
-void *dump_put(struct sk_buff *skb, struct netlink_callback *cb)
+void *chim_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genlmsghdr *ghdr = nlmsg_data(cb->nlh);
 
@@ -653,7 +661,7 @@ void *dump_put(struct sk_buff *skb, struct netlink_callback *cb)
 static int dump_filter(struct netlink_callback *cb)
 {
 	struct nlattr **attrs = chim_dump_attrs(cb);
-	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_nl_dump_ctx *ctx = chim_nl_dump_ctx(cb);
 	struct net *net = sock_net(cb->skb->sk);
 	struct net_device *dev = NULL;
 	struct nlattr *a = NULL;
@@ -696,7 +704,7 @@ static struct chim_dev *dev_after(struct net *net, int after)
 }
 
 /**
- * dump_devs() - call @fill for each device of the namespace (or the one the
+ * chim_nl_dump_devs() - call @fill for each device of the namespace (or the one the
  *	request names), from the resume position on
  * @skb: the dump's buffer
  * @cb: the dump
@@ -705,11 +713,10 @@ static struct chim_dev *dev_after(struct net *net, int after)
  * Context: takes RTNL.
  * Return: @skb->len to be called again, 0 when done, or a negative errno.
  */
-int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
-	      int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
-			  struct chim_dev *cd))
+int chim_nl_dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
+		      chim_nl_dump_fn fill)
 {
-	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_nl_dump_ctx *ctx = chim_nl_dump_ctx(cb);
 	struct net *net = sock_net(skb->sk);
 	struct chim_dev *cd;
 	int err = 0;
@@ -748,7 +755,7 @@ int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 static int dump_one_dev(struct sk_buff *skb, struct netlink_callback *cb,
 			struct chim_dev *cd)
 {
-	void *hdr = dump_put(skb, cb);
+	void *hdr = chim_nl_dump_put(skb, cb);
 
 	if (!hdr)
 		return -EMSGSIZE;
@@ -762,7 +769,7 @@ static int dump_one_dev(struct sk_buff *skb, struct netlink_callback *cb,
 
 int chimney_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	return dump_devs(skb, cb, dump_one_dev);
+	return chim_nl_dump_devs(skb, cb, dump_one_dev);
 }
 
 /* ---- offload rules ----------------------------------------------------- */
@@ -774,21 +781,50 @@ static int fill_policy_id(struct sk_buff *skb, void *arg)
 	return nla_put_u32(skb, CHIMNEY_A_POLICY_ID, p->id);
 }
 
+struct policy_add {
+	struct chim_policy *p;
+	bool added;
+};
+
+/* Under RTNL: a new rule joins the device's, which then owns it. */
+static int policy_add(struct chim_dev *cd, struct genl_info *info, void *arg)
+{
+	struct policy_add *pa = arg;
+	struct chim_policy *p = pa->p;
+	int err;
+
+	if (cd->nr_policies >= CHIM_MAX_POLICIES) {
+		NL_SET_ERR_MSG_FMT(info->extack, "at most %d offload rules per device",
+				   CHIM_MAX_POLICIES);
+		return -ENOSPC;
+	}
+	p->id = cd->next_policy_id++;
+	list_add_tail(&p->node, &cd->policies);
+	cd->nr_policies++;
+	pa->added = true;
+	chim_auto_update(genl_info_net(info));
+	err = chim_nl_reply(info, fill_policy_id, p);
+	/* Connections the rule matches already: a walk offloads them. */
+	if (!chim_dev_refuses(cd))
+		chim_auto_scan(cd);
+	return err;
+}
+
 int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct policy_add pa = {};
 	struct chim_policy *p;
-	struct chim_dev *cd;
 	u8 lfam = 0, rfam = 0;
 	int err;
 
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
-	err = nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &p->laddr, &lfam);
+	err = chim_nl_addr(info, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6, &p->laddr, &lfam);
 	if (err && err != -ENOENT)
 		goto err_free;
 	p->has_laddr = !err;
-	err = nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &p->raddr, &rfam);
+	err = chim_nl_addr(info, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6, &p->raddr, &rfam);
 	if (err && err != -ENOENT)
 		goto err_free;
 	p->has_raddr = !err;
@@ -806,52 +842,23 @@ int chimney_nl_policy_add_doit(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[CHIMNEY_A_PRIORITY])
 		p->priority = nla_get_u8(info->attrs[CHIMNEY_A_PRIORITY]);
 
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-		goto err_unlock;
-	}
-	if (cd->nr_policies >= CHIM_MAX_POLICIES) {
-		NL_SET_ERR_MSG_FMT(info->extack, "at most %d offload rules per device",
-				   CHIM_MAX_POLICIES);
-		err = -ENOSPC;
-		goto err_unlock;
-	}
-	p->id = cd->next_policy_id++;
-	list_add_tail(&p->node, &cd->policies);
-	cd->nr_policies++;
-	chim_auto_update(genl_info_net(info));
-	err = nl_reply(info, fill_policy_id, p);
-	/* Connections the rule matches already: a walk offloads them. */
-	if (!chim_dev_refuses(cd))
-		chim_auto_scan(cd);
-	rtnl_unlock();
+	pa.p = p;
+	err = chim_nl_dev_op(info, policy_add, &pa);
+	if (!pa.added)
+		kfree(p);
 	return err;
 
-err_unlock:
-	rtnl_unlock();
 err_free:
 	kfree(p);
 	return err;
 }
 
-int chimney_nl_policy_del_doit(struct sk_buff *skb, struct genl_info *info)
+/* Under RTNL: the rule whose id @arg points to goes. */
+static int policy_del(struct chim_dev *cd, struct genl_info *info, void *arg)
 {
+	u32 id = *(u32 *)arg;
 	struct chim_policy *p;
-	struct chim_dev *cd;
-	int err = -ENOENT;
-	u32 id;
 
-	if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_POLICY_ID))
-		return -EINVAL;
-	id = nla_get_u32(info->attrs[CHIMNEY_A_POLICY_ID]);
-	rtnl_lock();
-	cd = nl_chim_dev(info);
-	if (IS_ERR(cd)) {
-		err = PTR_ERR(cd);
-		goto out;
-	}
 	list_for_each_entry(p, &cd->policies, node) {
 		if (p->id != id)
 			continue;
@@ -859,29 +866,36 @@ int chimney_nl_policy_del_doit(struct sk_buff *skb, struct genl_info *info)
 		cd->nr_policies--;
 		kfree(p);
 		chim_auto_update(genl_info_net(info));
-		err = 0;
-		goto out;
+		return 0;
 	}
 	NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[CHIMNEY_A_POLICY_ID],
 			    "no offload rule with this id on this device");
-out:
-	rtnl_unlock();
-	return err;
+	return -ENOENT;
+}
+
+int chimney_nl_policy_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 id;
+
+	if (GENL_REQ_ATTR_CHECK(info, CHIMNEY_A_POLICY_ID))
+		return -EINVAL;
+	id = nla_get_u32(info->attrs[CHIMNEY_A_POLICY_ID]);
+	return chim_nl_dev_op(info, policy_del, &id);
 }
 
 static int fill_policy(struct sk_buff *skb, struct chim_dev *cd,
 		       const struct chim_policy *p)
 {
-	if (nla_put_dev(skb, cd) || nla_put_u32(skb, CHIMNEY_A_POLICY_ID, p->id) ||
+	if (chim_nl_put_dev(skb, cd) || nla_put_u32(skb, CHIMNEY_A_POLICY_ID, p->id) ||
 	    nla_put_u8(skb, CHIMNEY_A_PRIORITY, p->priority))
 		return -EMSGSIZE;
 	if (p->family && nla_put_u8(skb, CHIMNEY_A_FAMILY, p->family))
 		return -EMSGSIZE;
-	if (p->has_laddr && nla_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
-					 &p->laddr, p->family))
+	if (p->has_laddr && chim_nl_put_addr(skb, CHIMNEY_A_LOCAL_V4, CHIMNEY_A_LOCAL_V6,
+					     &p->laddr, p->family))
 		return -EMSGSIZE;
-	if (p->has_raddr && nla_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
-					 &p->raddr, p->family))
+	if (p->has_raddr && chim_nl_put_addr(skb, CHIMNEY_A_REMOTE_V4, CHIMNEY_A_REMOTE_V6,
+					     &p->raddr, p->family))
 		return -EMSGSIZE;
 	if ((p->lport && nla_put_be16(skb, CHIMNEY_A_LOCAL_PORT, p->lport)) ||
 	    (p->rport && nla_put_be16(skb, CHIMNEY_A_REMOTE_PORT, p->rport)))
@@ -892,7 +906,7 @@ static int fill_policy(struct sk_buff *skb, struct chim_dev *cd,
 static int dump_policies(struct sk_buff *skb, struct netlink_callback *cb,
 			 struct chim_dev *cd)
 {
-	struct nl_dump_ctx *ctx = dump_ctx(cb);
+	struct chim_nl_dump_ctx *ctx = chim_nl_dump_ctx(cb);
 	struct chim_policy *p;
 	unsigned int i = 0;
 
@@ -901,7 +915,7 @@ static int dump_policies(struct sk_buff *skb, struct netlink_callback *cb,
 
 		if (i++ < ctx->idx)
 			continue;
-		hdr = dump_put(skb, cb);
+		hdr = chim_nl_dump_put(skb, cb);
 		if (!hdr)
 			return -EMSGSIZE;
 		if (fill_policy(skb, cd, p)) {
@@ -917,7 +931,7 @@ static int dump_policies(struct sk_buff *skb, struct netlink_callback *cb,
 int chimney_nl_policy_get_dumpit(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
-	return dump_devs(skb, cb, dump_policies);
+	return chim_nl_dump_devs(skb, cb, dump_policies);
 }
 
 /**

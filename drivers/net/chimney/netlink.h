@@ -12,7 +12,7 @@
  * A dump over the devices of the caller's namespace, optionally one of
  * them; ctx->dev is the position to resume at.
  */
-struct nl_dump_ctx {
+struct chim_nl_dump_ctx {
 	int dev_done;		/* ifindex of the last device dumped whole */
 	int dev_cur;		/* ifindex the positions below belong to */
 	unsigned int cpu;	/* connections: shard */
@@ -22,21 +22,29 @@ struct nl_dump_ctx {
 	bool started;
 };
 
-struct net_device *nl_netdev(struct genl_info *info);
-struct chim_dev *nl_chim_dev(struct genl_info *info);
-int nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
-	    u8 *family);
-int nl_tuple(struct genl_info *info, struct chim_tuple *t);
-int nla_put_addr(struct sk_buff *skb, int v4, int v6,
-		 const struct in6_addr *addr, u8 family);
-int nla_put_tuple(struct sk_buff *skb, const struct chim_tuple *t);
-int nla_put_dev(struct sk_buff *skb, struct chim_dev *cd);
-int nl_reply(struct genl_info *info,
-	     int (*fill)(struct sk_buff *skb, void *arg), void *arg);
-struct nl_dump_ctx *dump_ctx(struct netlink_callback *cb);
-void *dump_put(struct sk_buff *skb, struct netlink_callback *cb);
-int dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
-	      int (*fill)(struct sk_buff *skb, struct netlink_callback *cb,
-			  struct chim_dev *cd));
+/* Fills a dump with what one device has, from the position in the context. */
+typedef int (*chim_nl_dump_fn)(struct sk_buff *skb, struct netlink_callback *cb,
+			       struct chim_dev *cd);
+
+/* A handler's work on the device of its request, under RTNL. */
+typedef int (*chim_nl_dev_fn)(struct chim_dev *cd, struct genl_info *info,
+			      void *arg);
+
+struct net_device *chim_nl_netdev(struct genl_info *info);
+struct chim_dev *chim_nl_dev(struct genl_info *info);
+int chim_nl_dev_op(struct genl_info *info, chim_nl_dev_fn op, void *arg);
+int chim_nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
+		 u8 *family);
+int chim_nl_tuple(struct genl_info *info, struct chim_tuple *t);
+int chim_nl_put_addr(struct sk_buff *skb, int v4, int v6,
+		     const struct in6_addr *addr, u8 family);
+int chim_nl_put_tuple(struct sk_buff *skb, const struct chim_tuple *t);
+int chim_nl_put_dev(struct sk_buff *skb, struct chim_dev *cd);
+int chim_nl_reply(struct genl_info *info,
+		  int (*fill)(struct sk_buff *skb, void *arg), void *arg);
+struct chim_nl_dump_ctx *chim_nl_dump_ctx(struct netlink_callback *cb);
+void *chim_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb);
+int chim_nl_dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
+		      chim_nl_dump_fn fill);
 
 #endif /* _CHIMNEY_NETLINK_H */
