@@ -252,7 +252,8 @@ not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # rule_app NAME PORT CODE: an echo server on PORT, a rule that offloads
 # the connections to it, and a Python client that connects (s), waits for
-# $W/NAME.go, then runs CODE.  Returns once the connection is offloaded.
+# $W/NAME.go, then runs CODE (echo(data) checks one round trip).  Returns
+# once the connection is offloaded.
 rule_app() {
 	local name=$1 port=$2
 	bg $NS_B socat TCP4-LISTEN:$port,reuseaddr,fork EXEC:cat
@@ -262,6 +263,12 @@ rule_app() {
 	ip netns exec $NS_A python3 -c "
 import ctypes, os, socket, struct, time
 s = socket.create_connection(('10.0.0.2', $port))
+def echo(data):
+    s.sendall(data)
+    got = b''
+    while len(got) < len(data):
+        got += s.recv(len(data) - len(got))
+    assert got == data, got
 open('$W/$name.ready', 'w').write('1')
 while not os.path.exists('$W/$name.go'):
     time.sleep(0.05)
@@ -289,11 +296,7 @@ sa = struct.pack('H14x', socket.AF_UNSPEC)
 if libc.connect(s.fileno(), sa, len(sa)):
     raise SystemExit('connect(AF_UNSPEC): ' + os.strerror(ctypes.get_errno()))
 s.connect(('10.0.0.2', 7405))
-s.sendall(b'again')
-got = b''
-while len(got) < 5:
-    got += s.recv(5 - len(got))
-assert got == b'again', got"
+echo(b'again')"
 	rule_app_end dis 7405
 }
 
@@ -355,11 +358,7 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
 time.sleep(3)
-s.sendall(b'alive')
-got = b''
-while len(got) < 5:
-    got += s.recv(5 - len(got))
-assert got == b'alive', got"
+echo(b'alive')"
 	rule_app_end keep 7407
 	expect_eq "$(ctl -j stats eth0 | jq -r '.[0].frozen_tx_dropped')" 0 \
 		"segments sent by a frozen socket"
