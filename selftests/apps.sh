@@ -429,7 +429,9 @@ check_rmmod_busy() {
 	rm -f $W/rm.ready $W/rm.go $W/late.ready $W/late.go $W/late.sum
 	rule 7413
 	bg $NS_B python3 -c "
-import hashlib, os, socket, time
+import os, socket, sys, time
+sys.path.insert(0, '$CHIMNEY_ROOT/selftests')
+import tcpio
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
@@ -440,13 +442,9 @@ b, _ = l.accept()               # the sender's
 while not os.path.exists('$W/late.go'):
     time.sleep(0.05)
 a.sendall(b'late')
-h = hashlib.sha256()
-while True:
-    d = b.recv(65536)
-    if not d:
-        break
-    h.update(d)
-open('$W/late.sum', 'w').write(h.hexdigest())"
+sink = tcpio.Sink()
+tcpio.recv_eof(b, sink)
+open('$W/late.sum', 'w').write(sink.sha.hexdigest())"
 	wait_for 10 listening $NS_B 7413
 	ip netns exec $NS_A python3 -c "
 import socket, threading

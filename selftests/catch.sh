@@ -89,16 +89,14 @@ c.close()
 # client ADDR PORT: reads to EOF, writes its SHA-256 to $W/sum.PORT.
 client() {
 	bg $NS_A python3 -c "
-import hashlib, socket
+import socket, sys
+sys.path.insert(0, '$CHIMNEY_ROOT/selftests')
+import tcpio
 c = socket.create_connection(('$1', $2))
 open('$W/port.$2', 'w').write('%d' % c.getsockname()[1])
-h = hashlib.sha256()
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    h.update(b)
-open('$W/sum.$2', 'w').write(h.hexdigest())
+sink = tcpio.Sink()
+tcpio.recv_eof(c, sink)
+open('$W/sum.$2', 'w').write(sink.sha.hexdigest())
 "
 	wait_for 20 test -s "$W/port.$2"
 }

@@ -307,8 +307,8 @@ static int csk_rtnl_lock(bool killable)
 /*
  * Start the upload of the socket's connection, if it has one: with @ask a
  * Part 1 request is queued, as if the target had asked; with @terminate the
- * host terminates it itself when no request is queued.  With @killable, the wait for
- * RTNL may be given up (csk_rtnl_lock()).
+ * host terminates it itself when no request is queued.  With @killable,
+ * the wait for RTNL may be given up (csk_rtnl_lock()).
  *
  * Return: 0, or -EINTR when given up.
  */
