@@ -64,8 +64,6 @@ enum chim_limits {
 	CHIM_RX_HOLD_TOTAL_MAX = 64 << 20,
 	/* A target holding segments asks for the upload again after this. */
 	CHIM_REASK_MS = 200,
-	/* How long the receive hook outlives the target's last connection. */
-	CHIM_RX_IDLE_MS = 10000,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

@@ -112,11 +112,13 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	INIT_LIST_HEAD(&cd->policies);
 	cd->next_policy_id = 1;
 	cd->dev = dev;
-	cd->emu->dev = dev;
 	cd->link_down = !netif_running(dev) || !netif_carrier_ok(dev);
 	/* A port's traffic belongs to its master (a bond, a bridge). */
 	if (netdev_master_upper_dev_get(dev))
 		cd->paused_by = CHIM_PAUSE_PORT;
+	err = chim_emu_rx_start(cd->emu, dev);
+	if (err)
+		goto err_host;
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
 	err = chim_catch_update(dev_net(dev));
 	if (err) {

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The emulated NIC's receive side: an NF_NETDEV_INGRESS hook on the bound
- * device, registered while the target runs at least one connection (and
- * CHIM_RX_IDLE_MS after the last one left).  It
- * costs other traffic one static-key test and one per-CPU table lookup per
- * TCP segment; segments of offloaded connections (and ICMP errors quoting
- * one) are stolen.
+ * device, registered for as long as the target is attached.  It costs
+ * other traffic one counter test while the target runs no connection, one
+ * per-CPU table lookup per TCP segment while it runs some; segments of
+ * offloaded connections (and ICMP errors quoting one) are stolen.
+ *
+ * The hook is not registered and unregistered with the connections: a
+ * registration flips static keys of the receive path, which patches the
+ * code that other CPUs are running, and connections come and go while
+ * traffic flows.  An attach and a detach are rare by comparison.
  *
  * The target has no TCP engine yet: it holds what it receives, asks for an
  * upload (Part 1, UploadRequested) and, once the connection is back in the
@@ -23,8 +27,6 @@
 #include <net/ip.h>
 
 #include "target.h"
-
-static DEFINE_STATIC_KEY_FALSE(chim_rx_active);
 
 /* The tuple of a TCP header at @off in an IPv4 packet, seen from here. */
 static bool tuple4(struct sk_buff *skb, const struct iphdr *iph,
@@ -213,7 +215,7 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	u32 payload = 0;
 	bool ok;
 
-	if (!static_branch_unlikely(&chim_rx_active))
+	if (!atomic_read(&emu->table.count))
 		return NF_ACCEPT;
 	if (skb_vlan_tag_present(skb))
 		return NF_ACCEPT;
@@ -233,106 +235,47 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 				skb, payload);
 }
 
-static void rx_unregister(struct chim_emu *emu)
-{
-	lockdep_assert_held(&emu->rx_lock);
-	if (!emu->rx_registered)
-		return;
-	nf_unregister_net_hook(dev_net(emu->dev), &emu->rx_hook);
-	static_branch_dec(&chim_rx_active);
-	emu->rx_registered = false;
-}
-
-/* No connection for a while: the hook goes. */
-static void rx_idle_work(struct work_struct *work)
-{
-	struct chim_emu *emu = container_of(to_delayed_work(work),
-					    struct chim_emu, rx_idle);
-
-	mutex_lock(&emu->rx_lock);
-	if (!emu->rx_conns)
-		rx_unregister(emu);
-	mutex_unlock(&emu->rx_lock);
-}
-
 /**
- * chim_emu_rx_init() - the receive side of a new target
- * @emu: the target
- */
-void chim_emu_rx_init(struct chim_emu *emu)
-{
-	mutex_init(&emu->rx_lock);
-	INIT_DELAYED_WORK(&emu->rx_idle, rx_idle_work);
-}
-
-/**
- * chim_emu_rx_get() - a connection enters the table: the hook is needed
- * @emu: the target
+ * chim_emu_rx_start() - the target sees @dev's traffic from now on
+ * @emu: the target, running no connection yet
+ * @dev: the device it is attached to
  *
- * Context: process (the target's workqueue).
- * Return: 0 or a negative errno.
+ * Context: process, RTNL held.
+ * Return: 0 or the hook's registration error.
  */
-int chim_emu_rx_get(struct chim_emu *emu)
+int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev)
 {
-	int err = 0;
+	int err;
 
-	if (!emu->dev)
-		return 0;
-	mutex_lock(&emu->rx_lock);
-	if (!emu->rx_registered) {
-		emu->rx_hook.hook = chim_rx_hook;
-		emu->rx_hook.pf = NFPROTO_NETDEV;
-		emu->rx_hook.hooknum = NF_NETDEV_INGRESS;
-		emu->rx_hook.priority = INT_MIN + 1;
-		emu->rx_hook.dev = emu->dev;
-		emu->rx_hook.priv = emu;
-		err = nf_register_net_hook(dev_net(emu->dev), &emu->rx_hook);
-		if (!err) {
-			static_branch_inc(&chim_rx_active);
-			emu->rx_registered = true;
-		}
-	}
+	emu->rx_hook.hook = chim_rx_hook;
+	emu->rx_hook.pf = NFPROTO_NETDEV;
+	emu->rx_hook.hooknum = NF_NETDEV_INGRESS;
+	emu->rx_hook.priority = INT_MIN + 1;
+	emu->rx_hook.dev = dev;
+	emu->rx_hook.priv = emu;
+	err = nf_register_net_hook(dev_net(dev), &emu->rx_hook);
 	if (!err)
-		emu->rx_conns++;
-	mutex_unlock(&emu->rx_lock);
+		emu->dev = dev;
 	return err;
-}
-
-/**
- * chim_emu_rx_put() - a connection left the table
- * @emu: the target
- *
- * The hook stays a little longer (CHIM_RX_IDLE_MS): registering it flips
- * static keys, which patches the receive path's code; connections that
- * come and go every few milliseconds should not do that each time.
- *
- * Context: process (the target's workqueue).
- */
-void chim_emu_rx_put(struct chim_emu *emu)
-{
-	if (!emu->dev)
-		return;
-	mutex_lock(&emu->rx_lock);
-	if (!--emu->rx_conns)
-		mod_delayed_work(system_wq, &emu->rx_idle,
-				 msecs_to_jiffies(CHIM_RX_IDLE_MS));
-	mutex_unlock(&emu->rx_lock);
 }
 
 /**
  * chim_emu_rx_stop() - the target goes: no hook any more
  * @emu: the target, running no connection
  *
+ * Unregistering a hook frees its entry after a grace period but does not
+ * wait for one; @emu is freed next, so this waits.
+ *
  * Context: process.
  */
 void chim_emu_rx_stop(struct chim_emu *emu)
 {
-	cancel_delayed_work_sync(&emu->rx_idle);
 	if (!emu->dev)
 		return;
-	mutex_lock(&emu->rx_lock);
-	rx_unregister(emu);
-	mutex_unlock(&emu->rx_lock);
+	nf_unregister_net_hook(dev_net(emu->dev), &emu->rx_hook);
+	/* A hook already called may still read @emu: let it return. */
+	synchronize_net();
+	emu->dev = NULL;
 }
 
 /**

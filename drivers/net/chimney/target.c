@@ -75,14 +75,9 @@ static enum chim_status emu_initiate_tcp(struct emu_job *job,
 	ec->since = jiffies;
 	ec->active = ec->since;
 
-	/* The receive hook must see the connection as soon as it is in. */
-	if (chim_emu_rx_get(emu)) {
-		kfree(ec);
-		return CHIM_STATUS_RESOURCES;
-	}
+	/* The receive hook sees the connection as soon as it is in. */
 	err = chim_table_insert(&emu->table, &ec->entry);
 	if (err) {
-		chim_emu_rx_put(emu);
 		kfree(ec);
 		return err == -ENOSPC ? CHIM_STATUS_OFFLOAD_TCP_ENTRIES :
 			CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED;
@@ -180,7 +175,6 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	ec->rx_truesize = 0;
 	spin_unlock_bh(&ec->lock);
 	chim_table_remove(&job->emu->table, &ec->entry);
-	chim_emu_rx_put(job->emu);
 	return 0;
 }
 
@@ -526,7 +520,6 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 	if (!emu)
 		return ERR_PTR(-ENOMEM);
 	emu->target.ops = &emu_ops;
-	chim_emu_rx_init(emu);
 	emu->rx_held_max = CHIM_RX_HOLD_TOTAL_MAX;
 	emu->target.capacity = capacity;
 	emu->target.name = kstrdup(name, GFP_KERNEL);

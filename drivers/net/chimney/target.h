@@ -138,12 +138,7 @@ struct chim_emu_faults {
  * @stats: per-CPU counters
  * @objs: neighbor and path contexts alive
  * @dev: the device whose traffic it sees (NULL in KUnit)
- * @rx_lock: protects @rx_conns and the hook's registration
- * @rx_conns: connections in the table; the hook is registered while
- *	there is one
- * @rx_registered: @rx_hook is registered
- * @rx_hook: NF_NETDEV_INGRESS hook on @dev
- * @rx_idle: unregisters @rx_hook once no connection was left for a while
+ * @rx_hook: NF_NETDEV_INGRESS hook on @dev, registered while @dev is set
  * @rx_held: truesize of the segments held for all the connections
  * @rx_held_max: its bound (CHIM_RX_HOLD_TOTAL_MAX; KUnit lowers it)
  */
@@ -155,11 +150,7 @@ struct chim_emu {
 	struct chim_emu_stats __percpu *stats;
 	atomic_t objs;
 	struct net_device *dev;
-	struct mutex rx_lock;	/* see @rx_lock above */
-	unsigned int rx_conns;
-	bool rx_registered;
 	struct nf_hook_ops rx_hook;
-	struct delayed_work rx_idle;
 	atomic_long_t rx_held;
 	long rx_held_max;
 };
@@ -185,10 +176,8 @@ void chim_emu_request_upload_all(struct chim_emu *emu);
 struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec);
 
 /* rx.c: the receive side of the emulated NIC */
-void chim_emu_rx_init(struct chim_emu *emu);
+int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev);
 void chim_emu_rx_stop(struct chim_emu *emu);
-int chim_emu_rx_get(struct chim_emu *emu);
-void chim_emu_rx_put(struct chim_emu *emu);
 void chim_emu_rx_reinject(struct sk_buff_head *q);
 unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 			      struct sk_buff *skb, u32 payload);
