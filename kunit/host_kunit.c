@@ -320,7 +320,7 @@ static void race_two_terminates(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 16);
 	struct chim_conn *a = chim_test_conn(test, env, 0, 1000);
-	struct chim_emu_stats st;
+	struct chim_offload_stats st;
 	u64 ignored;
 	struct bg_op op;
 
@@ -558,7 +558,7 @@ static void part1_retrieve_reasons(struct kunit *test)
 	expect_upload = chim_reason_is_mandatory(r) ||
 			(env->host->accept_optional & BIT(r));
 	offload_ok(test, env, a);
-	KUNIT_ASSERT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple, r), 0);
+	KUNIT_ASSERT_EQ(test, chim_emu_request_retrieve(env->emu, &a->index.tuple, r), 0);
 	chim_host_flush(env->host);
 	KUNIT_EXPECT_EQ(test, env->host->stats.retrieves[r], 1u);
 	if (expect_upload) {
@@ -579,7 +579,7 @@ static void part1_policy_can_accept_optional(struct kunit *test)
 
 	env->host->accept_optional |= BIT(CHIM_REASON_SMALL_IO);
 	offload_ok(test, env, a);
-	KUNIT_ASSERT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple,
+	KUNIT_ASSERT_EQ(test, chim_emu_request_retrieve(env->emu, &a->index.tuple,
 							CHIM_REASON_SMALL_IO), 0);
 	chim_host_flush(env->host);
 	KUNIT_EXPECT_EQ(test, a->obj.state, CHIM_STATE_DEAD);

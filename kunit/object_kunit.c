@@ -7,7 +7,7 @@
 
 #include "host.h"
 #include "object.h"
-#include "target.h"
+#include "emu/emu.h"
 #include "test_util.h"
 
 struct transition_case {
@@ -67,7 +67,7 @@ static void dependents_are_counted(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, a->obj.parent, &env->path[0]->obj);
 	KUNIT_EXPECT_PTR_EQ(test, c->obj.parent, &env->path[1]->obj);
 	KUNIT_EXPECT_PTR_EQ(test, env->path[0]->obj.parent, &env->neigh->obj);
-	KUNIT_EXPECT_EQ(test, b->c.hash_value, chim_tuple_hash(&b->tuple));
+	KUNIT_EXPECT_EQ(test, b->c.hash_value, chim_tuple_hash(&b->index.tuple));
 	/* Objects the target does not know yet are not dependents. */
 	KUNIT_EXPECT_EQ(test, env->path[0]->obj.dependents, 0u);
 

@@ -18,6 +18,7 @@
 #include <linux/rtnetlink.h>
 #include <net/tcp.h>
 
+#include "emu/emu.h"
 #include "host.h"
 #include "sock.h"
 
@@ -460,13 +461,13 @@ static void handoff_keeps_every_field(struct kunit *test, int family)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(sk->sk_sndbuf), 0);
 	KUNIT_EXPECT_EQ(test, tcp_inq(sk), SOCK_TEST_PEER_BYTES);
 	KUNIT_EXPECT_EQ(test, frozen.v[F_WRITE_SEQ], before.v[F_WRITE_SEQ]);
-	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_target_emu(cd->target)->table.count), 1);
 	/* A second offload is refused and changes nothing. */
 	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EALREADY);
 
 	KUNIT_ASSERT_EQ(test, upload(cd, csk), 0);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_HOST);
-	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_target_emu(cd->target)->table.count), 0);
 	read_fields(sk, &after, tx_base, rx_base);
 	expect_same(test, &before, &after);
 	KUNIT_EXPECT_EQ(test, csk->offloads, 1u);
@@ -505,7 +506,7 @@ static void ineligible_is_refused_untouched(struct kunit *test)
 	read_fields(sk, &before, 0, 0);
 	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(chim_sock_ctx(sk)->state), CHIM_SK_HOST);
-	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_target_emu(cd->target)->table.count), 0);
 	read_fields(sk, &after, 0, 0);
 	KUNIT_EXPECT_EQ(test, before.v[F_RCV_NXT], after.v[F_RCV_NXT]);
 	KUNIT_EXPECT_EQ(test, before.v[F_SND_NXT], after.v[F_SND_NXT]);
@@ -524,7 +525,7 @@ static void kernel_socket_is_refused(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, chim_sock_may_offload(sk));
 	KUNIT_EXPECT_EQ(test, offload(sk, cd), -EPERM);
 	KUNIT_EXPECT_NULL(test, chim_sock_ctx(sk));
-	KUNIT_EXPECT_EQ(test, atomic_read(&cd->emu->table.count), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_target_emu(cd->target)->table.count), 0);
 }
 
 struct bg_close {

@@ -26,7 +26,7 @@ static struct chim_table *table_create(struct kunit *test, u32 capacity)
 	struct chim_table *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	KUNIT_ASSERT_EQ(test, chim_table_create(t, capacity), 0);
+	KUNIT_ASSERT_EQ(test, chim_table_create(t, capacity, capacity), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, table_free, t), 0);
 	return t;
 }
@@ -243,7 +243,7 @@ static void stats_per_cpu(struct kunit *test)
 {
 	struct chim_test_env *env = chim_test_env_create(test, 64);
 	unsigned int home[NR_CPUS] = {};
-	struct chim_emu_stats all, one;
+	struct chim_offload_stats all, one;
 	unsigned int cpu, i, sum = 0;
 
 	for (i = 0; i < 16; i++) {
@@ -285,8 +285,8 @@ static struct sk_buff *held_segment(struct kunit *test, struct chim_conn *c)
 	iph->ttl = 1;
 	iph->protocol = IPPROTO_TCP;
 	iph->tot_len = htons(skb->len);
-	iph->saddr = c->tuple.raddr.s6_addr32[3];
-	iph->daddr = c->tuple.laddr.s6_addr32[3];
+	iph->saddr = c->index.tuple.raddr.s6_addr32[3];
+	iph->daddr = c->index.tuple.laddr.s6_addr32[3];
 	ip_send_check(iph);
 	skb_reset_mac_header(skb);
 	skb->protocol = htons(ETH_P_IP);
@@ -299,7 +299,7 @@ static struct chim_emu_conn *emu_conn(struct chim_emu *emu, struct chim_conn *c)
 	struct chim_table_entry *e;
 
 	rcu_read_lock();
-	e = chim_table_lookup_rcu(&emu->table, &c->tuple);
+	e = chim_table_lookup_rcu(&emu->table, &c->index.tuple);
 	rcu_read_unlock();
 	return e ? container_of(e, struct chim_emu_conn, entry) : NULL;
 }
@@ -317,7 +317,7 @@ static void held_segments_bounded_per_target(struct kunit *test)
 	struct chim_host *host = env->host;
 	struct chim_emu *emu = env->emu;
 	struct chim_emu_conn *ea, *eb;
-	struct chim_emu_stats st;
+	struct chim_offload_stats st;
 	struct sk_buff *skb[4];
 	unsigned int size;
 
@@ -520,16 +520,16 @@ static void request_entry_points_refuse_bad_input(struct kunit *test)
 
 	chim_tuple_init4(&other, htonl(0x0a000001), htons(9), htonl(0x0a000002),
 			 htons(80));
-	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple,
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->index.tuple,
 							CHIM_REASON_UPLOAD_REQUESTED),
 			-ENOENT);	/* not offloaded yet */
 	KUNIT_ASSERT_EQ(test, chim_host_offload_conn(env->host, a), 0);
 	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &other,
 							CHIM_REASON_UPLOAD_REQUESTED),
 			-ENOENT);
-	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple, 0),
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->index.tuple, 0),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->tuple,
+	KUNIT_EXPECT_EQ(test, chim_emu_request_retrieve(env->emu, &a->index.tuple,
 							CHIM_REASON_ADMIN),
 			-EINVAL);	/* a host reason, not a target's */
 	KUNIT_EXPECT_EQ(test, chim_emu_fault_initiate(env->emu, 1,
@@ -575,10 +575,10 @@ static int bg_terminate_fn(void *arg)
 }
 
 /*
- * D2: a lockless reader (a conn-get dump, an invalidate walk) that found
- * a connection just before a terminate took it out of the table must not
- * get the handle the host frees once the terminate is over (KASAN reports
- * the use after free and fails the test).
+ * D2: a lockless reader (a conn-get, a dump) that found a connection in
+ * the host's index just before a terminate took it out must not get the
+ * object the host frees once the terminate is over, nor read freed memory
+ * (KASAN reports the use after free and fails the test).
  */
 static void reader_after_terminate_gets_nothing(struct kunit *test)
 {
@@ -587,7 +587,7 @@ static void reader_after_terminate_gets_nothing(struct kunit *test)
 	struct chim_test_owner *o = chim_test_owner(a);
 	struct bg_terminate bt = { .host = env->host };
 	struct chim_table_entry *e;
-	struct chim_obj *handle = NULL;
+	bool got = false;
 	struct task_struct *t;
 	int i;
 
@@ -600,19 +600,19 @@ static void reader_after_terminate_gets_nothing(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 
 	rcu_read_lock();
-	e = chim_table_lookup_rcu(&env->emu->table, &a->tuple);
+	e = chim_table_lookup_rcu(&env->host->conns, &a->index.tuple);
 	wake_up_process(t);
 	for (i = 0; e && i < 5000 && !atomic_read(&bt.done); i++)
 		mdelay(1);
+	/* Freed after our grace period: readable, and no reference left. */
 	if (e)
-		handle = chim_emu_conn_handle(container_of(e, struct chim_emu_conn,
-							   entry));
+		got = chim_obj_get(&container_of(e, struct chim_conn, index)->obj);
 	rcu_read_unlock();
 
 	KUNIT_EXPECT_NOT_NULL(test, e);
-	KUNIT_EXPECT_NULL(test, handle);
-	if (handle)
-		chim_obj_put(handle);
+	KUNIT_EXPECT_FALSE(test, got);
+	if (got)
+		chim_obj_put(&container_of(e, struct chim_conn, index)->obj);
 	for (i = 0; i < 500 && !atomic_read(&bt.done); i++)
 		msleep(20);
 	KUNIT_EXPECT_EQ(test, atomic_read(&bt.done), 1);

@@ -5,7 +5,7 @@
 #include <kunit/test.h>
 
 #include "host.h"
-#include "target.h"
+#include "emu/emu.h"
 
 /* What a connection's owner saw, through &struct chim_conn_ops. */
 struct chim_test_owner {

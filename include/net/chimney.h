@@ -309,14 +309,56 @@ struct chim_tree {
 	unsigned int nr_blocks;
 };
 
+/* TCP_OFFLOAD_STATS */
+struct chim_tcp_offload_stats {
+	u64 in_segments;
+	u64 out_segments;
+	u64 currently_established;
+	u64 reset_established;
+	u64 retransmitted_segments;
+	u64 in_errors;
+	u64 out_resets;
+};
+
+/* IP_OFFLOAD_STATS */
+struct chim_ip_offload_stats {
+	u64 in_receives;
+	u64 in_octets;
+	u64 in_delivers;
+	u64 out_requests;
+	u64 out_octets;
+	u64 in_header_errors;
+	u64 in_truncated_packets;
+	u64 in_discards;
+	u64 out_discards;
+	u64 out_no_routes;
+};
+
+/**
+ * struct chim_offload_stats - a target's counters (TCP_OFFLOAD_STATS,
+ *	IP_OFFLOAD_STATS, then ours), all u64 in this order
+ * @tcp: TCP_OFFLOAD_STATS
+ * @ip: IP_OFFLOAD_STATS
+ * @initiated: TCP connections offloaded
+ * @terminated: TCP connections uploaded
+ */
+struct chim_offload_stats {
+	struct chim_tcp_offload_stats tcp;
+	struct chim_ip_offload_stats ip;
+	u64 initiated;
+	u64 terminated;
+};
+
 /**
  * struct chim_activity - what a target reports of one connection it runs
- * @bytes: payload bytes carried while offloaded, both directions
+ * @bytes_in: payload bytes received while offloaded
+ * @bytes_out: payload bytes sent while offloaded
  * @since: jiffies when it was offloaded
  * @active: jiffies of its last segment, or @since
  */
 struct chim_activity {
-	u64 bytes;
+	u64 bytes_in;
+	u64 bytes_out;
 	unsigned long since;
 	unsigned long active;
 };
@@ -347,6 +389,9 @@ struct chim_activity {
  * @quiesce: wait for every operation in flight, may be NULL
  * @activity: what a connection carried, may be NULL (the host then never
  *	finds one idle, and picks a victim by priority alone)
+ * @stats: OID_TCP4_OFFLOAD_STATS and the like: the counters of one CPU's
+ *	share of the connections, or of all with @cpu -1; may be NULL (zero);
+ *	any context
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);
@@ -357,6 +402,8 @@ struct chim_target_ops {
 	void (*quiesce)(struct chim_target *target);
 	bool (*activity)(struct chim_target *target, void *ctx,
 			 struct chim_activity *out);
+	void (*stats)(struct chim_target *target, int cpu,
+		      struct chim_offload_stats *out);
 };
 
 /**

@@ -94,14 +94,15 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	cd = kzalloc(sizeof(*cd), GFP_KERNEL_ACCOUNT);
 	if (!cd)
 		return ERR_PTR(-ENOMEM);
-	cd->emu = chim_emu_create(netdev_name(dev), cfg->capacity);
-	if (IS_ERR(cd->emu)) {
-		err = PTR_ERR(cd->emu);
+	cd->drv = &chim_emu_driver;
+	cd->target = cd->drv->create(dev, cfg->capacity);
+	if (IS_ERR(cd->target)) {
+		err = PTR_ERR(cd->target);
 		goto err_free;
 	}
-	cd->host = chim_host_create(&cd->emu->target);
+	cd->host = chim_host_create(cd->target);
 	if (!cd->host)
-		goto err_emu;
+		goto err_target;
 	cd->host->accept_optional = cfg->accept_optional;
 	cd->opt_in = cfg->opt_in;
 	cd->host->notify = chim_nl_notify_host;
@@ -116,9 +117,6 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	/* A port's traffic belongs to its master (a bond, a bridge). */
 	if (netdev_master_upper_dev_get(dev))
 		cd->paused_by = CHIM_PAUSE_PORT;
-	err = chim_emu_rx_start(cd->emu, dev);
-	if (err)
-		goto err_host;
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
 	err = chim_catch_update(dev_net(dev));
 	if (err) {
@@ -133,8 +131,8 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 
 err_host:
 	chim_host_destroy(cd->host);
-err_emu:
-	chim_emu_destroy(cd->emu);
+err_target:
+	cd->drv->destroy(cd->target);
 err_free:
 	kfree(cd);
 	return ERR_PTR(err);
@@ -165,7 +163,7 @@ void chim_dev_detach(struct chim_dev *cd)
 	cd->host = NULL;
 	/* Every socket of the device is thawed: no catch needed for it. */
 	chim_catch_update(dev_net(cd->dev));
-	chim_emu_destroy(cd->emu);
+	cd->drv->destroy(cd->target);
 	list_for_each_entry_safe(p, tmp, &cd->policies, node)
 		kfree(p);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_DETACH, GFP_KERNEL);
@@ -215,7 +213,7 @@ void chim_dev_resume(struct chim_dev *cd, unsigned int why)
 	ASSERT_RTNL();
 	cd->paused_by &= ~why;
 	if (why & CHIM_PAUSE_ADMIN && cd->host->paused)
-		chim_indicate_resume(&cd->emu->target);
+		chim_indicate_resume(cd->target);
 	if (!was || chim_dev_paused(cd))
 		return;
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_RESUME, GFP_KERNEL);

@@ -6,8 +6,8 @@
 #include <linux/netfilter.h>
 #include <net/net_namespace.h>
 
+#include "driver.h"
 #include "host.h"
-#include "target.h"
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS */
 struct chim_params {
@@ -50,11 +50,12 @@ struct chim_policy {
 };
 
 /**
- * struct chim_dev - an emulated offload target bound to a net_device
+ * struct chim_dev - an offload target bound to a net_device
  * @node: entry in the netns's list; RTNL
  * @dev: the device, held with @dev_tracker
  * @dev_tracker: reference tracker
- * @emu: the emulated target
+ * @drv: the driver that created @target
+ * @target: the target
  * @host: the host side
  * @idle_timeout_ms: low-activity window (0: off)
  * @idle_bytes: fewer bytes than this in the window is low activity
@@ -74,7 +75,8 @@ struct chim_dev {
 	struct list_head node;
 	struct net_device *dev;
 	netdevice_tracker dev_tracker;
-	struct chim_emu *emu;
+	const struct chim_target_driver *drv;
+	struct chim_target *target;
 	struct chim_host *host;
 	u32 idle_timeout_ms;
 	u64 idle_bytes;

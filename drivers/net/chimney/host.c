@@ -70,10 +70,19 @@ EXPORT_SYMBOL_GPL(chim_trace_step);
  */
 struct chim_host *chim_host_create(struct chim_target *target)
 {
-	struct chim_host *host = kzalloc(sizeof(*host), GFP_KERNEL);
+	struct chim_host *host = kzalloc(sizeof(*host), GFP_KERNEL_ACCOUNT);
 
 	if (!host)
 		return NULL;
+	/*
+	 * Sized for the target's capacity, not bounded by it: a connection
+	 * leaves the target before it leaves the index, and the entries are
+	 * part of objects that exist anyway.
+	 */
+	if (chim_table_create(&host->conns, target->capacity, U32_MAX)) {
+		kfree(host);
+		return NULL;
+	}
 	host->target = target;
 	mutex_init(&host->lock);
 	INIT_LIST_HEAD(&host->neighs);
@@ -191,9 +200,16 @@ static int add_for_initiate(struct chim_tree *tree, struct chim_obj *obj)
 		/* Another operation owns it; the seed forbids overlap. */
 		return -EBUSY;
 	}
+	/* Two objects of one 4-tuple: the second waits for the first. */
+	if (obj->state == CHIM_STATE_NEW && obj->type == CHIM_OBJ_TCP &&
+	    chim_host_index_insert(obj->host, chim_obj_conn(obj)))
+		return -EBUSY;
 	b = chim_block_create(tree, parent, obj->type, obj, &obj->target_ctx);
-	if (!b)
+	if (!b) {
+		if (obj->type == CHIM_OBJ_TCP)
+			chim_host_index_remove(obj->host, chim_obj_conn(obj));
 		return -ENOMEM;
+	}
 	chim_obj_hold(obj);
 	obj->block = b;
 	if (obj->state == CHIM_STATE_NEW) {
@@ -271,6 +287,7 @@ static int initiate_apply(struct chim_block *b, void *arg)
 	if (obj->type == CHIM_OBJ_TCP) {
 		r->host->stats.offload_failures++;
 		r->host->offloaded--;
+		chim_host_index_remove(r->host, chim_obj_conn(obj));
 	}
 	return 0;
 }
@@ -528,9 +545,13 @@ static int terminate_restore(struct chim_block *b, void *arg)
 	};
 	struct chim_conn *conn;
 
-	if (b->type != CHIM_OBJ_TCP || !b->target_ctx)
+	if (b->type != CHIM_OBJ_TCP)
 		return 0;
 	conn = chim_obj_conn(b->handle);
+	/* Out before its owner has it back (and may offload it again). */
+	chim_host_index_remove(host, conn);
+	if (!b->target_ctx)
+		return 0;
 	ev.conn = conn;
 	ev.send_bytes = chim_skb_queue_bytes(&b->tcp.delegated.send_data);
 	ev.recv_bytes = chim_skb_queue_bytes(&b->tcp.delegated.buffered_data);
@@ -891,247 +912,6 @@ int chim_host_terminate_all(struct chim_host *host,
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_all);
 
-/* Up to @max connections offloaded now into @conns, each held; how many. */
-static unsigned int get_conns(struct chim_host *host, struct chim_conn **conns,
-			      unsigned int max)
-{
-	struct chim_obj *neigh, *path, *obj;
-	unsigned int n = 0;
-
-	lockdep_assert_held(&host->lock);
-	list_for_each_entry(neigh, &host->neighs, sibling)
-		list_for_each_entry(path, &neigh->children, sibling)
-			list_for_each_entry(obj, &path->children, sibling) {
-				if (n == max)
-					return n;
-				if (obj->state != CHIM_STATE_OFFLOADED)
-					continue;
-				chim_obj_hold(obj);
-				conns[n++] = chim_obj_conn(obj);
-			}
-	return n;
-}
-
-/*
- * Under host->lock, of an offloaded connection: what its target reports
- * (->activity(), whose context is valid while no terminate is issued).
- * False when the target does not run it (any more) or reports nothing.
- */
-static bool conn_activity(struct chim_host *host, struct chim_obj *obj,
-			  struct chim_activity *a)
-{
-	const struct chim_target_ops *ops = host->target->ops;
-
-	return obj->state == CHIM_STATE_OFFLOADED && obj->target_ctx &&
-	       ops->activity && ops->activity(host->target, obj->target_ctx, a);
-}
-
-/**
- * chim_host_pick_conns() - the connections offloaded now that @pick takes,
- *	each held
- * @host: the host
- * @pick: called for each of them that its target reports on, in the
- *	tree's order, with the host lock held and the target's report; true
- *	to take it
- * @arg: for @pick
- * @conns: receives them
- * @max: at most this many (the walk goes on, for @pick, when full)
- *
- * A walk of the tree with nothing copied: the work under the host lock is
- * the target's report and @pick's for each connection.
- *
- * Context: process; host->lock not held; @pick must not sleep.
- * Return: how many are in @conns, each to be put.
- */
-unsigned int chim_host_pick_conns(struct chim_host *host,
-				  bool (*pick)(struct chim_conn *conn,
-					       const struct chim_activity *a,
-					       void *arg),
-				  void *arg, struct chim_conn **conns,
-				  unsigned int max)
-{
-	struct chim_obj *neigh, *path, *obj;
-	struct chim_activity a;
-	unsigned int n = 0;
-
-	mutex_lock(&host->lock);
-	list_for_each_entry(neigh, &host->neighs, sibling)
-		list_for_each_entry(path, &neigh->children, sibling)
-			list_for_each_entry(obj, &path->children, sibling) {
-				if (!conn_activity(host, obj, &a) ||
-				    !pick(chim_obj_conn(obj), &a, arg) || n == max)
-					continue;
-				chim_obj_hold(obj);
-				conns[n++] = chim_obj_conn(obj);
-			}
-	mutex_unlock(&host->lock);
-	return n;
-}
-
-/**
- * chim_host_some_conns() - the first connections offloaded now, each held
- * @host: the host
- * @conns: receives them
- * @max: at most this many
- * @total: set to the number of connections the host has (offloaded,
- *	being offloaded or uploaded), or NULL
- *
- * Context: process; host->lock not held.
- * Return: how many are in @conns, each to be put.
- */
-unsigned int chim_host_some_conns(struct chim_host *host,
-				  struct chim_conn **conns, unsigned int max,
-				  unsigned int *total)
-{
-	unsigned int n;
-
-	mutex_lock(&host->lock);
-	n = get_conns(host, conns, max);
-	if (total)
-		*total = host->offloaded;
-	mutex_unlock(&host->lock);
-	return n;
-}
-
-/* Under host->lock: @obj is offloaded and its address is @addr. */
-static bool addr_matches(struct chim_obj *obj, const struct in6_addr *addr)
-{
-	const struct in6_addr *a = obj->type == CHIM_OBJ_NEIGH ?
-		&chim_obj_neigh(obj)->next_hop :
-		&chim_obj_path(obj)->c.destination_address;
-
-	return obj->state == CHIM_STATE_OFFLOADED && ipv6_addr_equal(a, addr);
-}
-
-/**
- * chim_host_terminate_addr() - terminate every offloaded neighbor with a
- *	next hop, or every offloaded path to a destination, with their
- *	dependents
- * @host: the host
- * @type: %CHIM_OBJ_NEIGH or %CHIM_OBJ_PATH
- * @addr: the next hop or the destination (IPv4 as v4-mapped)
- * @reason: why
- *
- * A terminate at a time for at most CHIM_RTNL_BATCH of them, until none
- * is left (or a terminate fails).
- *
- * Context: process; sleeps until the target completes.  host->lock not
- * held.
- * Return: how many were found and terminated.
- */
-unsigned int chim_host_terminate_addr(struct chim_host *host,
-				      enum chim_obj_type type,
-				      const struct in6_addr *addr,
-				      enum chim_upload_reason reason)
-{
-	struct chim_obj *objs[CHIM_RTNL_BATCH], *n, *p;
-	unsigned int count, total = 0, i;
-	int err = 0;
-
-	do {
-		count = 0;
-		mutex_lock(&host->lock);
-		list_for_each_entry(n, &host->neighs, sibling) {
-			if (type == CHIM_OBJ_NEIGH) {
-				if (count < ARRAY_SIZE(objs) &&
-				    addr_matches(n, addr)) {
-					chim_obj_hold(n);
-					objs[count++] = n;
-				}
-				continue;
-			}
-			list_for_each_entry(p, &n->children, sibling)
-				if (count < ARRAY_SIZE(objs) &&
-				    addr_matches(p, addr)) {
-					chim_obj_hold(p);
-					objs[count++] = p;
-				}
-		}
-		mutex_unlock(&host->lock);
-		if (count)
-			err = chim_host_terminate(host, objs, count, reason);
-		for (i = 0; i < count; i++)
-			chim_obj_put(objs[i]);
-		total += count;
-	} while (count == ARRAY_SIZE(objs) && !err);
-	return total;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_host_terminate_addr);
-
-/**
- * chim_host_full() - whether the target runs as many connections as its
- *	capacity (TcpConnectionOffloadCapacity)
- * @host: the host
- *
- * The host counts what it gave the target and has not had back: a
- * connection being uploaded holds its place until the terminate completes.
- *
- * Context: process; host->lock not held.
- * Return: true when one more connection would exceed the capacity.
- */
-bool chim_host_full(struct chim_host *host)
-{
-	bool full;
-
-	mutex_lock(&host->lock);
-	full = host->offloaded >= host->target->capacity;
-	mutex_unlock(&host->lock);
-	return full;
-}
-
-/**
- * chim_host_lowest_conns() - connections offloaded now of the lowest
- *	priority below a given one, each held, with their target's report
- * @host: the host
- * @below: only priorities lower than this
- * @conns: receives them
- * @act: receives what the target reports of each (zero when its target
- *	has no ->activity())
- * @max: at most this many (the first of that priority in the host's tree)
- *
- * Two walks of the tree that take nothing but the host lock: one finds
- * the lowest priority, the other holds up to @max of its connections.
- *
- * Context: process; host->lock not held.
- * Return: how many are in @conns, each to be put.
- */
-unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
-				    struct chim_conn **conns,
-				    struct chim_activity *act, unsigned int max)
-{
-	bool reports = !!host->target->ops->activity;
-	struct chim_obj *neigh, *path, *obj;
-	unsigned int n = 0;
-	int lowest = below;
-
-	mutex_lock(&host->lock);
-	list_for_each_entry(neigh, &host->neighs, sibling)
-		list_for_each_entry(path, &neigh->children, sibling)
-			list_for_each_entry(obj, &path->children, sibling)
-				if (obj->state == CHIM_STATE_OFFLOADED &&
-				    chim_obj_conn(obj)->priority < lowest)
-					lowest = chim_obj_conn(obj)->priority;
-	if (lowest == below)
-		goto out;
-	list_for_each_entry(neigh, &host->neighs, sibling)
-		list_for_each_entry(path, &neigh->children, sibling)
-			list_for_each_entry(obj, &path->children, sibling) {
-				if (obj->state != CHIM_STATE_OFFLOADED ||
-				    chim_obj_conn(obj)->priority != lowest)
-					continue;
-				act[n] = (struct chim_activity){};
-				if (reports && !conn_activity(host, obj, &act[n]))
-					continue;
-				chim_obj_hold(obj);
-				conns[n++] = chim_obj_conn(obj);
-				if (n == max)
-					goto out;
-			}
-out:
-	mutex_unlock(&host->lock);
-	return n;
-}
-
 /* query, update and invalidate: one object, placeholders above it */
 static struct chim_tree *single_tree(struct chim_host *host,
 				     struct chim_obj *obj, enum chim_op op)
@@ -1323,8 +1103,11 @@ void chim_host_destroy(struct chim_host *host)
 			struct chim_obj *conn, *ctmp;
 
 			list_for_each_entry_safe(conn, ctmp, &path->children,
-						 sibling)
+						 sibling) {
+				chim_host_index_remove(host,
+						       chim_obj_conn(conn));
 				chim_obj_unlink(conn);
+			}
 			chim_obj_unlink(path);
 		}
 		chim_obj_unlink(obj);
@@ -1333,6 +1116,7 @@ void chim_host_destroy(struct chim_host *host)
 	if (host->target->ops->quiesce)
 		host->target->ops->quiesce(host->target);
 	host->target->host = NULL;
+	chim_table_destroy(&host->conns);
 	mutex_destroy(&host->lock);
 	kfree(host);
 }

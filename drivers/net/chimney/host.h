@@ -59,6 +59,8 @@ struct chim_host_stats {
  * @lock: protects the object tree, object states, @offloaded, @paused,
  *	@accept_optional and the stats not listed under @req_lock
  * @neighs: neighbor objects (each holds its paths, each path its conns)
+ * @conns: the TCP objects by 4-tuple, from their offload to their
+ *	terminate's completion (conns.c); written under @lock, read under RCU
  * @offloaded: TCP objects from OFFLOADING to DEAD
  * @paused: no new offloads (after an upload-all, until resumed)
  * @accept_optional: bitmask of the optional upload reasons honoured
@@ -84,6 +86,7 @@ struct chim_host {
 	struct chim_target *target;
 	struct mutex lock;		/* see @lock above */
 	struct list_head neighs;
+	struct chim_table conns;
 	unsigned int offloaded;
 	bool paused;
 	u32 accept_optional;
@@ -142,6 +145,16 @@ unsigned int chim_host_some_conns(struct chim_host *host,
 				  struct chim_conn **conns, unsigned int max,
 				  unsigned int *total);
 bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason);
+
+/* conns.c: the host's connections, by 4-tuple and by walks */
+int chim_host_index_insert(struct chim_host *host, struct chim_conn *conn);
+void chim_host_index_remove(struct chim_host *host, struct chim_conn *conn);
+struct chim_conn *chim_host_conn_lookup(struct chim_host *host,
+					const struct chim_tuple *tuple);
+struct chim_conn *chim_host_conn_next(struct chim_host *host,
+				      struct chim_table_pos *pos);
+bool chim_host_conn_activity(struct chim_host *host, struct chim_conn *conn,
+			     struct chim_activity *a);
 void chim_host_request_work(struct work_struct *work);
 int chim_status_to_errno(enum chim_status status);
 

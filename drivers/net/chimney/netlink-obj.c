@@ -135,16 +135,19 @@ struct conn_snap {
 	u64 bytes_out;
 };
 
-static void snap_take(struct conn_snap *snap, struct chim_table_entry *e)
+/* What a reply about @conn (held, handed to @snap) says, taken now. */
+static void snap_take(struct conn_snap *snap, struct chim_dev *cd,
+		      struct chim_conn *conn)
 {
-	struct chim_emu_conn *ec = container_of(e, struct chim_emu_conn, entry);
-	struct chim_obj *handle = chim_emu_conn_handle(ec);
+	struct chim_activity a;
 
-	snap->tuple = e->tuple;
-	snap->cpu = e->cpu;
-	snap->bytes_in = READ_ONCE(ec->bytes_in);
-	snap->bytes_out = READ_ONCE(ec->bytes_out);
-	snap->conn = handle ? chim_obj_conn(handle) : NULL;
+	/* Zero while it is on its way in or out. */
+	chim_host_conn_activity(cd->host, conn, &a);
+	snap->conn = conn;
+	snap->tuple = conn->index.tuple;
+	snap->cpu = conn->index.cpu;
+	snap->bytes_in = a.bytes_in;
+	snap->bytes_out = a.bytes_out;
 }
 
 static int fill_delegated(struct sk_buff *skb, struct chim_dev *cd,
@@ -210,9 +213,8 @@ static int fill_conn(struct sk_buff *skb, struct chim_dev *cd,
 }
 
 /*
- * Connections of one device, from its per-CPU table, resumed at (cpu,
- * bucket, idx): each resume costs at most one bucket's length, so a dump
- * of N connections costs O(N) whatever the number of messages.
+ * Connections of one device, from the host's index, resumed where the
+ * last message ended (chim_host_conn_next()).
  */
 static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
 		      struct chim_dev *cd)
@@ -223,36 +225,28 @@ static int dump_conns(struct sk_buff *skb, struct netlink_callback *cb,
 	struct chim_table_pos pos = {
 		.cpu = ctx->cpu, .bucket = ctx->bucket, .idx = ctx->idx,
 	};
+	struct chim_conn *conn;
 
-	for (;;) {
-		struct chim_table_entry *e;
+	while ((conn = chim_host_conn_next(cd->host, &pos))) {
 		struct conn_snap snap;
 		void *hdr;
 		int err;
 
-		rcu_read_lock();
-		e = chim_table_next_rcu(&cd->emu->table, &pos);
-		if (e)
-			snap_take(&snap, e);
-		rcu_read_unlock();
-		if (!e)
-			return 0;
-		if (snap.conn) {
-			hdr = chim_nl_dump_put(skb, cb);
-			err = hdr ? fill_conn(skb, cd, &snap, delegated) : -EMSGSIZE;
-			chim_obj_put(&snap.conn->obj);
-			if (err) {
-				if (hdr)
-					genlmsg_cancel(skb, hdr);
-				return err;
-			}
-			genlmsg_end(skb, hdr);
+		snap_take(&snap, cd, conn);
+		hdr = chim_nl_dump_put(skb, cb);
+		err = hdr ? fill_conn(skb, cd, &snap, delegated) : -EMSGSIZE;
+		chim_obj_put(&conn->obj);
+		if (err) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			return err;	/* resumed at this one */
 		}
-		pos.idx++;
+		genlmsg_end(skb, hdr);
 		ctx->cpu = pos.cpu;
 		ctx->bucket = pos.bucket;
 		ctx->idx = pos.idx;
 	}
+	return 0;
 }
 
 /*
@@ -291,21 +285,18 @@ static struct chim_dev *find_conn(struct net *net, struct chim_dev *only,
 				  const struct chim_tuple *t,
 				  struct conn_snap *snap)
 {
+	struct chim_conn *conn;
 	struct chim_dev *cd;
 
 	ASSERT_RTNL();
 	list_for_each_entry(cd, &chim_net(net)->devs, node) {
-		struct chim_table_entry *e;
-
 		if (only && cd != only)
 			continue;
-		rcu_read_lock();
-		e = chim_table_lookup_rcu(&cd->emu->table, t);
-		if (e)
-			snap_take(snap, e);
-		rcu_read_unlock();
-		if (e && snap->conn)
+		conn = chim_host_conn_lookup(cd->host, t);
+		if (conn) {
+			snap_take(snap, cd, conn);
 			return cd;
+		}
 	}
 	return NULL;
 }
@@ -620,11 +611,13 @@ static int target_request(struct chim_dev *cd, struct genl_info *info,
 	struct target_request *r = arg;
 	int err;
 
-	if (info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
-		chim_emu_request_upload_all(cd->emu);
-		return 0;
+	if (!cd->drv->request) {
+		NL_SET_ERR_MSG(info->extack, "this target takes no requests");
+		return -EOPNOTSUPP;
 	}
-	err = chim_emu_request_retrieve(cd->emu, &r->t, r->reason);
+	err = cd->drv->request(cd->target,
+			       info->attrs[CHIMNEY_A_UPLOAD_ALL] ? NULL : &r->t,
+			       r->reason);
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG(info->extack,
 			       "the target does not run this connection");
@@ -633,7 +626,7 @@ static int target_request(struct chim_dev *cd, struct genl_info *info,
 
 int chimney_nl_target_request_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct target_request r;
+	struct target_request r = {};
 	int err;
 
 	if (!info->attrs[CHIMNEY_A_UPLOAD_ALL]) {
@@ -669,30 +662,39 @@ static int target_fault(struct chim_dev *cd, struct genl_info *info,
 			void *arg)
 {
 	struct nlattr **a = info->attrs;
+	struct chim_faults f = {
+		.initiate_status = a[CHIMNEY_A_INITIATE_STATUS] ?
+			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
+			CHIM_STATUS_FAILURE,
+	};
+	unsigned int which = 0;
 	int err;
 
-	/* Clear first, so that a fault given with it is kept. */
-	if (a[CHIMNEY_A_FAULT_CLEAR])
-		chim_emu_fault_clear(cd->emu);
-	if (a[CHIMNEY_A_INITIATE_FAIL]) {
-		enum chim_status st = a[CHIMNEY_A_INITIATE_STATUS] ?
-			nla_get_u32(a[CHIMNEY_A_INITIATE_STATUS]) :
-			CHIM_STATUS_FAILURE;
-
-		err = chim_emu_fault_initiate(cd->emu,
-					      nla_get_u32(a[CHIMNEY_A_INITIATE_FAIL]),
-					      st);
-		if (err) {
-			NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
-					    "not a failure status of an initiate");
-			return err;
-		}
+	if (!cd->drv->set_faults) {
+		NL_SET_ERR_MSG(info->extack, "this target injects no faults");
+		return -EOPNOTSUPP;
 	}
-	if (a[CHIMNEY_A_TERMINATE_FAIL])
-		chim_emu_fault_terminate(cd->emu,
-					 nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]));
-	if (a[CHIMNEY_A_COMPLETE_DELAY])
-		chim_emu_fault_delay(cd->emu, nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]));
+	/* A clear comes first, so that a fault given with it is kept. */
+	if (a[CHIMNEY_A_FAULT_CLEAR])
+		which |= CHIM_FAULT_CLEAR;
+	if (a[CHIMNEY_A_INITIATE_FAIL]) {
+		which |= CHIM_FAULT_INITIATE;
+		f.initiate_fail = nla_get_u32(a[CHIMNEY_A_INITIATE_FAIL]);
+	}
+	if (a[CHIMNEY_A_TERMINATE_FAIL]) {
+		which |= CHIM_FAULT_TERMINATE;
+		f.terminate_fail = nla_get_u32(a[CHIMNEY_A_TERMINATE_FAIL]);
+	}
+	if (a[CHIMNEY_A_COMPLETE_DELAY]) {
+		which |= CHIM_FAULT_DELAY;
+		f.complete_delay_ms = nla_get_u32(a[CHIMNEY_A_COMPLETE_DELAY]);
+	}
+	err = cd->drv->set_faults(cd->target, which, &f);
+	if (err) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a[CHIMNEY_A_INITIATE_STATUS],
+				    "not a failure status of an initiate");
+		return err;
+	}
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_FAULT, GFP_KERNEL);
 	return 0;
 }
@@ -787,17 +789,18 @@ static int put_host_stats(struct sk_buff *skb, struct chim_host *host)
 }
 
 static int put_offload_stats(struct sk_buff *skb, int attr,
-			     struct chim_emu *emu, int cpu)
+			     struct chim_target *target, int cpu)
 {
-	struct chim_emu_stats st;
+	struct chim_offload_stats st = {};
 	struct nlattr *nest;
 	const u64 *v;
 	int i;
 
 	/* offload-stats lists TCP_OFFLOAD_STATS, IP_OFFLOAD_STATS, then ours. */
 	BUILD_BUG_ON(CHIMNEY_A_OFFLOAD_STATS_TERMINATED - CHIMNEY_A_OFFLOAD_STATS_IN_SEGMENTS + 1 !=
-		     (sizeof(st) - offsetof(struct chim_emu_stats, tcp)) / sizeof(u64));
-	chim_emu_stats_read(emu, cpu, &st);
+		     sizeof(st) / sizeof(u64));
+	if (target->ops->stats)
+		target->ops->stats(target, cpu, &st);
 	nest = nla_nest_start(skb, attr);
 	if (!nest || (cpu >= 0 && nla_put_u32(skb, CHIMNEY_A_OFFLOAD_STATS_CPU, cpu)))
 		return -EMSGSIZE;
@@ -815,11 +818,11 @@ static int fill_stats(struct sk_buff *skb, struct chim_dev *cd, bool per_cpu)
 	int cpu;
 
 	if (chim_nl_put_dev(skb, cd) || put_host_stats(skb, cd->host) ||
-	    put_offload_stats(skb, CHIMNEY_A_OFFLOAD_STATS, cd->emu, -1))
+	    put_offload_stats(skb, CHIMNEY_A_OFFLOAD_STATS, cd->target, -1))
 		return -EMSGSIZE;
 	if (per_cpu)
 		for_each_possible_cpu(cpu)
-			if (put_offload_stats(skb, CHIMNEY_A_CPU_STATS, cd->emu, cpu))
+			if (put_offload_stats(skb, CHIMNEY_A_CPU_STATS, cd->target, cpu))
 				return -EMSGSIZE;
 	return 0;
 }

@@ -318,7 +318,7 @@ static void nl_event(struct chim_dev *cd, enum chimney_event_type type,
 		goto err;
 	if (nla_put_u32(skb, CHIMNEY_A_EVENT, type) || chim_nl_put_dev(skb, cd))
 		goto err;
-	if (ev && (chim_nl_put_tuple(skb, &ev->conn->tuple) ||
+	if (ev && (chim_nl_put_tuple(skb, &ev->conn->index.tuple) ||
 		   nla_put_u32(skb, CHIMNEY_A_STATUS, ev->status) ||
 		   (ev->reason && nla_put_u32(skb, CHIMNEY_A_REASON, ev->reason))))
 		goto err;
@@ -565,18 +565,18 @@ int chimney_nl_dev_resume_doit(struct sk_buff *skb, struct genl_info *info)
 }
 
 /* The faults the target still has to inject, as target-fault set them. */
-static int put_faults(struct sk_buff *skb, const struct chim_emu_faults *f)
+static int put_faults(struct sk_buff *skb, struct chim_dev *cd)
 {
-	int init = atomic_read(&f->initiate_fail);
+	struct chim_faults f = {};
 
-	if (nla_put_u32(skb, CHIMNEY_A_TERMINATE_FAIL,
-			atomic_read(&f->terminate_fail)) ||
-	    nla_put_u32(skb, CHIMNEY_A_INITIATE_FAIL, init) ||
-	    nla_put_u32(skb, CHIMNEY_A_COMPLETE_DELAY,
-			READ_ONCE(f->complete_delay_ms)))
+	if (cd->drv->get_faults)
+		cd->drv->get_faults(cd->target, &f);
+	if (nla_put_u32(skb, CHIMNEY_A_TERMINATE_FAIL, f.terminate_fail) ||
+	    nla_put_u32(skb, CHIMNEY_A_INITIATE_FAIL, f.initiate_fail) ||
+	    nla_put_u32(skb, CHIMNEY_A_COMPLETE_DELAY, f.complete_delay_ms))
 		return -EMSGSIZE;
-	if (init && nla_put_u32(skb, CHIMNEY_A_INITIATE_STATUS,
-				READ_ONCE(f->initiate_status)))
+	if (f.initiate_fail &&
+	    nla_put_u32(skb, CHIMNEY_A_INITIATE_STATUS, f.initiate_status))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -588,18 +588,18 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	struct nlattr *nest;
 
 	if (chim_nl_put_dev(skb, cd) ||
-	    nla_put_u32(skb, CHIMNEY_A_CAPACITY, cd->emu->target.capacity) ||
+	    nla_put_u32(skb, CHIMNEY_A_CAPACITY, cd->target->capacity) ||
 	    nla_put_u32(skb, CHIMNEY_A_IDLE_TIMEOUT, cd->idle_timeout_ms) ||
 	    nla_put_u64_64bit(skb, CHIMNEY_A_IDLE_BYTES, cd->idle_bytes,
 			      CHIMNEY_A_PAD) ||
 	    nla_put_u8(skb, CHIMNEY_A_PAUSED, chim_dev_paused(cd)) ||
 	    nla_put_u8(skb, CHIMNEY_A_LINK_UP, !cd->link_down) ||
 	    nla_put_u32(skb, CHIMNEY_A_OFFLOADED,
-			atomic_read(&cd->emu->table.count)) ||
+			atomic_read(&cd->host->conns.count)) ||
 	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
 			READ_ONCE(cd->host->accept_optional)) ||
 	    nla_put_u8(skb, CHIMNEY_A_OPT_IN, cd->opt_in) ||
-	    put_faults(skb, &cd->emu->faults))
+	    put_faults(skb, cd))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, CHIMNEY_A_PARAMS);
 	if (!nest ||

@@ -149,7 +149,8 @@ struct chim_conn *chim_conn_create(struct chim_path *path,
 	if (!conn)
 		return NULL;
 	obj_init(&conn->obj, CHIM_OBJ_TCP, host);
-	conn->tuple = *tuple;
+	INIT_HLIST_NODE(&conn->index.node);
+	conn->index.tuple = *tuple;
 	conn->c.local_port = tuple->lport;
 	conn->c.remote_port = tuple->rport;
 	conn->c.hash_value = chim_tuple_hash(tuple);
@@ -200,7 +201,7 @@ static void obj_free(struct chim_obj *obj)
 		skb_queue_purge(&conn->d.send_data);
 		skb_queue_purge(&conn->d.buffered_data);
 	}
-	kfree(obj);
+	kfree_rcu(obj, rcu);
 }
 
 /**

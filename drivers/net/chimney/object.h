@@ -47,6 +47,7 @@ enum chim_obj_state {
  * @block: this object's block in the tree being built; host->lock
  * @defer_node: entry in a list private to one host operation (deferred
  *	terminates, parents left without dependents)
+ * @rcu: frees it; a connection is found in the host's index under RCU
  */
 struct chim_obj {
 	enum chim_obj_type type;
@@ -64,6 +65,7 @@ struct chim_obj {
 	struct list_head req_node;
 	struct chim_block *block;
 	struct list_head defer_node;
+	struct rcu_head rcu;
 };
 
 struct chim_neigh {
@@ -106,7 +108,8 @@ struct chim_conn_ops {
 /**
  * struct chim_conn - a TCP connection object
  * @obj: common part; @obj.parent is the path
- * @tuple: 4-tuple
+ * @index: its entry in the host's index, keyed by its 4-tuple; in the
+ *	index from its offload to its terminate's completion
  * @c: constant variables
  * @cached: cached variables
  * @d: delegated variables handed to the target on initiate
@@ -119,7 +122,7 @@ struct chim_conn_ops {
  */
 struct chim_conn {
 	struct chim_obj obj;
-	struct chim_tuple tuple;
+	struct chim_table_entry index;
 	struct chim_tcp_const c;
 	struct chim_tcp_cached cached;
 	struct chim_tcp_delegated d;

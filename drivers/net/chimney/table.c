@@ -121,14 +121,15 @@ static struct hlist_head *bucket(struct chim_table *table,
 /**
  * chim_table_create() - set up an empty table
  * @table: the table
+ * @size: the number of entries its buckets are sized for
  * @capacity: most entries allowed
  *
  * Context: process.
  * Return: 0 or -ENOMEM.
  */
-int chim_table_create(struct chim_table *table, u32 capacity)
+int chim_table_create(struct chim_table *table, u32 size, u32 capacity)
 {
-	u32 per_shard = DIV_ROUND_UP(capacity, num_possible_cpus());
+	u32 per_shard = DIV_ROUND_UP(size, num_possible_cpus());
 	unsigned int cpu, i, n;
 
 	table->bucket_bits = clamp_t(unsigned int, order_base_2(per_shard),

@@ -38,7 +38,7 @@ unsigned int chim_home_cpu(u32 hash);
 
 /**
  * struct chim_table_entry - what the table knows of a connection; embedded
- *	in the target's connection context
+ *	in the connection (the target's context, the host's TCP object)
  * @node: bucket link (RCU)
  * @tuple: key
  * @hash: chim_tuple_hash(@tuple), the connection's HashValue
@@ -64,8 +64,8 @@ struct chim_shard {
 };
 
 /**
- * struct chim_table - a target's connection table, one shard per possible
- *	CPU, bounded by the target's capacity
+ * struct chim_table - connections by 4-tuple, one shard per possible CPU
+ *	(the target's table, and the host's index of its connections)
  * @shards: per-CPU shards
  * @count: entries in all shards
  * @capacity: most entries allowed
@@ -78,7 +78,7 @@ struct chim_table {
 	unsigned int bucket_bits;
 };
 
-int chim_table_create(struct chim_table *table, u32 capacity);
+int chim_table_create(struct chim_table *table, u32 size, u32 capacity);
 void chim_table_destroy(struct chim_table *table);
 int chim_table_insert(struct chim_table *table, struct chim_table_entry *e);
 void chim_table_remove(struct chim_table *table, struct chim_table_entry *e);

@@ -227,12 +227,12 @@ static bool idle_pick(struct chim_conn *c, const struct chim_activity *a,
 	}
 	if (time_before(s->now, c->idle_since + s->window))
 		return false;
-	if (a->bytes - c->idle_base < s->min_bytes) {
+	if (a->bytes_in + a->bytes_out - c->idle_base < s->min_bytes) {
 		s->found++;
 		return true;
 	}
 	c->idle_since = s->now;
-	c->idle_base = a->bytes;
+	c->idle_base = a->bytes_in + a->bytes_out;
 	return false;
 }
 

@@ -26,7 +26,7 @@
 #include <linux/tcp.h>
 #include <net/ip.h>
 
-#include "target.h"
+#include "emu.h"
 
 /* The tuple of a TCP header at @off in an IPv4 packet, seen from here. */
 static bool tuple4(struct sk_buff *skb, const struct iphdr *iph,

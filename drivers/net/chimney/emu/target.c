@@ -9,9 +9,8 @@
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 
-#include "block.h"
-#include "object.h"
-#include "target.h"
+#include "../defs.h"
+#include "emu.h"
 
 struct emu_job {
 	struct delayed_work dwork;
@@ -482,12 +481,19 @@ static bool emu_activity(struct chim_target *target, void *ctx,
 	spin_lock_bh(&ec->lock);
 	running = !ec->stopped;
 	if (running) {
-		out->bytes = ec->bytes_in + ec->bytes_out;
+		out->bytes_in = ec->bytes_in;
+		out->bytes_out = ec->bytes_out;
 		out->since = ec->since;
 		out->active = ec->active;
 	}
 	spin_unlock_bh(&ec->lock);
 	return running;
+}
+
+static void emu_stats(struct chim_target *target, int cpu,
+		      struct chim_offload_stats *out)
+{
+	chim_emu_stats_read(chim_target_emu(target), cpu, out);
 }
 
 static const struct chim_target_ops emu_ops = {
@@ -498,6 +504,7 @@ static const struct chim_target_ops emu_ops = {
 	.query = emu_query,
 	.quiesce = emu_quiesce,
 	.activity = emu_activity,
+	.stats = emu_stats,
 };
 
 /**
@@ -530,7 +537,7 @@ struct chim_emu *chim_emu_create(const char *name, u32 capacity)
 		goto err_name;
 	for_each_possible_cpu(cpu)
 		u64_stats_init(&per_cpu_ptr(emu->stats, cpu)->syncp);
-	err = chim_table_create(&emu->table, capacity);
+	err = chim_table_create(&emu->table, capacity, capacity);
 	if (err)
 		goto err_stats;
 	emu->wq = alloc_workqueue("chimney-%s", WQ_UNBOUND, 0, name);
@@ -568,190 +575,3 @@ void chim_emu_destroy(struct chim_emu *emu)
 	kfree(emu);
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_destroy);
-
-/**
- * chim_emu_stats_read() - sum the counters
- * @emu: the target
- * @cpu: one CPU, or -1 for all
- * @sum: receives the sum; tcp.currently_established is the table count
- *
- * Context: any.
- */
-void chim_emu_stats_read(struct chim_emu *emu, int cpu,
-			 struct chim_emu_stats *sum)
-{
-	unsigned int c;
-
-	memset(sum, 0, sizeof(*sum));
-	for_each_possible_cpu(c) {
-		const struct chim_emu_stats *s = per_cpu_ptr(emu->stats, c);
-		struct chim_emu_stats snap;
-		unsigned int start;
-		const u64 *from;
-		u64 *to;
-		size_t i;
-
-		if (cpu >= 0 && c != cpu)
-			continue;
-		do {
-			start = u64_stats_fetch_begin(&s->syncp);
-			snap = *s;
-		} while (u64_stats_fetch_retry(&s->syncp, start));
-		/* Every counter after syncp is a u64. */
-		from = (const u64 *)&snap.tcp;
-		to = (u64 *)&sum->tcp;
-		for (i = 0; i < (sizeof(*sum) - offsetof(typeof(*sum), tcp)) / sizeof(u64); i++)
-			to[i] += from[i];
-		sum->tcp.currently_established +=
-			chim_table_shard_count(&emu->table, c);
-	}
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_stats_read);
-
-/**
- * chim_emu_fault_terminate() - fail the next @n TCP blocks of terminates
- * @emu: the target
- * @n: how many
- *
- * Context: any.
- */
-void chim_emu_fault_terminate(struct chim_emu *emu, unsigned int n)
-{
-	atomic_set(&emu->faults.terminate_fail, n);
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_terminate);
-
-/**
- * chim_emu_fault_initiate() - fail the next @n TCP blocks of initiates
- * @emu: the target
- * @n: how many
- * @status: with this status, a failure code of an initiate
- *
- * Context: any.
- * Return: 0, or -EINVAL for a status that is not a failure.
- */
-int chim_emu_fault_initiate(struct chim_emu *emu, unsigned int n,
-			    enum chim_status status)
-{
-	if (status < CHIM_STATUS_FAILURE ||
-	    status > CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED)
-		return -EINVAL;
-	WRITE_ONCE(emu->faults.initiate_status, status);
-	atomic_set(&emu->faults.initiate_fail, n);
-	return 0;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_initiate);
-
-/**
- * chim_emu_fault_delay() - delay every completion
- * @emu: the target
- * @ms: by this many milliseconds
- *
- * Context: any.
- */
-void chim_emu_fault_delay(struct chim_emu *emu, unsigned int ms)
-{
-	WRITE_ONCE(emu->faults.complete_delay_ms, ms);
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_delay);
-
-/**
- * chim_emu_fault_clear() - no more fault injection
- * @emu: the target
- *
- * Context: any.
- */
-void chim_emu_fault_clear(struct chim_emu *emu)
-{
-	atomic_set(&emu->faults.terminate_fail, 0);
-	atomic_set(&emu->faults.initiate_fail, 0);
-	WRITE_ONCE(emu->faults.complete_delay_ms, 0);
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_fault_clear);
-
-/*
- * The connection with @tuple, locked, if the target still runs it (once
- * stopped, its handle may be gone).  Context: RCU read-side section.
- */
-static struct chim_emu_conn *lock_running(struct chim_emu *emu,
-					  const struct chim_tuple *tuple)
-{
-	struct chim_table_entry *e = chim_table_lookup_rcu(&emu->table, tuple);
-	struct chim_emu_conn *ec;
-
-	if (!e)
-		return NULL;
-	ec = container_of(e, struct chim_emu_conn, entry);
-	spin_lock_bh(&ec->lock);
-	if (!ec->stopped)
-		return ec;
-	spin_unlock_bh(&ec->lock);
-	return NULL;
-}
-
-/**
- * chim_emu_conn_handle() - the host's handle of a connection found in the
- *	table
- * @ec: the connection, found under RCU
- *
- * A terminate stops the connection (under its lock) before it completes,
- * and the host may free the handle as soon as it has completed: the
- * handle is alive only while the connection is seen running.
- *
- * Context: RCU read-side critical section.
- * Return: the handle with a reference held, or NULL once stopped.
- */
-struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec)
-{
-	struct chim_obj *handle = NULL;
-
-	spin_lock_bh(&ec->lock);
-	if (!ec->stopped && chim_obj_get(ec->handle))
-		handle = ec->handle;
-	spin_unlock_bh(&ec->lock);
-	return handle;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_conn_handle);
-
-/**
- * chim_emu_request_retrieve() - make the target ask for one upload
- * @emu: the target
- * @tuple: the connection
- * @reason: a TCP_UPLOAD_REASON (1-11)
- *
- * Context: any.
- * Return: 0, -EINVAL for a reason a target cannot give, -ENOENT when the
- * target does not run that connection.
- */
-int chim_emu_request_retrieve(struct chim_emu *emu,
-			      const struct chim_tuple *tuple,
-			      enum chim_upload_reason reason)
-{
-	struct chim_emu_conn *ec;
-	int err = -ENOENT;
-
-	if (reason < CHIM_REASON_LOW_ACTIVITY || reason > CHIM_REASON_TARGET_MAX)
-		return -EINVAL;
-	rcu_read_lock();
-	ec = lock_running(emu, tuple);
-	if (ec) {
-		chim_indicate_retrieve(ec->handle, reason);
-		spin_unlock_bh(&ec->lock);
-		err = 0;
-	}
-	rcu_read_unlock();
-	return err;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_retrieve);
-
-/**
- * chim_emu_request_upload_all() - make the target ask for everything
- * @emu: the target
- *
- * Context: any.
- */
-void chim_emu_request_upload_all(struct chim_emu *emu)
-{
-	chim_indicate_upload_all(&emu->target);
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_upload_all);

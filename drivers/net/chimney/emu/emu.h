@@ -1,38 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-#ifndef _CHIMNEY_TARGET_H
-#define _CHIMNEY_TARGET_H
+#ifndef _CHIMNEY_EMU_H
+#define _CHIMNEY_EMU_H
 
 #include <linux/netfilter.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/chimney.h>
 
-#include "table.h"
-
-/* TCP_OFFLOAD_STATS */
-struct chim_tcp_offload_stats {
-	u64 in_segments;
-	u64 out_segments;
-	u64 currently_established;
-	u64 reset_established;
-	u64 retransmitted_segments;
-	u64 in_errors;
-	u64 out_resets;
-};
-
-/* IP_OFFLOAD_STATS */
-struct chim_ip_offload_stats {
-	u64 in_receives;
-	u64 in_octets;
-	u64 in_delivers;
-	u64 out_requests;
-	u64 out_octets;
-	u64 in_header_errors;
-	u64 in_truncated_packets;
-	u64 in_discards;
-	u64 out_discards;
-	u64 out_no_routes;
-};
+#include "../table.h"
 
 /**
  * struct chim_emu_stats - one CPU's counters of the emulated target
@@ -163,7 +138,7 @@ static inline struct chim_emu *chim_target_emu(struct chim_target *target)
 struct chim_emu *chim_emu_create(const char *name, u32 capacity);
 void chim_emu_destroy(struct chim_emu *emu);
 void chim_emu_stats_read(struct chim_emu *emu, int cpu,
-			 struct chim_emu_stats *sum);
+			 struct chim_offload_stats *sum);
 void chim_emu_fault_terminate(struct chim_emu *emu, unsigned int n);
 int chim_emu_fault_initiate(struct chim_emu *emu, unsigned int n,
 			    enum chim_status status);
@@ -173,7 +148,6 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
-struct chim_obj *chim_emu_conn_handle(struct chim_emu_conn *ec);
 
 /* rx.c: the receive side of the emulated NIC */
 int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev);
@@ -182,4 +156,4 @@ void chim_emu_rx_reinject(struct sk_buff_head *q);
 unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 			      struct sk_buff *skb, u32 payload);
 
-#endif /* _CHIMNEY_TARGET_H */
+#endif /* _CHIMNEY_EMU_H */
