@@ -17,6 +17,9 @@
  *    the segment), a later one cannot be told apart and is left alone.
  *  - NF_INET_LOCAL_OUT: whatever a frozen socket would send is dropped and
  *    counted (chim_sock_guard()).
+ *
+ * The frozen socket's side comes first: what the hooks take, held by the
+ * socket until its upload gives it back (chim_sock_release_caught()).
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -31,6 +34,144 @@
 
 #include "dev.h"
 #include "sock.h"
+
+/* ---- the frozen socket's side -------------------------------------------- */
+
+/*
+ * The catch takes what the stock stack would process for a frozen socket
+ * outside its device's ingress hook (IP fragments reassembled, IPv6
+ * extension headers, VLAN-tagged frames, another ingress device): were the
+ * stock stack to process such a segment, the restore would rewind the
+ * state it moved (rcv_nxt, snd_una).  Held segments go back into the stack
+ * once the socket is restored; the peer retransmits what is dropped.
+ */
+
+/**
+ * chim_sock_catch() - take a segment the stock receive path would give a
+ *	frozen socket
+ * @sk: the established socket the segment belongs to
+ * @skb: the segment, its data at the network header (NF_INET_LOCAL_IN)
+ * @drop: hold nothing, drop it (an IPv6 first fragment: its reassembly
+ *	would come to the socket without passing the catch again)
+ *
+ * Context: softirq, RCU read side.
+ * Return: true when the segment was taken (held or freed), false when
+ * @sk is not frozen and the stock stack may have it.
+ */
+static bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop)
+{
+	struct chim_sock *csk = chim_sock_ctx_rcu(sk);
+	bool ask;
+
+	if (!csk || !READ_ONCE(csk->catching))
+		return false;
+	spin_lock(&csk->catch_lock);
+	if (!csk->catching) {
+		spin_unlock(&csk->catch_lock);
+		return false;
+	}
+	if (drop || csk->caught_size + skb->truesize > READ_ONCE(sk->sk_rcvbuf)) {
+		atomic64_inc(&csk->catch_host->frozen_dropped);
+		spin_unlock(&csk->catch_lock);
+		kfree_skb(skb);
+		return true;
+	}
+	/* Nothing may tie it to this pass: it goes through the stack again. */
+	skb_orphan(skb);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	csk->caught_size += skb->truesize;
+	__skb_queue_tail(&csk->caught, skb);
+	atomic64_inc(&csk->catch_host->frozen_caught);
+	/* The target never saw it: ask it for the upload it would ask. */
+	ask = skb_queue_len(&csk->caught) == 1;
+	spin_unlock(&csk->catch_lock);
+	if (ask)
+		chim_sock_queue_ask(sk, csk);
+	return true;
+}
+
+/**
+ * chim_sock_guard() - whether a segment a socket sends must be dropped
+ * @sk: the sending socket, a full TCP socket
+ *
+ * A frozen socket must stay silent: the target runs its connection.
+ * Nothing known sends from one; this catches what would, and counts it
+ * (the tests assert the count stays 0).
+ *
+ * Context: any but hardirq, RCU read side.
+ * Return: true when it is frozen (the segment is counted and must be
+ * dropped).
+ */
+static bool chim_sock_guard(const struct sock *sk)
+{
+	struct chim_sock *csk = chim_sock_ctx_rcu(sk);
+	bool frozen;
+
+	if (!csk || !READ_ONCE(csk->catching))
+		return false;
+	spin_lock_bh(&csk->catch_lock);
+	frozen = csk->catching;
+	if (frozen)
+		atomic64_inc(&csk->catch_host->frozen_tx_dropped);
+	spin_unlock_bh(&csk->catch_lock);
+	if (frozen)
+		net_warn_ratelimited("chimney: a frozen socket sent a segment (dropped)\n");
+	return frozen;
+}
+
+/**
+ * chim_sock_stop_catching() - the connection comes back: the catch lets go
+ *	of the socket
+ * @csk: the socket's context
+ *
+ * Context: process, socket locked.
+ */
+void chim_sock_stop_catching(struct chim_sock *csk)
+{
+	spin_lock_bh(&csk->catch_lock);
+	WRITE_ONCE(csk->catching, false);
+	spin_unlock_bh(&csk->catch_lock);
+}
+
+/**
+ * chim_sock_release_caught() - what the catch held goes through the stack
+ *	again, now that the socket is restored
+ * @sk: the socket
+ * @csk: its context
+ * @drop: free what was held instead: the connection was reset
+ *
+ * Each segment is handed to the stack from the device it came in on (freed
+ * when that device is gone).
+ *
+ * Context: process, after chim_sock_stop_catching().
+ */
+void chim_sock_release_caught(struct sock *sk, struct chim_sock *csk,
+			      bool drop)
+{
+	struct sk_buff_head q;
+	struct net_device *dev;
+	struct sk_buff *skb;
+
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&csk->catch_lock);
+	skb_queue_splice_init(&csk->caught, &q);
+	csk->caught_size = 0;
+	spin_unlock_bh(&csk->catch_lock);
+	rcu_read_lock();
+	while ((skb = __skb_dequeue(&q))) {
+		dev = drop ? NULL : dev_get_by_index_rcu(sock_net(sk), skb->skb_iif);
+		if (!dev) {
+			kfree_skb(skb);
+			continue;
+		}
+		skb->dev = dev;
+		netif_rx(skb);
+	}
+	rcu_read_unlock();
+}
+
+/* ---- the hooks ----------------------------------------------------------- */
 
 /*
  * The established socket of a received segment, with a reference (drop

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Neighbor, path and TCP objects: creation, references, the dependent
- * links conn -> path -> neigh and the state machine.
+ * Neighbor, path and TCP objects: creation, the lookup of a route's
+ * path in the host's tree, references, the dependent links
+ * conn -> path -> neigh and the state machine.
  */
 #include <linux/slab.h>
 #include <kunit/visibility.h>
+#include <net/ipv6.h>
 
 #include "host.h"
 #include "object.h"
@@ -167,6 +169,85 @@ struct chim_conn *chim_conn_create(struct chim_path *path,
 	return conn;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_conn_create);
+
+static struct chim_neigh *find_neigh(struct chim_host *host,
+				     const struct in6_addr *next_hop)
+{
+	struct chim_obj *obj;
+
+	list_for_each_entry(obj, &host->neighs, sibling)
+		if ((obj->state == CHIM_STATE_NEW ||
+		     obj->state == CHIM_STATE_OFFLOADED) &&
+		    ipv6_addr_equal(&chim_obj_neigh(obj)->next_hop, next_hop)) {
+			chim_obj_hold(obj);
+			return chim_obj_neigh(obj);
+		}
+	return NULL;
+}
+
+static struct chim_path *find_path(struct chim_neigh *neigh,
+				   const struct chim_path_const *c)
+{
+	struct chim_obj *obj;
+
+	list_for_each_entry(obj, &neigh->obj.children, sibling) {
+		struct chim_path *path = chim_obj_path(obj);
+
+		if ((obj->state == CHIM_STATE_NEW ||
+		     obj->state == CHIM_STATE_OFFLOADED) &&
+		    ipv6_addr_equal(&path->c.source_address, &c->source_address) &&
+		    ipv6_addr_equal(&path->c.destination_address,
+				    &c->destination_address)) {
+			chim_obj_hold(obj);
+			return path;
+		}
+	}
+	return NULL;
+}
+
+/**
+ * chim_path_lookup() - the path object of a route, found in the host's
+ *	tree or created (with its neighbor when that is new too)
+ * @host: the host
+ * @next_hop: the route's next hop (IPv4 v4-mapped), the neighbor's key
+ * @nc: a new neighbor's constant variables
+ * @ncached: a new neighbor's cached variables
+ * @pc: the path's constant variables; its addresses are its key
+ * @pcached: a new path's cached variables
+ *
+ * Only a NEW or OFFLOADED neighbor or path is found.  The lookup and a
+ * creation take host->lock one after the other: two callers at once may
+ * each create an object for the same key (the socket layer's offloads are
+ * serialized by RTNL).
+ *
+ * Context: process; takes host->lock.
+ * Return: the path with one reference for the caller, or NULL without
+ * memory.
+ */
+struct chim_path *chim_path_lookup(struct chim_host *host,
+				   const struct in6_addr *next_hop,
+				   const struct chim_neigh_const *nc,
+				   const struct chim_neigh_cached *ncached,
+				   const struct chim_path_const *pc,
+				   const struct chim_path_cached *pcached)
+{
+	struct chim_neigh *neigh;
+	struct chim_path *path;
+
+	mutex_lock(&host->lock);
+	neigh = find_neigh(host, next_hop);
+	path = neigh ? find_path(neigh, pc) : NULL;
+	mutex_unlock(&host->lock);
+	if (!neigh) {
+		neigh = chim_neigh_create(host, next_hop, nc, ncached);
+		if (!neigh)
+			return NULL;
+	}
+	if (!path)
+		path = chim_path_create(neigh, pc, pcached);
+	chim_obj_put(&neigh->obj);
+	return path;
+}
 
 /**
  * chim_obj_hold() - take a reference on an object known to be alive

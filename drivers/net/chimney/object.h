@@ -157,6 +157,12 @@ struct chim_path *chim_path_create(struct chim_neigh *neigh,
 				   const struct chim_path_cached *cached);
 struct chim_conn *chim_conn_create(struct chim_path *path,
 				   const struct chim_tuple *tuple);
+struct chim_path *chim_path_lookup(struct chim_host *host,
+				   const struct in6_addr *next_hop,
+				   const struct chim_neigh_const *nc,
+				   const struct chim_neigh_cached *ncached,
+				   const struct chim_path_const *pc,
+				   const struct chim_path_cached *pcached);
 
 void chim_obj_hold(struct chim_obj *obj);
 bool chim_obj_get(struct chim_obj *obj);

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <linux/skbuff.h>
 #include <linux/wait.h>
+#include <net/inet_connection_sock.h>
 #include <net/sock.h>
 
 #include "dev.h"
@@ -148,11 +149,97 @@ struct chim_sock *chim_sock_ctx(const struct sock *sk);
 struct chim_conn *chim_sock_get_conn(struct chim_sock *csk);
 void chim_sock_tuple(const struct sock *sk, struct chim_tuple *t);
 bool chim_sock_may_offload(const struct sock *sk);
-bool chim_sock_catch(struct sock *sk, struct sk_buff *skb, bool drop);
-bool chim_sock_guard(const struct sock *sk);
 struct chim_dev *chim_sock_route_dev(struct sock *sk, bool reroute);
 int chim_sock_init(void);
 void chim_sock_stop(void);
 void chim_sock_uninit(void);
+
+/* ---- internal: between the socket layer's files --------------------- */
+
+/*
+ * sock.c (the ULP's life), sock-calls.c (the application calls),
+ * sock-offload.c (freeze, snapshot, offload), sock-restore.c (the host's
+ * callbacks, the restore) and catch.c (a frozen socket's other segments).
+ * Nothing outside them uses what follows.
+ */
+
+enum { CHIM_PROT_V4, CHIM_PROT_V6, CHIM_NR_PROTS };
+
+/* A socket's protocol and socket operations with the ULP's calls. */
+struct chim_prot_set {
+	struct proto prot;
+	/* a writable copy of the base operations (checkpatch wants const) */
+	struct
+	proto_ops ops;
+};
+
+/* sock-calls.c: built by chim_sock_build_prot(), one per family */
+extern struct chim_prot_set chim_prots[CHIM_NR_PROTS];
+/* sock.c: runs the sockets' work items (opt-in, upload requests, close) */
+extern struct workqueue_struct *chim_sock_wq;
+/* sock-restore.c: the host's callbacks of a socket's connection */
+extern const struct chim_conn_ops chim_sock_conn_ops;
+
+/**
+ * struct chim_blocked - one of our calls, waiting in the stock stack
+ * @node: entry in the list of the CPU it started on
+ * @task: the caller
+ * @cpu: that CPU
+ * @kicked: the module's exit interrupted it
+ */
+struct chim_blocked {
+	struct list_head node;
+	struct task_struct *task;
+	int cpu;
+	bool kicked;
+};
+
+/* The context behind our protocol: set before it is installed, kept after. */
+static inline struct chim_sock *csk_of(const struct sock *sk)
+{
+	return (__force struct chim_sock *)inet_csk(sk)->icsk_ulp_data;
+}
+
+static inline void csk_set_conn(struct chim_sock *csk, struct chim_conn *conn)
+{
+	spin_lock_bh(&csk->lock);
+	csk->conn = conn;
+	spin_unlock_bh(&csk->lock);
+}
+
+static inline bool csk_frozen(const struct chim_sock *csk)
+{
+	return READ_ONCE(csk->state) != CHIM_SK_HOST;
+}
+
+/* sock.c */
+void chim_sock_enter(void);
+void chim_sock_leave(void);
+void chim_sock_blocked_begin(struct chim_blocked *b);
+void chim_sock_blocked_end(struct chim_blocked *b);
+struct chim_sock *chim_sock_ctx_rcu(const struct sock *sk);
+bool chim_sock_queue_ask(struct sock *sk, struct chim_sock *csk);
+void chim_sock_put(struct chim_sock *csk);
+int chim_sock_attach_ulp(struct sock *sk, struct netlink_ext_ack *extack);
+
+/* sock-calls.c */
+int chim_sock_start_upload(struct chim_sock *csk,
+			   enum chim_upload_reason reason, bool ask,
+			   bool terminate, bool killable);
+bool chim_sock_frozen_writable(const struct sock *sk,
+			       const struct chim_sock *csk);
+int chim_sock_build_prot(struct sock *sk, int i);
+
+/* sock-offload.c */
+void chim_sock_offloaded(struct chim_conn *conn, enum chim_status status,
+			 struct chim_tcp_delegated *d);
+
+/* sock-restore.c */
+void chim_sock_thaw(struct sock *sk, struct chim_sock *csk);
+
+/* catch.c */
+void chim_sock_stop_catching(struct chim_sock *csk);
+void chim_sock_release_caught(struct sock *sk, struct chim_sock *csk,
+			      bool drop);
 
 #endif /* _CHIMNEY_SOCK_H */

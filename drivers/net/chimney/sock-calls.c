@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The socket layer's application calls: the protocol and the socket
+ * operations of a socket that has the ULP, built once per family.
+ *
+ * Application calls keep their meaning: a call that needs the stock stack
+ * (send, a read of data the target holds, shutdown, close) first gets the
+ * connection uploaded and waits for it; poll, SIOCINQ/SIOCOUTQ and
+ * TCP_INFO read the frozen socket, whose counters are the delegated ones.
+ */
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/tcp.h>
+
+#include "sock.h"
+
+/* ---- application calls --------------------------------------------------- */
+
+/*
+ * RTNL; with @killable, for an application's call that may give up: on a
+ * fatal signal, or at once when RTNL is busy and the task is exiting (its
+ * SIGKILL is no longer pending then: no signal could end the wait).
+ *
+ * Return: 0 with RTNL held, -EINTR when given up.
+ */
+static int csk_rtnl_lock(bool killable)
+{
+	if (!killable) {
+		rtnl_lock();
+		return 0;
+	}
+	if (current->flags & PF_EXITING)
+		return rtnl_trylock() ? 0 : -EINTR;
+	return rtnl_lock_killable();
+}
+
+/**
+ * chim_sock_start_upload() - start the upload of a socket's connection
+ * @csk: the socket's context
+ * @reason: the upload's reason
+ * @ask: queue a Part 1 request, as if the target had asked
+ * @terminate: the host terminates it itself when no request is queued
+ * @killable: the wait for RTNL may be given up (csk_rtnl_lock())
+ *
+ * Nothing happens when the socket has no connection.
+ *
+ * Context: process, socket not locked (a terminate locks it).
+ * Return: 0, or -EINTR when given up.
+ */
+int chim_sock_start_upload(struct chim_sock *csk,
+			   enum chim_upload_reason reason, bool ask,
+			   bool terminate, bool killable)
+{
+	struct chim_conn *conn;
+	struct chim_host *host;
+	struct chim_obj *obj;
+	bool asked = false;
+
+	/* RTNL keeps the device, its host and its target alive. */
+	if (csk_rtnl_lock(killable))
+		return -EINTR;
+	conn = chim_sock_get_conn(csk);
+	if (conn) {
+		host = conn->obj.host;
+		obj = &conn->obj;
+		if (ask)
+			asked = chim_host_request(conn, reason);
+		if (!asked && terminate)
+			chim_host_terminate(host, &obj, 1, reason);
+		chim_obj_put(obj);
+	}
+	rtnl_unlock();
+	return 0;
+}
+
+/*
+ * Get the connection back to the stock stack and wait until it is.  With
+ * @ask_target the target is asked (Part 1, UploadRequested), else the host
+ * terminates it itself.  With @killable, an application's call may be
+ * killed meanwhile (RTNL may be held for long by others), and an exiting
+ * task does not wait at all: the upload goes on without it.
+ *
+ * Return: 0 once with the stock stack, -EINTR when given up first.
+ */
+static int chim_sock_reclaim(struct sock *sk, struct chim_sock *csk,
+			     enum chim_upload_reason reason, bool ask_target,
+			     bool killable)
+{
+	if (!csk_frozen(csk))
+		return 0;
+	if (chim_sock_start_upload(csk, reason, ask_target, true, killable))
+		return -EINTR;
+	if (!killable) {
+		wait_event(csk->wq, !csk_frozen(csk));
+		return 0;
+	}
+	if (current->flags & PF_EXITING)
+		return csk_frozen(csk) ? -EINTR : 0;
+	return wait_event_killable(csk->wq, !csk_frozen(csk)) ? -EINTR : 0;
+}
+
+/* Unread data the target holds (the frozen socket still counts it). */
+static bool target_holds_rx(struct sock *sk, struct chim_sock *csk)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	return csk_frozen(csk) &&
+	       READ_ONCE(tp->rcv_nxt) != READ_ONCE(tp->copied_seq);
+}
+
+/*
+ * close and shutdown: no offload may start after this (offloads run under
+ * RTNL and check @closing), then the connection comes back.  With
+ * @killable, given up as chim_sock_reclaim() says.
+ *
+ * Return: 0 once with the stock stack, -EINTR when given up first.
+ */
+static int chim_sock_closing(struct sock *sk, struct chim_sock *csk,
+			     bool killable)
+{
+	WRITE_ONCE(csk->closing, true);
+	if (csk_rtnl_lock(killable))
+		return -EINTR;
+	rtnl_unlock();
+	return chim_sock_reclaim(sk, csk, CHIM_REASON_CLOSE, false, killable);
+}
+
+/* The stock stack closes the socket, with its own operations. */
+static void stock_close(struct sock *sk, struct chim_sock *csk, long timeout)
+{
+	struct proto *base = csk->base_prot;
+	struct chim_blocked b;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_prot, base);
+	if (sk->sk_socket)
+		WRITE_ONCE(sk->sk_socket->ops, csk->base_ops);
+	write_unlock_bh(&sk->sk_callback_lock);
+	if (!timeout) {
+		base->close(sk, 0);
+		return;
+	}
+	/* It lingers: an interrupted wait ends the linger. */
+	chim_sock_blocked_begin(&b);
+	base->close(sk, timeout);
+	chim_sock_blocked_end(&b);
+}
+
+/* A close given up by a killed or exiting task, finished by a work item. */
+struct chim_close_job {
+	struct work_struct work;
+	struct sock *sk;
+	struct chim_sock *csk;
+};
+
+static void chim_close_work(struct work_struct *work)
+{
+	struct chim_close_job *job = container_of(work, struct chim_close_job,
+						  work);
+	struct chim_sock *csk = job->csk;
+	struct sock *sk = job->sk;
+
+	kfree(job);
+	chim_sock_closing(sk, csk, false);
+	/* No task waits for it (a linger time is for the one closing). */
+	stock_close(sk, csk, 0);
+	chim_sock_put(csk);
+}
+
+/*
+ * Hand the close of @sk to a work item, which gets the reference the file
+ * had, and one of @csk (the module's exit may strip the socket first).  The
+ * socket leaves its struct socket now (which is freed when we return) but
+ * is not orphaned yet: the stock close does that.
+ *
+ * Return: false without memory.
+ */
+static bool close_later(struct sock *sk, struct chim_sock *csk)
+{
+	struct chim_close_job *job = kmalloc(sizeof(*job), GFP_KERNEL);
+
+	if (!job)
+		return false;
+	INIT_WORK(&job->work, chim_close_work);
+	job->sk = sk;
+	job->csk = csk;
+	refcount_inc(&csk->ref);
+	write_lock_bh(&sk->sk_callback_lock);
+	sk_set_socket(sk, NULL);
+	sk->sk_wq = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+	queue_work(chim_sock_wq, &job->work);
+	return true;
+}
+
+static void chim_close(struct sock *sk, long timeout)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	chim_sock_enter();
+	/*
+	 * A killed task (or one exiting) does not wait for RTNL and the
+	 * upload: its close is finished later; without memory, it waits.
+	 */
+	if (!chim_sock_closing(sk, csk, true)) {
+		stock_close(sk, csk, timeout);
+	} else if (!close_later(sk, csk)) {
+		chim_sock_closing(sk, csk, false);
+		stock_close(sk, csk, timeout);
+	}
+	chim_sock_leave();
+}
+
+/*
+ * The stock send, but never on a frozen socket: the state is checked with
+ * the socket locked, and the wait for buffer space (which drops the lock,
+ * so an offload may happen meanwhile) is done here, between two checks.
+ */
+static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct chim_sock *csk = csk_of(sk);
+	unsigned int flags = msg->msg_flags;
+	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	int copied = 0, err = 0;
+	struct chim_blocked b;
+
+	chim_sock_enter();
+	for (;;) {
+		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+					true, true);
+		if (err)
+			break;
+		lock_sock(sk);
+		if (csk_frozen(csk)) {
+			release_sock(sk);
+			continue;
+		}
+		msg->msg_flags = flags | MSG_DONTWAIT;
+		err = tcp_sendmsg_locked(sk, msg, msg_data_left(msg));
+		msg->msg_flags = flags;
+		if (err > 0) {
+			copied += err;
+			err = 0;
+		}
+		if (!msg_data_left(msg) || (err && err != -EAGAIN) || !timeo) {
+			release_sock(sk);
+			break;
+		}
+		chim_sock_blocked_begin(&b);
+		err = sk_stream_wait_memory(sk, &timeo);
+		chim_sock_blocked_end(&b);
+		release_sock(sk);
+		if (err)
+			break;
+	}
+	chim_sock_leave();
+	return copied ?: err;
+}
+
+static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+			int flags, int *addr_len)
+{
+	struct chim_sock *csk = csk_of(sk);
+	struct chim_blocked b;
+	int ret;
+
+	chim_sock_enter();
+	/*
+	 * With nothing held by the target, the stock call waits for data,
+	 * which arrives after the upload the next segment causes.
+	 */
+	ret = target_holds_rx(sk, csk) ?
+	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+				true, true) : 0;
+	if (!ret) {
+		chim_sock_blocked_begin(&b);
+		ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
+		chim_sock_blocked_end(&b);
+	}
+	chim_sock_leave();
+	return ret;
+}
+
+static void chim_splice_eof(struct socket *sock)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+
+	chim_sock_enter();
+	chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true, true);
+	if (csk->base_prot->splice_eof)
+		csk->base_prot->splice_eof(sock);
+	chim_sock_leave();
+}
+
+/* Called with the socket locked: the target's keepalive runs meanwhile. */
+static void chim_keepalive(struct sock *sk, int valbool)
+{
+	struct chim_sock *csk = csk_of(sk);
+
+	chim_sock_enter();
+	if (!csk_frozen(csk) && csk->base_prot->keepalive)
+		csk->base_prot->keepalive(sk, valbool);
+	chim_sock_leave();
+}
+
+/*
+ * `ss -K` (SOCK_DESTROY): the connection comes back first, so that the
+ * target forgets its tuple, then the stock stack aborts it.
+ */
+static int chim_diag_destroy(struct sock *sk, int err)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int ret;
+
+	chim_sock_enter();
+	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_ADMIN, false, true);
+	if (!ret)
+		ret = csk->base_prot->diag_destroy(sk, err);
+	chim_sock_leave();
+	return ret;
+}
+
+/*
+ * Called with the socket locked (connect(AF_UNSPEC)): chim_connect()
+ * uploaded the connection; offloaded again since (a rule), it is busy.
+ */
+static int chim_disconnect(struct sock *sk, int flags)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int ret = -EBUSY;
+
+	chim_sock_enter();
+	if (!csk_frozen(csk))
+		ret = csk->base_prot->disconnect(sk, flags);
+	chim_sock_leave();
+	return ret;
+}
+
+static int chim_setsockopt(struct sock *sk, int level, int optname,
+			   sockptr_t optval, unsigned int optlen)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int err = -EBUSY;
+
+	chim_sock_enter();
+	if (level == SOL_TCP && csk_frozen(csk) &&
+	    (optname == TCP_REPAIR || optname == TCP_REPAIR_QUEUE ||
+	     optname == TCP_REPAIR_WINDOW || optname == TCP_REPAIR_OPTIONS ||
+	     optname == TCP_QUEUE_SEQ))
+		goto out;
+	/*
+	 * TCP_KEEPIDLE arms the host's keepalive timer at once (even to fire
+	 * now): the connection comes back first.  Offloaded again meanwhile
+	 * (a rule), the timer is taken away again below.
+	 */
+	if (level == SOL_TCP && optname == TCP_KEEPIDLE) {
+		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+					true, true);
+		if (err)
+			goto out;
+	}
+	err = csk->base_prot->setsockopt(sk, level, optname, optval, optlen);
+	if (level == SOL_TCP && optname == TCP_KEEPIDLE && csk_frozen(csk)) {
+		lock_sock(sk);
+		if (csk_frozen(csk))
+			inet_csk_delete_keepalive_timer(sk);
+		release_sock(sk);
+	}
+out:
+	chim_sock_leave();
+	return err;
+}
+
+/*
+ * connect(AF_UNSPEC) disconnects: the connection comes back first (the
+ * stock disconnect, called with the socket locked, cannot wait for it).
+ */
+static int chim_connect(struct socket *sock, struct sockaddr *uaddr,
+			int addr_len, int flags)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	int ret = 0;
+
+	chim_sock_enter();
+	if (addr_len >= sizeof(uaddr->sa_family) &&
+	    uaddr->sa_family == AF_UNSPEC)
+		ret = chim_sock_reclaim(sock->sk, csk, CHIM_REASON_CLOSE, false,
+					true);
+	if (!ret)
+		ret = csk->base_ops->connect(sock, uaddr, addr_len, flags);
+	chim_sock_leave();
+	return ret;
+}
+
+static int chim_shutdown(struct socket *sock, int how)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	int ret;
+
+	chim_sock_enter();
+	ret = chim_sock_closing(sock->sk, csk, true);
+	if (!ret)
+		ret = csk->base_ops->shutdown(sock, how);
+	chim_sock_leave();
+	return ret;
+}
+
+static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
+				struct pipe_inode_info *pipe, size_t len,
+				unsigned int flags)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	struct chim_blocked b;
+	ssize_t ret;
+
+	chim_sock_enter();
+	ret = target_holds_rx(sock->sk, csk) ?
+	      chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
+				true, true) : 0;
+	if (!ret) {
+		chim_sock_blocked_begin(&b);
+		ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
+		chim_sock_blocked_end(&b);
+	}
+	chim_sock_leave();
+	return ret;
+}
+
+/**
+ * chim_sock_frozen_writable() - whether poll reports a frozen socket writable
+ * @sk: the socket
+ * @csk: its context
+ *
+ * A frozen socket has no send buffer (freeze()), so the stock poll never
+ * reports it writable, yet a send on it is taken: the send brings the
+ * connection back first.  An event-loop application waits for EPOLLOUT
+ * before it writes, so report what the stock poll would report with the
+ * send buffer the socket had.  Racy by nature, as every poll is: the
+ * state is read again by the send itself.
+ *
+ * Context: any, lockless.
+ * Return: true when the socket is frozen and the stock poll would report
+ * it writable with the send buffer it had.
+ */
+bool chim_sock_frozen_writable(const struct sock *sk,
+			       const struct chim_sock *csk)
+{
+	int queued = READ_ONCE(sk->sk_wmem_queued);
+
+	return csk_frozen(csk) &&
+	       (1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) &&
+	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
+	       READ_ONCE(csk->snap.sndbuf) - queued >= queued / 2;
+}
+
+static __poll_t chim_poll(struct file *file, struct socket *sock,
+			  poll_table *wait)
+{
+	struct chim_sock *csk = csk_of(sock->sk);
+	__poll_t mask;
+
+	chim_sock_enter();
+	mask = csk->base_ops->poll(file, sock, wait);
+	if (!(mask & EPOLLOUT) && chim_sock_frozen_writable(sock->sk, csk))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	chim_sock_leave();
+	return mask;
+}
+
+#ifdef CHIM_HAVE_PROTO_SENDPAGE
+static int chim_sendpage(struct sock *sk, struct page *page, int offset,
+			 size_t size, int flags)
+{
+	struct chim_sock *csk = csk_of(sk);
+	int ret;
+
+	chim_sock_enter();
+	ret = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED, true, true);
+	if (!ret)
+		ret = csk->base_prot->sendpage(sk, page, offset, size, flags);
+	chim_sock_leave();
+	return ret;
+}
+#endif
+
+/* The socket's protocol and socket operations with the calls above. */
+struct chim_prot_set chim_prots[CHIM_NR_PROTS];
+static struct proto *chim_saved_prot[CHIM_NR_PROTS];
+static const struct proto_ops *chim_saved_ops[CHIM_NR_PROTS];
+static DEFINE_MUTEX(chim_prot_lock);
+
+/**
+ * chim_sock_build_prot() - the socket's protocol with the calls above
+ * @sk: a TCP socket getting the ULP, with a struct socket
+ * @i: its family's set in chim_prots (CHIM_PROT_V4, CHIM_PROT_V6)
+ *
+ * The set is built once per family, from the first socket's own protocol
+ * (tcp_prot, tcpv6_prot).
+ *
+ * Context: process, socket locked (the ULP's init); takes chim_prot_lock.
+ * Return: 0 when chim_prots[@i] has the socket's own protocol and socket
+ * operations with our calls, -EOPNOTSUPP when another layer changed them.
+ */
+int chim_sock_build_prot(struct sock *sk, int i)
+{
+	struct proto *base = READ_ONCE(sk->sk_prot);
+	const struct proto_ops *ops = sk->sk_socket->ops;
+
+	/*
+	 * Only the family's own TCP protocol is taken as the base: a copy
+	 * another layer made (sockmap's BPF protocol) is refused, not latched
+	 * (every later plain socket would be refused).
+	 */
+	if (base->close != tcp_close || base->sendmsg != tcp_sendmsg)
+		return -EOPNOTSUPP;
+	/* Pairs with the release below: a published set is complete. */
+	if (smp_load_acquire(&chim_saved_prot[i]) != base) {
+		mutex_lock(&chim_prot_lock);
+		if (!chim_saved_prot[i]) {
+			struct chim_prot_set *set = &chim_prots[i];
+			struct proto *p = &set->prot;
+
+			*p = *base;
+			p->close = chim_close;
+			p->sendmsg = chim_sendmsg;
+			p->recvmsg = chim_recvmsg;
+			p->splice_eof = chim_splice_eof;
+			p->keepalive = chim_keepalive;
+			p->disconnect = chim_disconnect;
+			if (base->diag_destroy)
+				p->diag_destroy = chim_diag_destroy;
+			p->setsockopt = chim_setsockopt;
+#ifdef CHIM_HAVE_PROTO_SENDPAGE
+			p->sendpage = chim_sendpage;
+#endif
+			set->ops = *ops;
+			set->ops.shutdown = chim_shutdown;
+			set->ops.connect = chim_connect;
+			set->ops.splice_read = chim_splice_read;
+			set->ops.poll = chim_poll;
+			chim_saved_ops[i] = ops;
+			/* Publish the set only once it is complete. */
+			smp_store_release(&chim_saved_prot[i], base);
+		}
+		mutex_unlock(&chim_prot_lock);
+	}
+	/* Another layer (sockmap, a BPF protocol) changed it: not ours. */
+	if (chim_saved_prot[i] != base || chim_saved_ops[i] != ops)
+		return -EOPNOTSUPP;
+	return 0;
+}
