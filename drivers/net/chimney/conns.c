@@ -60,35 +60,6 @@ static struct chim_obj *next_conn(struct chim_host *host, struct chim_obj *obj)
 }
 
 /**
- * chim_host_index_insert() - put a connection into the host's index
- * @host: the host
- * @conn: a NEW connection on its way to the target
- *
- * Context: host->lock held.
- * Return: 0, or -EEXIST while another connection of the same 4-tuple is
- * still in it.
- */
-int chim_host_index_insert(struct chim_host *host, struct chim_conn *conn)
-{
-	lockdep_assert_held(&host->lock);
-	return chim_table_insert(&host->conns, &conn->index);
-}
-
-/**
- * chim_host_index_remove() - take a connection out of the host's index
- * @host: the host
- * @conn: the connection, in the index or not
- *
- * Context: process; called once at a time for a connection (the operation
- * that owns it).
- */
-void chim_host_index_remove(struct chim_host *host, struct chim_conn *conn)
-{
-	if (!hlist_unhashed(&conn->index.node))
-		chim_table_remove(&host->conns, &conn->index);
-}
-
-/**
  * chim_host_conn_lookup() - a connection by 4-tuple
  * @host: the host
  * @tuple: the 4-tuple, seen from the host

@@ -146,9 +146,47 @@ unsigned int chim_host_some_conns(struct chim_host *host,
 				  unsigned int *total);
 bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason);
 
+/* tree.c: the host's side of a block tree (initiate.c, terminate.c, query.c) */
+struct chim_block *chim_tree_add(struct chim_tree *tree, struct chim_obj *obj,
+				 bool target_owned);
+void chim_tree_seal(struct chim_tree *tree);
+void chim_tree_release(struct chim_tree *tree);
+void chim_block_fill_state(struct chim_block *b);
+int chim_block_fail_pending(struct chim_block *b, void *arg);
+void chim_obj_unlink_new(struct chim_obj *obj);
+
+/**
+ * chim_host_index_insert() - put a connection into the host's index
+ * @host: the host
+ * @conn: a NEW connection on its way to the target
+ *
+ * Context: host->lock held.
+ * Return: 0, or -EEXIST while another connection of the same 4-tuple is
+ * still in it.
+ */
+static inline int chim_host_index_insert(struct chim_host *host,
+					 struct chim_conn *conn)
+{
+	lockdep_assert_held(&host->lock);
+	return chim_table_insert(&host->conns, &conn->index);
+}
+
+/**
+ * chim_host_index_remove() - take a connection out of the host's index
+ * @host: the host
+ * @conn: the connection, in the index or not
+ *
+ * Context: process; called once at a time for a connection (the operation
+ * that owns it).
+ */
+static inline void chim_host_index_remove(struct chim_host *host,
+					  struct chim_conn *conn)
+{
+	if (!hlist_unhashed(&conn->index.node))
+		chim_table_remove(&host->conns, &conn->index);
+}
+
 /* conns.c: the host's connections, by 4-tuple and by walks */
-int chim_host_index_insert(struct chim_host *host, struct chim_conn *conn);
-void chim_host_index_remove(struct chim_host *host, struct chim_conn *conn);
 struct chim_conn *chim_host_conn_lookup(struct chim_host *host,
 					const struct chim_tuple *tuple);
 struct chim_conn *chim_host_conn_next(struct chim_host *host,

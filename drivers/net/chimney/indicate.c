@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What a target calls into the host: completions of its operations and
- * indications (Part 1 requests, upload-all, pause/resume, disconnect,
- * abort), and the host's worker that decides on the Part 1 requests.
+ * indications (Part 1 requests, upload-all, pause/resume), which only
+ * queue: the host's worker (host.c) decides on them.
  */
 #include <kunit/visibility.h>
 
@@ -280,77 +280,3 @@ void chim_indicate_resume(struct chim_target *target)
 	mutex_unlock(&host->lock);
 }
 EXPORT_SYMBOL_GPL(chim_indicate_resume);
-
-static struct chim_obj *next_request(struct chim_host *host,
-				     enum chim_upload_reason *reason)
-{
-	struct chim_obj *obj = NULL;
-
-	spin_lock_irq(&host->req_lock);
-	if (!list_empty(&host->requests)) {
-		obj = list_first_entry(&host->requests, struct chim_obj,
-				       req_node);
-		list_del_init(&obj->req_node);
-		*reason = obj->retrieve_reason;
-		obj->retrieve_reason = CHIM_REASON_NONE;
-	}
-	spin_unlock_irq(&host->req_lock);
-	return obj;
-}
-
-/**
- * chim_host_request_work() - run the queued Part 1 requests and upload-all
- * @work: the host's req_work
- *
- * Context: process (the system workqueue).
- */
-void chim_host_request_work(struct work_struct *work)
-{
-	struct chim_host *host = container_of(work, struct chim_host, req_work);
-	enum chim_upload_reason reason;
-	struct chim_obj *obj;
-	bool all;
-
-	spin_lock_irq(&host->req_lock);
-	all = host->upload_all;
-	host->upload_all = false;
-	spin_unlock_irq(&host->req_lock);
-	if (all) {
-		mutex_lock(&host->lock);
-		host->paused = true;
-		mutex_unlock(&host->lock);
-		chim_host_terminate_all(host, CHIM_REASON_UPLOAD_ALL);
-	}
-
-	while ((obj = next_request(host, &reason))) {
-		bool accept;
-
-		mutex_lock(&host->lock);
-		accept = chim_reason_is_mandatory(reason) ||
-			 (host->accept_optional & BIT(reason));
-		if (!accept)
-			host->stats.retrieves_declined[reason]++;
-		mutex_unlock(&host->lock);
-		/* Declined: the target keeps running the connection. */
-		if (accept &&
-		    chim_host_terminate(host, &obj, 1, reason) == -EALREADY) {
-			spin_lock_irq(&host->req_lock);
-			host->stats.retrieves_ignored++;
-			spin_unlock_irq(&host->req_lock);
-		}
-		chim_obj_put(obj);
-	}
-}
-
-/**
- * chim_host_flush() - wait until every queued Part 1 request ran
- * @host: the host
- *
- * Context: process.
- */
-void chim_host_flush(struct chim_host *host)
-{
-	flush_work(&host->req_work);
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_host_flush);
-

@@ -490,6 +490,47 @@ static bool emu_activity(struct chim_target *target, void *ctx,
 	return running;
 }
 
+/**
+ * chim_emu_stats_read() - sum the counters
+ * @emu: the target
+ * @cpu: one CPU, or -1 for all
+ * @sum: receives the sum; tcp.currently_established is the table count
+ *
+ * Context: any.
+ */
+void chim_emu_stats_read(struct chim_emu *emu, int cpu,
+			 struct chim_offload_stats *sum)
+{
+	unsigned int c;
+
+	/* Every counter after syncp is a u64, in the order of the sum's. */
+	BUILD_BUG_ON(sizeof(*sum) != sizeof(struct chim_emu_stats) -
+		     offsetof(struct chim_emu_stats, tcp));
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(c) {
+		const struct chim_emu_stats *s = per_cpu_ptr(emu->stats, c);
+		struct chim_emu_stats snap;
+		unsigned int start;
+		const u64 *from;
+		u64 *to;
+		size_t i;
+
+		if (cpu >= 0 && c != cpu)
+			continue;
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			snap = *s;
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		from = (const u64 *)&snap.tcp;
+		to = (u64 *)sum;
+		for (i = 0; i < sizeof(*sum) / sizeof(u64); i++)
+			to[i] += from[i];
+		sum->tcp.currently_established +=
+			chim_table_shard_count(&emu->table, c);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_emu_stats_read);
+
 static void emu_stats(struct chim_target *target, int cpu,
 		      struct chim_offload_stats *out)
 {
