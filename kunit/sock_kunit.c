@@ -20,6 +20,7 @@
 
 #include "emu/emu.h"
 #include "host.h"
+#include "net.h"
 #include "sock.h"
 
 #define SOCK_TEST_PEER_BYTES	(10 << 10)	/* peer to us: left unread */
@@ -360,7 +361,7 @@ static bool urgent_arrived(struct sock *sk)
 static void detach_lo(void *arg)
 {
 	rtnl_lock();
-	chim_dev_detach(arg);
+	chim_net_detach(arg);
 	rtnl_unlock();
 }
 
@@ -374,7 +375,7 @@ static struct chim_dev *attach_lo(struct kunit *test)
 	rtnl_lock();
 	if (!(lo->flags & IFF_UP))
 		dev_change_flags(lo, lo->flags | IFF_UP, NULL);
-	cd = chim_dev_lookup(lo) ? ERR_PTR(-EBUSY) : chim_dev_attach(lo, &cfg);
+	cd = chim_dev_lookup(lo) ? ERR_PTR(-EBUSY) : chim_net_attach(lo, &cfg);
 	rtnl_unlock();
 	KUNIT_ASSERT_FALSE(test, IS_ERR(cd));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, detach_lo, cd), 0);

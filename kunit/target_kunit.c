@@ -14,6 +14,7 @@
 #include <net/ip.h>
 
 #include "dev.h"
+#include "trigger.h"
 #include "test_util.h"
 
 static void table_free(void *arg)
@@ -438,8 +439,8 @@ static void victim_found_without_memory(struct kunit *test)
 		spin_unlock_bh(&ec->lock);
 	}
 	failing = chim_test_fail_allocations(true);
-	v = chim_trigger_victim(env->host, 2);
-	none = chim_trigger_victim(env->host, 0);
+	v = chim_host_victim(env->host, 2);
+	none = chim_host_victim(env->host, 0);
 	chim_test_fail_allocations(false);
 	if (v)
 		chim_obj_put(&v->obj);

@@ -26,6 +26,19 @@
 #include "dev.h"
 #include "sock.h"
 
+/* One device's rule, as the offload-rule hook sees it. */
+struct chim_auto_rule {
+	int ifindex;
+	struct chim_policy p;
+};
+
+/* Every rule of a namespace, copied for the hook under RCU. */
+struct chim_auto_rules {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct chim_auto_rule r[];
+};
+
 struct chim_auto_req {
 	struct list_head node;
 	struct sock *sk;
@@ -347,6 +360,22 @@ static void auto_scan_work(struct work_struct *work)
 	}
 	kfree(batch);
 	kfree(pending);
+}
+
+/**
+ * chim_auto_resume() - a cause of a device's pause is over
+ * @cd: the binding
+ * @why: the CHIM_PAUSE_* cause
+ *
+ * When the device resumed (chim_dev_resume()), its offload rules apply to
+ * the established connections again.
+ *
+ * Context: RTNL held; sleeps.
+ */
+void chim_auto_resume(struct chim_dev *cd, unsigned int why)
+{
+	if (chim_dev_resume(cd, why) && cd->nr_policies && !cd->link_down)
+		chim_auto_scan(cd);
 }
 
 /**

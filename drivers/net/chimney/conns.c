@@ -2,7 +2,8 @@
 /*
  * The host's connections: its index of them by 4-tuple (what the control
  * plane finds and dumps, without asking the target), and the walks of its
- * tree that pick some (triggers, eviction, terminate by address).
+ * tree that pick some (triggers, terminate by address), with the
+ * eviction of a lower priority at capacity.
  *
  * A connection is in the index from the moment it is put into an
  * initiate's tree to the moment its terminate completes, before its owner
@@ -375,4 +376,65 @@ unsigned int chim_host_lowest_conns(struct chim_host *host, u8 below,
 out:
 	mutex_unlock(&host->lock);
 	return n;
+}
+
+/**
+ * chim_host_victim() - the connection an offload at capacity uploads
+ * @host: the device's host
+ * @priority: the new connection's priority
+ *
+ * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
+ * connections of that priority (all of them up to that many), the least
+ * recently active (its last segment, or its offload).  The work is bounded
+ * whatever the capacity: no copy of every connection, nothing allocated, a
+ * report of the target for at most CHIM_VICTIM_SAMPLE of them.
+ *
+ * Context: process; sleeps (the host lock).
+ * Return: the victim, held, or NULL when no connection has a lower
+ * priority.
+ */
+struct chim_conn *chim_host_victim(struct chim_host *host, u8 priority)
+{
+	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
+	struct chim_activity act[CHIM_VICTIM_SAMPLE];
+	unsigned int i, n, vi = 0;
+
+	n = chim_host_lowest_conns(host, priority, conns, act,
+				   ARRAY_SIZE(conns));
+	for (i = 0; i < n; i++)
+		if (!v || time_before(act[i].active, act[vi].active)) {
+			v = conns[i];
+			vi = i;
+		}
+	for (i = 0; i < n; i++)
+		if (conns[i] != v)
+			chim_obj_put(&conns[i]->obj);
+	return v;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_host_victim);
+
+/**
+ * chim_host_make_room() - at capacity: upload a connection of lower
+ *	priority than a new one (reason priority)
+ * @host: the host, whose target is full
+ * @priority: the new connection's priority
+ *
+ * The victim is chim_host_victim()'s.
+ *
+ * Context: process, no socket locked; sleeps.
+ * Return: 0 when one was uploaded, else -ENOSPC.
+ */
+int chim_host_make_room(struct chim_host *host, u8 priority)
+{
+	struct chim_conn *v = chim_host_victim(host, priority);
+	struct chim_obj *obj;
+	int err = -ENOSPC;
+
+	if (v) {
+		obj = &v->obj;
+		if (!chim_host_terminate(host, &obj, 1, CHIM_REASON_PRIORITY))
+			err = 0;
+		chim_obj_put(&v->obj);
+	}
+	return err;
 }

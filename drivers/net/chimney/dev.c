@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Binding an emulated offload target to a net_device, per network
- * namespace, and following the device's life: a device that goes away
- * (unregistered, or moved to another namespace) is detached first; its
- * other events are triggers (trigger.c).
+ * A device's binding: the target a driver created on it, its host side,
+ * its parameters and rules, whether it takes new offloads (pause, resume,
+ * link), and per namespace the list of bindings.  What an attach and a
+ * detach mean for the rest of the module (the catch, the rules at work,
+ * the low-activity scan) is net.c's.
  */
 #include <kunit/visibility.h>
 #include <linux/etherdevice.h>
@@ -15,8 +16,9 @@
 
 #include "defs.h"
 #include "dev.h"
+#include "netlink.h"
 
-static unsigned int chim_net_id __read_mostly;
+unsigned int chim_net_id __read_mostly;
 
 /* Every namespace's bindings, for system-wide events (suspend); RTNL. */
 LIST_HEAD(chim_devs_all);
@@ -77,14 +79,17 @@ struct chim_dev *chim_dev_lookup(struct net_device *dev)
 EXPORT_SYMBOL_IF_KUNIT(chim_dev_lookup);
 
 /**
- * chim_dev_attach() - attach an emulated target to a device
+ * chim_dev_create() - bind a new target to a device
  * @dev: an Ethernet device without a target
  * @cfg: capacity and parameters, already validated
+ *
+ * The binding is on the namespace's list when this returns (an attach
+ * event sent); chim_net_attach() is the whole attach.
  *
  * Context: RTNL held.
  * Return: the binding, or an ERR_PTR.
  */
-struct chim_dev *chim_dev_attach(struct net_device *dev,
+struct chim_dev *chim_dev_create(struct net_device *dev,
 				 const struct chim_dev_config *cfg)
 {
 	struct chim_dev *cd;
@@ -118,51 +123,48 @@ struct chim_dev *chim_dev_attach(struct net_device *dev,
 	if (netdev_master_upper_dev_get(dev))
 		cd->paused_by = CHIM_PAUSE_PORT;
 	list_add_tail(&cd->node, &chim_net(dev_net(dev))->devs);
-	err = chim_catch_update(dev_net(dev));
-	if (err) {
-		list_del(&cd->node);
-		goto err_host;
-	}
 	netdev_hold(dev, &cd->dev_tracker, GFP_KERNEL);
 	list_add_tail(&cd->all_node, &chim_devs_all);
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_ATTACH, GFP_KERNEL);
-	chim_trigger_idle_update(dev_net(dev));
 	return cd;
 
-err_host:
-	chim_host_destroy(cd->host);
 err_target:
 	cd->drv->destroy(cd->target);
 err_free:
 	kfree(cd);
 	return ERR_PTR(err);
 }
-EXPORT_SYMBOL_IF_KUNIT(chim_dev_attach);
+EXPORT_SYMBOL_IF_KUNIT(chim_dev_create);
 
 /**
- * chim_dev_detach() - upload everything and free the binding
+ * chim_dev_unlink() - no request finds the binding any more
  * @cd: the binding
  *
- * Order: (1) unlink it, so no new request finds it, (2) upload every
- * connection (reason detach) and free the host side, (3) free the target,
- * (4) drop the device.
+ * Context: RTNL held.
+ */
+void chim_dev_unlink(struct chim_dev *cd)
+{
+	ASSERT_RTNL();
+	list_del(&cd->node);
+	list_del(&cd->all_node);
+}
+
+/**
+ * chim_dev_destroy() - upload everything and free an unlinked binding
+ * @cd: the binding, off the lists (chim_dev_unlink())
+ *
+ * Order: (1) upload every connection (reason detach) and free the host
+ * side, (2) free the target, (3) the detach event, (4) drop the device.
  *
  * Context: RTNL held; sleeps.
  */
-void chim_dev_detach(struct chim_dev *cd)
+void chim_dev_destroy(struct chim_dev *cd)
 {
 	struct chim_policy *p, *tmp;
 
 	ASSERT_RTNL();
-	list_del(&cd->node);
-	list_del(&cd->all_node);
-	if (cd->nr_policies)
-		chim_auto_update(dev_net(cd->dev));
-	chim_trigger_idle_update(dev_net(cd->dev));
 	chim_host_destroy(cd->host);
 	cd->host = NULL;
-	/* Every socket of the device is thawed: no catch needed for it. */
-	chim_catch_update(dev_net(cd->dev));
 	cd->drv->destroy(cd->target);
 	list_for_each_entry_safe(p, tmp, &cd->policies, node)
 		kfree(p);
@@ -170,7 +172,6 @@ void chim_dev_detach(struct chim_dev *cd)
 	netdev_put(cd->dev, &cd->dev_tracker);
 	kfree(cd);
 }
-EXPORT_SYMBOL_IF_KUNIT(chim_dev_detach);
 
 /**
  * chim_dev_pause() - upload everything; no new offload until resumed
@@ -200,13 +201,14 @@ void chim_dev_pause(struct chim_dev *cd, unsigned int why,
  * @cd: the binding
  * @why: the CHIM_PAUSE_* cause
  *
- * With the last cause gone, offloads may start again (an event) and the
- * device's offload rules apply to the established connections again.  The
+ * With the last cause gone, offloads may start again (an event).  The
  * administrator's resume also ends a pause the target indicated.
+ * chim_auto_resume() also applies the device's rules again.
  *
  * Context: RTNL held; sleeps.
+ * Return: true when the device resumed (it was paused and is no more).
  */
-void chim_dev_resume(struct chim_dev *cd, unsigned int why)
+bool chim_dev_resume(struct chim_dev *cd, unsigned int why)
 {
 	bool was = chim_dev_paused(cd);
 
@@ -215,10 +217,9 @@ void chim_dev_resume(struct chim_dev *cd, unsigned int why)
 	if (why & CHIM_PAUSE_ADMIN && cd->host->paused)
 		chim_indicate_resume(cd->target);
 	if (!was || chim_dev_paused(cd))
-		return;
+		return false;
 	chim_nl_notify_dev(cd, CHIMNEY_EVENT_TYPE_RESUME, GFP_KERNEL);
-	if (cd->nr_policies && !cd->link_down)
-		chim_auto_scan(cd);
+	return true;
 }
 
 /**
@@ -256,30 +257,6 @@ bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t)
 }
 
 /**
- * chim_dev_paused() - whether new offloads are refused for a pause
- * @cd: the binding
- *
- * Return: true when paused by the host (administrator, reconfiguration,
- * suspend) or by the target.
- */
-bool chim_dev_paused(struct chim_dev *cd)
-{
-	/* No host: detached, the detach event is being sent. */
-	return cd->paused_by || (cd->host && READ_ONCE(cd->host->paused));
-}
-
-/**
- * chim_dev_refuses() - whether new offloads are refused, paused or down
- * @cd: the binding
- *
- * Return: true when paused or when the device's link is down.
- */
-bool chim_dev_refuses(struct chim_dev *cd)
-{
-	return chim_dev_paused(cd) || cd->link_down;
-}
-
-/**
  * chim_dev_admit() - whether the device takes new offloads now
  * @cd: the binding
  * @extack: receives the reason of a refusal
@@ -305,113 +282,56 @@ int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack)
 	return 0;
 }
 
-static int chim_netdev_event(struct notifier_block *nb, unsigned long event,
-			     void *ptr)
+/* The target attached to device @ifindex of @net, looked up again. */
+static struct chim_dev *ifindex_binding(struct net *net, int ifindex)
 {
-	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct net_device *dev = __dev_get_by_index(net, ifindex);
+
+	return dev ? chim_dev_lookup(dev) : NULL;
+}
+
+/**
+ * chim_dev_terminate_all() - upload everything a device's target runs, a
+ *	batch per RTNL hold
+ * @net: the namespace
+ * @ifindex: the device
+ * @reason: why
+ *
+ * CHIM_RTNL_BATCH connections per RTNL hold, so that 100,000 connections
+ * never hold it for minutes.  The binding is looked up again for each
+ * batch (a detach meanwhile has uploaded everything itself).  No more
+ * connections than it had at the start go by batches; the last step
+ * uploads what remains (paths, neighbors, connections offloaded meanwhile)
+ * in one go.
+ *
+ * Context: process, RTNL not held; sleeps.
+ */
+void chim_dev_terminate_all(struct net *net, int ifindex,
+			    enum chim_upload_reason reason)
+{
+	struct chim_conn *batch[CHIM_RTNL_BATCH];
+	unsigned int budget = UINT_MAX, total, n, i;
+	struct chim_obj *obj;
 	struct chim_dev *cd;
 
-	cd = chim_dev_lookup(dev);
-	if (!cd)
-		return NOTIFY_DONE;
-	/* Unregister also comes first when a device changes namespace. */
-	if (event == NETDEV_UNREGISTER)
-		chim_dev_detach(cd);
-	else
-		chim_trigger_netdev(cd, event);
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block chim_netdev_nb = {
-	.notifier_call = chim_netdev_event,
-};
-
-static int __net_init chim_net_init(struct net *net)
-{
-	INIT_LIST_HEAD(&chim_net(net)->devs);
-	chim_auto_init(net, chim_net(net));
-	chim_trigger_net_init(chim_net(net));
-	return 0;
-}
-
-static void __net_exit chim_net_exit(struct net *net)
-{
-	struct chim_dev *cd, *tmp;
-
-	rtnl_lock();
-	list_for_each_entry_safe(cd, tmp, &chim_net(net)->devs, node)
-		chim_dev_detach(cd);
-	rtnl_unlock();
-	chim_trigger_net_exit(chim_net(net));
-	chim_auto_exit(net);
-}
-
-static struct pernet_operations chim_net_ops = {
-	.init = chim_net_init,
-	.exit = chim_net_exit,
-	.id = &chim_net_id,
-	.size = sizeof(struct chim_net),
-};
-
-/**
- * chim_dev_init() - per-namespace state and the device notifier
- *
- * Context: module init.
- * Return: 0 or a negative errno.
- */
-int chim_dev_init(void)
-{
-	int err;
-
-	err = register_pernet_subsys(&chim_net_ops);
-	if (err)
-		return err;
-	err = register_netdevice_notifier(&chim_netdev_nb);
-	if (err)
-		goto err_pernet;
-	err = chim_trigger_init();
-	if (err)
-		goto err_notifier;
-	return 0;
-
-err_notifier:
-	unregister_netdevice_notifier(&chim_netdev_nb);
-err_pernet:
-	unregister_pernet_subsys(&chim_net_ops);
-	return err;
-}
-
-/**
- * chim_dev_detach_all() - the module goes: detach every device of every
- *	namespace (every connection uploaded, reason detach)
- *
- * Context: module exit; takes RTNL.
- */
-void chim_dev_detach_all(void)
-{
-	struct chim_dev *cd, *tmp;
-
-	rtnl_lock();
-	list_for_each_entry_safe(cd, tmp, &chim_devs_all, all_node)
-		chim_dev_detach(cd);
-	rtnl_unlock();
-}
-
-/**
- * chim_dev_uninit() - detach every device of every namespace
- *
- * Context: module exit.
- */
-void chim_dev_uninit(void)
-{
-	/*
-	 * Detach first (a device attached since chim_dev_detach_all()):
-	 * unregistering the notifier replays GOING_DOWN and DOWN for every
-	 * device, which would upload everything as link-down instead.
-	 */
-	chim_dev_detach_all();
-	chim_trigger_uninit();
-	unregister_netdevice_notifier(&chim_netdev_nb);
-	/* Runs chim_net_exit() for every namespace: detaches everything. */
-	unregister_pernet_subsys(&chim_net_ops);
+	do {
+		rtnl_lock();
+		cd = ifindex_binding(net, ifindex);
+		if (!cd) {
+			rtnl_unlock();
+			return;
+		}
+		n = chim_host_some_conns(cd->host, batch,
+					 min_t(unsigned int, budget, CHIM_RTNL_BATCH), &total);
+		budget = min(budget, total) - n;
+		for (i = 0; i < n; i++) {
+			obj = &batch[i]->obj;
+			chim_host_terminate(cd->host, &obj, 1, reason);
+			chim_obj_put(obj);
+		}
+		if (!n)
+			chim_host_terminate_all(cd->host, reason);
+		rtnl_unlock();
+		cond_resched();
+	} while (n);
 }

@@ -7,6 +7,7 @@
 #include <net/net_namespace.h>
 
 #include "driver.h"
+#include "auto.h"
 #include "host.h"
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS */
@@ -91,47 +92,8 @@ struct chim_dev {
 	bool opt_in;
 };
 
-/* One device's rule, as the offload-rule hook sees it. */
-struct chim_auto_rule {
-	int ifindex;
-	struct chim_policy p;
-};
-
-/* Every rule of a namespace, copied for the hook under RCU. */
-struct chim_auto_rules {
-	struct rcu_head rcu;
-	unsigned int n;
-	struct chim_auto_rule r[];
-};
-
-/**
- * struct chim_auto - offload rules at work in a namespace (auto.c)
- * @rules: a copy of every device's rules for @hooks; RCU, written under
- *	RTNL
- * @hooked: @hooks are registered (while there is a rule)
- * @hooks: NF_INET_LOCAL_OUT, IPv4 and IPv6: a connection's segments out
- * @lock: protects @pending and @npending
- * @pending: connections a rule matched, waiting for @work; each holds a
- *	socket reference
- * @npending: their number
- * @work: offloads them
- * @scan_work: walks the established hash for the devices whose
- *	&chim_dev.scan_pending is set
- * @net: the namespace
- */
-struct chim_auto {
-	struct chim_auto_rules __rcu *rules;
-	bool hooked;
-	struct nf_hook_ops hooks[2];
-	spinlock_t lock;	/* see @lock above */
-	struct list_head pending;
-	unsigned int npending;
-	struct work_struct work;
-	struct work_struct scan_work;
-	struct net *net;
-};
-
 extern struct list_head chim_devs_all;
+extern unsigned int chim_net_id;
 
 /* Why a device refuses new offloads (&chim_dev.paused_by). */
 #define CHIM_PAUSE_ADMIN	BIT(0)	/* `dev pause`, until `dev resume` */
@@ -169,53 +131,44 @@ struct chim_dev_config {
 };
 
 struct chim_net *chim_net(struct net *net);
-int chim_catch_update(struct net *net);
 void chim_dev_config_init(struct chim_dev_config *cfg);
-void chim_dev_detach_all(void);
-struct chim_dev *chim_dev_attach(struct net_device *dev,
+struct chim_dev *chim_dev_create(struct net_device *dev,
 				 const struct chim_dev_config *cfg);
-void chim_dev_detach(struct chim_dev *cd);
+void chim_dev_unlink(struct chim_dev *cd);
+void chim_dev_destroy(struct chim_dev *cd);
 struct chim_dev *chim_dev_lookup(struct net_device *dev);
 void chim_dev_pause(struct chim_dev *cd, unsigned int why,
 		    enum chim_upload_reason reason);
-void chim_dev_resume(struct chim_dev *cd, unsigned int why);
-bool chim_dev_paused(struct chim_dev *cd);
-bool chim_dev_refuses(struct chim_dev *cd);
+bool chim_dev_resume(struct chim_dev *cd, unsigned int why);
 int chim_dev_admit(struct chim_dev *cd, struct netlink_ext_ack *extack);
+void chim_dev_terminate_all(struct net *net, int ifindex,
+			    enum chim_upload_reason reason);
 const struct chim_policy *chim_dev_match(struct chim_dev *cd,
 					 const struct chim_tuple *t);
 bool chim_policy_match(const struct chim_policy *p, const struct chim_tuple *t);
 
-/* trigger.c: why the host terminates */
-void chim_trigger_net_init(struct chim_net *cn);
-void chim_trigger_net_exit(struct chim_net *cn);
-void chim_trigger_netdev(struct chim_dev *cd, unsigned long event);
-void chim_trigger_idle_update(struct net *net);
-int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
-			   struct netlink_ext_ack *extack);
-struct chim_conn *chim_trigger_victim(struct chim_host *host, u8 priority);
-unsigned int chim_trigger_idle_conns(struct chim_host *host,
-				     unsigned int window_ms, u64 idle_bytes,
-				     struct chim_conn **conns,
-				     unsigned int max, bool *left);
-int chim_trigger_init(void);
-void chim_trigger_uninit(void);
+/**
+ * chim_dev_paused() - whether new offloads are refused for a pause
+ * @cd: the binding
+ *
+ * Return: true when paused by the host (administrator, reconfiguration,
+ * suspend) or by the target.
+ */
+static inline bool chim_dev_paused(struct chim_dev *cd)
+{
+	/* No host: detached, the detach event is being sent. */
+	return cd->paused_by || (cd->host && READ_ONCE(cd->host->paused));
+}
 
-/* auto.c: offload rules at work */
-void chim_auto_init(struct net *net, struct chim_net *cn);
-void chim_auto_exit(struct net *net);
-void chim_auto_update(struct net *net);
-void chim_auto_scan(struct chim_dev *cd);
-
-int chim_dev_init(void);
-void chim_dev_uninit(void);
-
-/* netlink.c */
-void chim_nl_notify_dev(struct chim_dev *cd, enum chimney_event_type type,
-			gfp_t gfp);
-void chim_nl_notify_host(struct chim_host *host,
-			 const struct chim_host_event *ev, gfp_t gfp);
-int chim_nl_init(void);
-void chim_nl_uninit(void);
+/**
+ * chim_dev_refuses() - whether new offloads are refused, paused or down
+ * @cd: the binding
+ *
+ * Return: true when paused or when the device's link is down.
+ */
+static inline bool chim_dev_refuses(struct chim_dev *cd)
+{
+	return chim_dev_paused(cd) || cd->link_down;
+}
 
 #endif /* _CHIMNEY_DEV_H */

@@ -10,7 +10,8 @@
 #include <net/tcp.h>
 
 #include "defs.h"
-#include "dev.h"
+#include "net.h"
+#include "netlink.h"
 #include "sock.h"
 #include "table.h"
 
@@ -19,7 +20,7 @@ static int __init chimney_init(void)
 	int err;
 
 	chim_table_init();
-	err = chim_dev_init();
+	err = chim_net_register();
 	if (err)
 		goto err_dev;
 	err = chim_nl_init();
@@ -34,7 +35,7 @@ static int __init chimney_init(void)
 err_sock:
 	chim_nl_uninit();
 err_nl:
-	chim_dev_uninit();
+	chim_net_unregister();
 err_dev:
 	return err;
 }
@@ -48,9 +49,9 @@ static void __exit chimney_exit(void)
 	 * had the ULP are given their stock operations back.
 	 */
 	chim_sock_stop();
-	chim_dev_detach_all();
+	chim_net_detach_all();
 	chim_nl_uninit();
-	chim_dev_uninit();
+	chim_net_unregister();
 	chim_sock_uninit();
 	pr_info("unloaded\n");
 }

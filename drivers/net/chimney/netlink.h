@@ -36,6 +36,8 @@ int chim_nl_dev_op(struct genl_info *info, chim_nl_dev_fn op, void *arg);
 int chim_nl_addr(struct genl_info *info, int v4, int v6, struct in6_addr *addr,
 		 u8 *family);
 int chim_nl_tuple(struct genl_info *info, struct chim_tuple *t);
+enum chim_upload_reason chim_nl_reason(struct genl_info *info,
+				       enum chim_upload_reason dflt);
 int chim_nl_put_addr(struct sk_buff *skb, int v4, int v6,
 		     const struct in6_addr *addr, u8 family);
 int chim_nl_put_tuple(struct sk_buff *skb, const struct chim_tuple *t);
@@ -46,5 +48,11 @@ struct chim_nl_dump_ctx *chim_nl_dump_ctx(struct netlink_callback *cb);
 void *chim_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb);
 int chim_nl_dump_devs(struct sk_buff *skb, struct netlink_callback *cb,
 		      chim_nl_dump_fn fill);
+void chim_nl_notify_dev(struct chim_dev *cd, enum chimney_event_type type,
+			gfp_t gfp);
+void chim_nl_notify_host(struct chim_host *host,
+			 const struct chim_host_event *ev, gfp_t gfp);
+int chim_nl_init(void);
+void chim_nl_uninit(void);
 
 #endif /* _CHIMNEY_NETLINK_H */

@@ -426,33 +426,6 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	return ret;
 }
 
-/**
- * chim_sock_frozen_writable() - whether poll reports a frozen socket writable
- * @sk: the socket
- * @csk: its context
- *
- * A frozen socket has no send buffer (freeze()), so the stock poll never
- * reports it writable, yet a send on it is taken: the send brings the
- * connection back first.  An event-loop application waits for EPOLLOUT
- * before it writes, so report what the stock poll would report with the
- * send buffer the socket had.  Racy by nature, as every poll is: the
- * state is read again by the send itself.
- *
- * Context: any, lockless.
- * Return: true when the socket is frozen and the stock poll would report
- * it writable with the send buffer it had.
- */
-bool chim_sock_frozen_writable(const struct sock *sk,
-			       const struct chim_sock *csk)
-{
-	int queued = READ_ONCE(sk->sk_wmem_queued);
-
-	return csk_frozen(csk) &&
-	       (1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) &&
-	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
-	       READ_ONCE(csk->snap.sndbuf) - queued >= queued / 2;
-}
-
 static __poll_t chim_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {

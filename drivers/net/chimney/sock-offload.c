@@ -468,7 +468,10 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	if (!err && chim_host_full(cd->host)) {
 		/* One socket lock at a time: the victim's restore takes its own. */
 		release_sock(sk);
-		err = chim_trigger_make_room(cd, priority, extack);
+		err = chim_host_make_room(cd->host, priority);
+		if (err)
+			NL_SET_ERR_MSG(extack,
+				       "the target is full and runs no connection of a lower priority");
 		lock_sock(sk);
 		if (!err)
 			err = eligible(sk, csk, cd, extack);

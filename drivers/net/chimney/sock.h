@@ -154,10 +154,13 @@ int chim_sock_init(void);
 void chim_sock_stop(void);
 void chim_sock_uninit(void);
 
+int chim_catch_update(struct net *net);
+
 /* ---- internal: between the socket layer's files --------------------- */
 
 /*
- * sock.c (the ULP's life), sock-calls.c (the application calls),
+ * sock.c (what the layer shares: contexts, counted calls), ulp.c (the
+ * ULP's life, the module's exit), sock-calls.c (the application calls),
  * sock-offload.c (freeze, snapshot, offload), sock-restore.c (the host's
  * callbacks, the restore) and catch.c (a frozen socket's other segments).
  * Nothing outside them uses what follows.
@@ -213,21 +216,28 @@ static inline bool csk_frozen(const struct chim_sock *csk)
 }
 
 /* sock.c */
+#define CHIM_ULP_NAME "chimney"
+extern struct percpu_ref chim_calls;
+extern struct completion chim_calls_done;
+extern struct task_struct *chim_attaching;
+extern const struct tcp_ulp_ops *chim_ulp;
 void chim_sock_enter(void);
 void chim_sock_leave(void);
+void chim_sock_blocked_init(void);
 void chim_sock_blocked_begin(struct chim_blocked *b);
 void chim_sock_blocked_end(struct chim_blocked *b);
+unsigned int chim_sock_kick_blocked(void);
 struct chim_sock *chim_sock_ctx_rcu(const struct sock *sk);
 bool chim_sock_queue_ask(struct sock *sk, struct chim_sock *csk);
 void chim_sock_put(struct chim_sock *csk);
 int chim_sock_attach_ulp(struct sock *sk, struct netlink_ext_ack *extack);
+bool chim_sock_frozen_writable(const struct sock *sk,
+			       const struct chim_sock *csk);
 
 /* sock-calls.c */
 int chim_sock_start_upload(struct chim_sock *csk,
 			   enum chim_upload_reason reason, bool ask,
 			   bool terminate, bool killable);
-bool chim_sock_frozen_writable(const struct sock *sk,
-			       const struct chim_sock *csk);
 int chim_sock_build_prot(struct sock *sk, int i);
 
 /* sock-offload.c */

@@ -30,6 +30,8 @@
 
 #include "defs.h"
 #include "dev.h"
+#include "netlink.h"
+#include "trigger.h"
 
 /* How often the low-activity scan runs while a device has an idle timeout. */
 #define CHIM_IDLE_TICK_MS	100
@@ -81,7 +83,7 @@ void chim_trigger_netdev(struct chim_dev *cd, unsigned long event)
 		if (netdev_master_upper_dev_get(dev))
 			chim_dev_pause(cd, CHIM_PAUSE_PORT, CHIM_REASON_PAUSE);
 		else if (cd->paused_by & CHIM_PAUSE_PORT)
-			chim_dev_resume(cd, CHIM_PAUSE_PORT);
+			chim_auto_resume(cd, CHIM_PAUSE_PORT);
 		break;
 	}
 }
@@ -94,7 +96,7 @@ static void reconf_work(struct work_struct *work)
 	rtnl_lock();
 	list_for_each_entry(cd, &cn->devs, node)
 		if (cd->paused_by & CHIM_PAUSE_RECONF)
-			chim_dev_resume(cd, CHIM_PAUSE_RECONF);
+			chim_auto_resume(cd, CHIM_PAUSE_RECONF);
 	rtnl_unlock();
 }
 
@@ -119,7 +121,7 @@ static int chim_pm_event(struct notifier_block *nb, unsigned long action,
 	case PM_POST_RESTORE:
 		rtnl_lock();
 		list_for_each_entry(cd, &chim_devs_all, all_node)
-			chim_dev_resume(cd, CHIM_PAUSE_SUSPEND);
+			chim_auto_resume(cd, CHIM_PAUSE_SUSPEND);
 		rtnl_unlock();
 		break;
 	}
@@ -138,70 +140,6 @@ static int terminate_conn(struct chim_dev *cd, struct chim_conn *conn,
 	struct chim_obj *obj = &conn->obj;
 
 	return chim_host_terminate(cd->host, &obj, 1, reason);
-}
-
-/**
- * chim_trigger_victim() - the connection an offload at capacity uploads
- * @host: the device's host
- * @priority: the new connection's priority
- *
- * The victim has the lowest priority; of the first CHIM_VICTIM_SAMPLE
- * connections of that priority (all of them up to that many), the least
- * recently active (its last segment, or its offload).  The work is bounded
- * whatever the capacity: no copy of every connection, nothing allocated, a
- * report of the target for at most CHIM_VICTIM_SAMPLE of them.
- *
- * Context: process; sleeps (the host lock).
- * Return: the victim, held, or NULL when no connection has a lower
- * priority.
- */
-struct chim_conn *chim_trigger_victim(struct chim_host *host, u8 priority)
-{
-	struct chim_conn *conns[CHIM_VICTIM_SAMPLE], *v = NULL;
-	struct chim_activity act[CHIM_VICTIM_SAMPLE];
-	unsigned int i, n, vi = 0;
-
-	n = chim_host_lowest_conns(host, priority, conns, act,
-				   ARRAY_SIZE(conns));
-	for (i = 0; i < n; i++)
-		if (!v || time_before(act[i].active, act[vi].active)) {
-			v = conns[i];
-			vi = i;
-		}
-	for (i = 0; i < n; i++)
-		if (conns[i] != v)
-			chim_obj_put(&conns[i]->obj);
-	return v;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_trigger_victim);
-
-/**
- * chim_trigger_make_room() - at capacity: upload a connection of lower
- *	priority than a new one
- * @cd: the binding, whose target is full
- * @priority: the new connection's priority
- * @extack: receives the reason of a refusal
- *
- * The victim is chim_trigger_victim()'s.
- *
- * Context: RTNL held, no socket locked; sleeps.
- * Return: 0 when one was uploaded, else -ENOSPC.
- */
-int chim_trigger_make_room(struct chim_dev *cd, u8 priority,
-			   struct netlink_ext_ack *extack)
-{
-	struct chim_conn *v = chim_trigger_victim(cd->host, priority);
-	int err = -ENOSPC;
-
-	if (v) {
-		if (!terminate_conn(cd, v, CHIM_REASON_PRIORITY))
-			err = 0;
-		chim_obj_put(&v->obj);
-	}
-	if (err)
-		NL_SET_ERR_MSG(extack,
-			       "the target is full and runs no connection of a lower priority");
-	return err;
 }
 
 struct idle_scan {
