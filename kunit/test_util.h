@@ -4,8 +4,9 @@
 
 #include <kunit/test.h>
 
-#include "host.h"
+#include "block.h"
 #include "emu/emu.h"
+#include "host.h"
 
 /* What a connection's owner saw, through &struct chim_conn_ops. */
 struct chim_test_owner {

@@ -29,6 +29,7 @@ step() { # NAME CMD...: a host-side step, timed; failing ends the run
 step "modules and tools" make -s -C "$root" all
 step "6.1 compile" make -s -C "$root" compat-6.1
 step "checkpatch --strict" make -s -C "$root" checkpatch
+step "layers: no call upwards" python3 "$here/layers.py"
 step "VM boot from a copy under /tmp" "$here/path-check.sh"
 
 echo "== VM: KUnit and selftests"

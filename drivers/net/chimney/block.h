@@ -12,5 +12,6 @@ struct chim_block *chim_block_create(struct chim_tree *tree,
 				     struct chim_obj *handle, void **target_ctx);
 void chim_tree_destroy(struct chim_tree *tree);
 bool chim_status_ok(enum chim_status status);
+int chim_status_to_errno(enum chim_status status);
 
 #endif /* _CHIMNEY_BLOCK_H */

@@ -21,32 +21,6 @@
 #include "host.h"
 
 /**
- * chim_status_to_errno() - the errno for a failed block status
- * @status: a block status
- *
- * Return: 0 for SUCCESS and PARTIAL_SUCCESS, a negative errno otherwise.
- */
-int chim_status_to_errno(enum chim_status status)
-{
-	switch (status) {
-	case CHIM_STATUS_SUCCESS:
-	case CHIM_STATUS_PARTIAL_SUCCESS:
-		return 0;
-	case CHIM_STATUS_RESOURCES:
-		return -ENOMEM;
-	case CHIM_STATUS_OFFLOAD_TCP_ENTRIES:
-	case CHIM_STATUS_OFFLOAD_PATH_ENTRIES:
-	case CHIM_STATUS_OFFLOAD_NEIGHBOR_ENTRIES:
-		return -ENOSPC;
-	case CHIM_STATUS_OFFLOAD_CONNECTION_REJECTED:
-		return -ECONNREFUSED;
-	default:
-		return -EIO;
-	}
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_status_to_errno);
-
-/**
  * chim_trace_step() - record one step of a Part 2 terminate
  * @target: the target
  * @step: the step

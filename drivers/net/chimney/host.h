@@ -196,6 +196,5 @@ bool chim_host_conn_activity(struct chim_host *host, struct chim_conn *conn,
 struct chim_conn *chim_host_victim(struct chim_host *host, u8 priority);
 int chim_host_make_room(struct chim_host *host, u8 priority);
 void chim_host_request_work(struct work_struct *work);
-int chim_status_to_errno(enum chim_status status);
 
 #endif /* _CHIMNEY_HOST_H */
