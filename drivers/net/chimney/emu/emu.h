@@ -3,6 +3,7 @@
 #define _CHIMNEY_EMU_H
 
 #include <linux/netfilter.h>
+#include <linux/tcp.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/chimney.h>
@@ -148,6 +149,72 @@ int chim_emu_request_retrieve(struct chim_emu *emu,
 			      const struct chim_tuple *tuple,
 			      enum chim_upload_reason reason);
 void chim_emu_request_upload_all(struct chim_emu *emu);
+
+/**
+ * struct chim_eng_seg - the variable fields of a segment the engine sends
+ * @seq: sequence number
+ * @ack: acknowledgment number
+ * @tsval: TSval, with timestamps
+ * @tsecr: TSecr, with timestamps
+ * @win: the window field (already scaled down)
+ * @flags: TCPHDR_* flags
+ */
+struct chim_eng_seg {
+	u32 seq;
+	u32 ack;
+	u32 tsval;
+	u32 tsecr;
+	u16 win;
+	u8 flags;
+};
+
+/**
+ * struct chim_eng_in - the fields of a received segment the engine
+ *	decides on
+ * @seq: sequence number
+ * @end_seq: @seq + @len
+ * @ack: acknowledgment number
+ * @tsval: TSval, when @has_ts
+ * @tsecr: TSecr, when @has_ts
+ * @len: payload length
+ * @win: the window field (not scaled)
+ * @flags: TCPHDR_* flags
+ * @has_ts: it carries a timestamp option
+ */
+struct chim_eng_in {
+	u32 seq;
+	u32 end_seq;
+	u32 ack;
+	u32 tsval;
+	u32 tsecr;
+	u32 len;
+	u16 win;
+	u8 flags;
+	bool has_ts;
+};
+
+/* What the engine does with a received segment. */
+enum chim_eng_verdict {
+	CHIM_ENG_DATA,	/* in-order payload: deliver it, then ACK */
+	CHIM_ENG_ACK,	/* no payload, nothing unusual: its ACK and window */
+	CHIM_ENG_DUP,	/* old or not acceptable: drop it, answer with an ACK */
+	CHIM_ENG_DROP,	/* drop it silently */
+	CHIM_ENG_PUNT,	/* not the engine's: hold it unacknowledged, ask */
+};
+
+/* input.c: what a received segment is */
+bool chim_eng_parse(const struct tcphdr *th, u32 payload,
+		    struct chim_eng_in *in);
+enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
+					bool ts, u32 rcv_edge,
+					const struct chim_eng_in *in,
+					enum chim_upload_reason *reason);
+
+/* output.c: frames of the engine */
+struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
+			       struct net_device *dev,
+			       const struct chim_eng_seg *seg,
+			       const struct sk_buff *data, u32 off, u32 len);
 
 /* rx.c: the receive side of the emulated NIC */
 int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev);

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The emulated NIC's transmit side: the frames its engine sends for a
+ * connection it runs, built from the offloaded state alone (the neighbor's
+ * MAC addresses, the path's addresses, the connection's ports, TTL or hop
+ * limit, TOS or traffic class, timestamps), as a NIC builds them from its
+ * own tables: no socket, no route lookup, nothing of the host's stack.
+ *
+ * The checksums are computed here, in software, so that a frame is right
+ * on any device; the headers are linear.
+ */
+#include <kunit/visibility.h>
+#include <linux/etherdevice.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/tcp.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/ipv6.h>
+#include <net/tcp.h>
+
+#include "emu.h"
+
+/* NOP, NOP, timestamp: what the engine puts in every segment with TS. */
+#define CHIM_TS_OPT_LEN		TCPOLEN_TSTAMP_ALIGNED
+
+static bool conn_v6(const struct chim_emu_conn *ec)
+{
+	return ec->path->path.c.family == AF_INET6;
+}
+
+static void put_tcp(struct sk_buff *skb, const struct chim_emu_conn *ec,
+		    const struct chim_eng_seg *seg, bool ts)
+{
+	unsigned int hlen = sizeof(struct tcphdr) + (ts ? CHIM_TS_OPT_LEN : 0);
+	struct tcphdr *th = skb_push(skb, hlen);
+
+	skb_reset_transport_header(skb);
+	memset(th, 0, sizeof(*th));
+	th->source = ec->c.local_port;
+	th->dest = ec->c.remote_port;
+	th->seq = htonl(seg->seq);
+	th->ack_seq = htonl(seg->ack);
+	th->doff = hlen / 4;
+	tcp_flag_byte(th) = seg->flags;
+	th->window = htons(seg->win);
+	if (ts) {
+		__be32 *opt = (__be32 *)(th + 1);
+
+		*opt++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
+			       (TCPOPT_TIMESTAMP << 8) | TCPOLEN_TIMESTAMP);
+		*opt++ = htonl(seg->tsval);
+		*opt = htonl(seg->tsecr);
+	}
+}
+
+static void put_ipv4(struct sk_buff *skb, const struct chim_emu_conn *ec)
+{
+	const struct chim_path_const *p = &ec->path->path.c;
+	unsigned int tcplen = skb->len;
+	struct tcphdr *th = tcp_hdr(skb);
+	struct iphdr *iph;
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = ec->cached.tos_or_traffic_class;
+	iph->tot_len = htons(skb->len);
+	/* Atomic datagrams (DF): the ID carries nothing (RFC 6864). */
+	iph->id = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ec->cached.ttl_or_hop_limit;
+	iph->protocol = IPPROTO_TCP;
+	iph->saddr = p->source_address.s6_addr32[3];
+	iph->daddr = p->destination_address.s6_addr32[3];
+	ip_send_check(iph);
+	th->check = 0;
+	th->check = csum_tcpudp_magic(iph->saddr, iph->daddr, tcplen,
+				      IPPROTO_TCP, csum_partial(th, tcplen, 0));
+	skb->protocol = htons(ETH_P_IP);
+}
+
+static void put_ipv6(struct sk_buff *skb, const struct chim_emu_conn *ec)
+{
+	const struct chim_path_const *p = &ec->path->path.c;
+	unsigned int tcplen = skb->len;
+	struct tcphdr *th = tcp_hdr(skb);
+	struct ipv6hdr *ip6h;
+
+	ip6h = skb_push(skb, sizeof(*ip6h));
+	skb_reset_network_header(skb);
+	ip6_flow_hdr(ip6h, ec->cached.tos_or_traffic_class,
+		     htonl(ec->cached.flow_label & IPV6_FLOWLABEL_MASK));
+	ip6h->payload_len = htons(tcplen);
+	ip6h->nexthdr = IPPROTO_TCP;
+	ip6h->hop_limit = ec->cached.ttl_or_hop_limit;
+	ip6h->saddr = p->source_address;
+	ip6h->daddr = p->destination_address;
+	th->check = 0;
+	th->check = csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, tcplen,
+				    IPPROTO_TCP, csum_partial(th, tcplen, 0));
+	skb->protocol = htons(ETH_P_IPV6);
+}
+
+/**
+ * chim_eng_frame() - a TCP segment of a connection the target runs, as a
+ *	frame for its device
+ * @ec: the connection, with its path and neighbor contexts
+ * @dev: the device it leaves by
+ * @seg: the TCP header's variable fields
+ * @data: the payload, or NULL for none
+ * @off: where the payload starts in @data
+ * @len: its length (at most the connection's MSS: no segmentation here)
+ *
+ * The frame carries the timestamp option when the connection negotiated
+ * timestamps.  Context: any; allocates with GFP_ATOMIC.
+ *
+ * Return: the frame, ready for dev_queue_xmit(), or NULL without memory
+ * (or when @data is shorter than @off + @len).
+ */
+struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
+			       struct net_device *dev,
+			       const struct chim_eng_seg *seg,
+			       const struct sk_buff *data, u32 off, u32 len)
+{
+	bool ts = ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED;
+	bool v6 = conn_v6(ec);
+	const struct chim_neigh_state *n = &ec->path->parent->neigh;
+	unsigned int hdrs = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+			    sizeof(struct tcphdr) + CHIM_TS_OPT_LEN;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(LL_RESERVED_SPACE(dev) + hdrs + len, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_RESERVED_SPACE(dev) + hdrs);
+	if (len && skb_copy_bits(data, off, skb_put(skb, len), len)) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	put_tcp(skb, ec, seg, ts);
+	if (v6)
+		put_ipv6(skb, ec);
+	else
+		put_ipv4(skb, ec);
+	skb->dev = dev;
+	skb->priority = ec->cached.user_priority;
+	skb->ip_summed = CHECKSUM_NONE;
+	/* One flow, one transmit queue: the connection's HashValue. */
+	skb_set_hash(skb, ec->c.hash_value, PKT_HASH_TYPE_L4);
+	if (dev_hard_header(skb, dev, ntohs(skb->protocol),
+			    n->cached.dl_destination_address,
+			    n->c.dl_source_address, skb->len) < 0) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	skb_reset_mac_header(skb);
+	return skb;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_frame);

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the emulated NIC's engine.  Frames built from the offloaded state
+ * alone are checked field by field, their checksums verified the way a
+ * receiver verifies them, on a real (unregistered) Ethernet device; each
+ * kind of received segment gets its verdict and, when punted, its reason.
+ */
+#include <kunit/test.h>
+#include <linux/etherdevice.h>
+#include <linux/ip.h>
+#include <linux/inet.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/tcp.h>
+
+#include "emu/emu.h"
+
+static const u8 our_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const u8 peer_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
+
+/* A connection as the target holds it, with its path and neighbor. */
+struct eng_fixture {
+	struct chim_emu_obj neigh;
+	struct chim_emu_obj path;
+	struct chim_emu_conn ec;
+	struct net_device *dev;
+};
+
+static void fixture_exit(void *arg)
+{
+	free_netdev(arg);
+}
+
+static struct eng_fixture *fixture(struct kunit *test, bool v6, bool ts)
+{
+	struct eng_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct chim_path_const *p;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	f->dev = alloc_etherdev(0);
+	KUNIT_ASSERT_NOT_NULL(test, f->dev);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fixture_exit,
+							f->dev), 0);
+	f->neigh.type = CHIM_OBJ_NEIGH;
+	ether_addr_copy(f->neigh.neigh.c.dl_source_address, our_mac);
+	ether_addr_copy(f->neigh.neigh.cached.dl_destination_address, peer_mac);
+	f->path.type = CHIM_OBJ_PATH;
+	f->path.parent = &f->neigh;
+	p = &f->path.path.c;
+	if (v6) {
+		p->family = AF_INET6;
+		KUNIT_ASSERT_EQ(test, in6_pton("2001:db8::1", -1,
+					       p->source_address.s6_addr, -1,
+					       NULL), 1);
+		KUNIT_ASSERT_EQ(test, in6_pton("2001:db8::2", -1,
+					       p->destination_address.s6_addr,
+					       -1, NULL), 1);
+	} else {
+		p->family = AF_INET;
+		ipv6_addr_set_v4mapped(htonl(0xc0000201), &p->source_address);
+		ipv6_addr_set_v4mapped(htonl(0xc0000202), &p->destination_address);
+	}
+	f->ec.path = &f->path;
+	f->ec.c.local_port = htons(40000);
+	f->ec.c.remote_port = htons(5201);
+	f->ec.c.flags = ts ? CHIM_TCP_FLAG_TIMESTAMP_ENABLED : 0;
+	f->ec.c.hash_value = 0x1234abcd;
+	f->ec.cached.ttl_or_hop_limit = 61;
+	f->ec.cached.tos_or_traffic_class = 0x10;
+	f->ec.cached.flow_label = 0xabcde;
+	f->ec.cached.user_priority = 3;
+	return f;
+}
+
+static const struct chim_eng_seg test_seg = {
+	.seq = 0xfffffff0,	/* wraps inside the payload */
+	.ack = 0x10203040,
+	.tsval = 0x01020304,
+	.tsecr = 0x0a0b0c0d,
+	.win = 0x1234,
+	.flags = TCPHDR_ACK | TCPHDR_PSH,
+};
+
+/* The payload source: an skb with a pattern, read from an offset. */
+static struct sk_buff *payload(struct kunit *test, unsigned int len)
+{
+	struct sk_buff *skb = alloc_skb(len, GFP_KERNEL);
+	unsigned int i;
+	u8 *p;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	p = skb_put(skb, len);
+	for (i = 0; i < len; i++)
+		p[i] = i * 7 + 1;
+	return skb;
+}
+
+/* The TCP header at @l4, checked against the fixture and test_seg. */
+static struct tcphdr *check_tcp(struct kunit *test, void *l4, bool ts)
+{
+	struct tcphdr *th = l4;
+
+	KUNIT_EXPECT_EQ(test, th->source, htons(40000));
+	KUNIT_EXPECT_EQ(test, th->dest, htons(5201));
+	KUNIT_EXPECT_EQ(test, ntohl(th->seq), test_seg.seq);
+	KUNIT_EXPECT_EQ(test, ntohl(th->ack_seq), test_seg.ack);
+	KUNIT_EXPECT_EQ(test, ntohs(th->window), test_seg.win);
+	KUNIT_EXPECT_EQ(test, tcp_flag_byte(th), test_seg.flags);
+	KUNIT_EXPECT_EQ(test, th->doff * 4, ts ? 32 : 20);
+	if (ts) {
+		const u8 *o = (const u8 *)(th + 1);
+
+		KUNIT_EXPECT_EQ(test, o[0], TCPOPT_NOP);
+		KUNIT_EXPECT_EQ(test, o[1], TCPOPT_NOP);
+		KUNIT_EXPECT_EQ(test, o[2], TCPOPT_TIMESTAMP);
+		KUNIT_EXPECT_EQ(test, o[3], TCPOLEN_TIMESTAMP);
+		KUNIT_EXPECT_EQ(test, get_unaligned_be32(o + 4), test_seg.tsval);
+		KUNIT_EXPECT_EQ(test, get_unaligned_be32(o + 8), test_seg.tsecr);
+	}
+	return th;
+}
+
+static void check_eth(struct kunit *test, struct sk_buff *skb, u16 proto)
+{
+	const struct ethhdr *eth = eth_hdr(skb);
+
+	KUNIT_EXPECT_PTR_EQ(test, skb->data, (unsigned char *)eth);
+	KUNIT_EXPECT_TRUE(test, ether_addr_equal(eth->h_dest, peer_mac));
+	KUNIT_EXPECT_TRUE(test, ether_addr_equal(eth->h_source, our_mac));
+	KUNIT_EXPECT_EQ(test, eth->h_proto, htons(proto));
+	KUNIT_EXPECT_EQ(test, skb->protocol, htons(proto));
+	KUNIT_EXPECT_EQ(test, skb->priority, 3U);
+	KUNIT_EXPECT_EQ(test, skb->hash, 0x1234abcdU);
+	KUNIT_EXPECT_TRUE(test, skb->l4_hash);
+}
+
+static void check_payload(struct kunit *test, const u8 *got,
+			  struct sk_buff *src, unsigned int off,
+			  unsigned int len)
+{
+	KUNIT_EXPECT_EQ(test, memcmp(got, src->data + off, len), 0);
+}
+
+/* IPv4, timestamps, 1000 bytes from offset 100 of a 1500-byte source. */
+static void frame_ipv4_ts_payload(struct kunit *test)
+{
+	struct eng_fixture *f = fixture(test, false, true);
+	struct sk_buff *src = payload(test, 1500);
+	unsigned int tcplen = 32 + 1000;
+	struct sk_buff *skb;
+	struct tcphdr *th;
+	struct iphdr *iph;
+
+	skb = chim_eng_frame(&f->ec, f->dev, &test_seg, src, 100, 1000);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	check_eth(test, skb, ETH_P_IP);
+	KUNIT_EXPECT_EQ(test, skb->len, ETH_HLEN + 20 + tcplen);
+	iph = ip_hdr(skb);
+	KUNIT_EXPECT_PTR_EQ(test, (u8 *)iph, skb->data + ETH_HLEN);
+	KUNIT_EXPECT_EQ(test, iph->version + 0, 4);
+	KUNIT_EXPECT_EQ(test, iph->ihl + 0, 5);
+	KUNIT_EXPECT_EQ(test, iph->tos, 0x10);
+	KUNIT_EXPECT_EQ(test, iph->ttl, 61);
+	KUNIT_EXPECT_EQ(test, iph->protocol, IPPROTO_TCP);
+	KUNIT_EXPECT_EQ(test, iph->frag_off, htons(IP_DF));
+	KUNIT_EXPECT_EQ(test, ntohs(iph->tot_len), 20 + tcplen);
+	KUNIT_EXPECT_EQ(test, iph->saddr, htonl(0xc0000201));
+	KUNIT_EXPECT_EQ(test, iph->daddr, htonl(0xc0000202));
+	KUNIT_EXPECT_EQ(test, ip_fast_csum(iph, iph->ihl), 0);
+	th = check_tcp(test, iph + 1, true);
+	KUNIT_EXPECT_PTR_EQ(test, (u8 *)th, skb_transport_header(skb));
+	/* What a receiver does: the pseudo-header sum over it all is 0. */
+	KUNIT_EXPECT_EQ(test, csum_tcpudp_magic(iph->saddr, iph->daddr, tcplen,
+						IPPROTO_TCP,
+						csum_partial(th, tcplen, 0)), 0);
+	check_payload(test, (u8 *)th + 32, src, 100, 1000);
+	kfree_skb(skb);
+	kfree_skb(src);
+}
+
+/* IPv6, no timestamps, a pure ACK (no payload). */
+static void frame_ipv6_ack(struct kunit *test)
+{
+	struct eng_fixture *f = fixture(test, true, false);
+	struct sk_buff *skb;
+	struct ipv6hdr *ip6h;
+	struct tcphdr *th;
+
+	skb = chim_eng_frame(&f->ec, f->dev, &test_seg, NULL, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	check_eth(test, skb, ETH_P_IPV6);
+	KUNIT_EXPECT_EQ(test, skb->len, ETH_HLEN + 40 + 20);
+	ip6h = ipv6_hdr(skb);
+	KUNIT_EXPECT_EQ(test, ip6h->version + 0, 6);
+	KUNIT_EXPECT_EQ(test, ip6_tclass(ip6_flowinfo(ip6h)), 0x10);
+	KUNIT_EXPECT_EQ(test, ntohl(ip6_flowlabel(ip6h)), 0xabcdeU);
+	KUNIT_EXPECT_EQ(test, ip6h->hop_limit, 61);
+	KUNIT_EXPECT_EQ(test, ip6h->nexthdr, IPPROTO_TCP);
+	KUNIT_EXPECT_EQ(test, ntohs(ip6h->payload_len), 20);
+	KUNIT_EXPECT_TRUE(test, ipv6_addr_equal(&ip6h->saddr,
+						&f->path.path.c.source_address));
+	KUNIT_EXPECT_TRUE(test, ipv6_addr_equal(&ip6h->daddr,
+						&f->path.path.c.destination_address));
+	th = check_tcp(test, ip6h + 1, false);
+	KUNIT_EXPECT_EQ(test, csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr, 20,
+					      IPPROTO_TCP,
+					      csum_partial(th, 20, 0)), 0);
+	kfree_skb(skb);
+}
+
+/* IPv6 with timestamps and a payload from a paged (non-linear) source. */
+static void frame_ipv6_paged_payload(struct kunit *test)
+{
+	struct eng_fixture *f = fixture(test, true, true);
+	struct sk_buff *src = alloc_skb_with_frags(0, 3000, 0, &(int){0},
+						   GFP_KERNEL);
+	unsigned int i, tcplen = 32 + 2000;
+	struct sk_buff *skb;
+	struct ipv6hdr *ip6h;
+	struct tcphdr *th;
+	u8 *want;
+
+	KUNIT_ASSERT_NOT_NULL(test, src);
+	src->len = 3000;
+	src->data_len = 3000;
+	want = kunit_kmalloc(test, 3000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	for (i = 0; i < 3000; i++)
+		want[i] = i * 13 + 5;
+	KUNIT_ASSERT_EQ(test, skb_store_bits(src, 0, want, 3000), 0);
+
+	skb = chim_eng_frame(&f->ec, f->dev, &test_seg, src, 500, 2000);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	ip6h = ipv6_hdr(skb);
+	KUNIT_EXPECT_EQ(test, ntohs(ip6h->payload_len), tcplen);
+	th = check_tcp(test, ip6h + 1, true);
+	KUNIT_EXPECT_EQ(test, csum_ipv6_magic(&ip6h->saddr, &ip6h->daddr,
+					      tcplen, IPPROTO_TCP,
+					      csum_partial(th, tcplen, 0)), 0);
+	KUNIT_EXPECT_EQ(test, memcmp((u8 *)th + 32, want + 500, 2000), 0);
+	kfree_skb(skb);
+
+	/* A payload beyond the source is refused, not read. */
+	KUNIT_EXPECT_NULL(test, chim_eng_frame(&f->ec, f->dev, &test_seg, src,
+					       2500, 1000));
+	kfree_skb(src);
+}
+
+/* ---- what a received segment is ------------------------------------- */
+
+struct classify_case {
+	const char *name;
+	u32 rcv_nxt;
+	u32 seq;
+	u32 len;
+	u32 ack;
+	u8 flags;
+	u32 tsval;	/* 0: no timestamp option */
+	enum chim_eng_verdict verdict;
+	enum chim_upload_reason reason;	/* of a punt */
+};
+
+#define A	TCPHDR_ACK
+#define RQ	CHIM_REASON_UPLOAD_REQUESTED
+
+/* snd_una = snd_max = 5000, ts_recent = 100, window 65535 from rcv_nxt. */
+static const struct classify_case classify_cases[] = {
+	{ "in-order data", 1000, 1000, 100, 5000, A | TCPHDR_PSH, 200,
+	  CHIM_ENG_DATA },
+	{ "pure ACK", 1000, 1000, 0, 5000, A, 200, CHIM_ENG_ACK },
+	{ "no timestamp option", 1000, 1000, 100, 5000, A, 0, CHIM_ENG_DATA },
+	{ "data across the sequence wrap", 0xfffffff0, 0xfffffff0, 0x20, 5000,
+	  A, 200, CHIM_ENG_DATA },
+	{ "old data", 1000, 900, 100, 5000, A, 200, CHIM_ENG_DUP },
+	{ "old pure ACK", 1000, 999, 0, 5000, A, 200, CHIM_ENG_DUP },
+	{ "partly old data", 1000, 950, 100, 5000, A, 200, CHIM_ENG_PUNT, RQ },
+	{ "a hole before it", 1000, 1100, 100, 5000, A, 200, CHIM_ENG_PUNT,
+	  CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS },
+	{ "urgent data", 1000, 1000, 1, 5000, A | TCPHDR_URG, 200,
+	  CHIM_ENG_PUNT, CHIM_REASON_RECEIVED_URGENT_DATA },
+	{ "FIN in order", 1000, 1000, 0, 5000, A | TCPHDR_FIN, 200,
+	  CHIM_ENG_PUNT, RQ },
+	{ "data and FIN", 1000, 1000, 10, 5000, A | TCPHDR_FIN, 200,
+	  CHIM_ENG_PUNT, RQ },
+	{ "RST in order", 1000, 1000, 0, 5000, A | TCPHDR_RST, 200,
+	  CHIM_ENG_PUNT, RQ },
+	{ "old RST", 1000, 900, 0, 5000, TCPHDR_RST, 200, CHIM_ENG_DROP },
+	{ "SYN", 1000, 1000, 0, 5000, A | TCPHDR_SYN, 200, CHIM_ENG_PUNT, RQ },
+	{ "no ACK flag", 1000, 1000, 10, 5000, TCPHDR_PSH, 200, CHIM_ENG_DROP },
+	{ "ACK of data never sent", 1000, 1000, 10, 6000, A, 200, CHIM_ENG_DUP },
+	{ "old ACK, new data", 1000, 1000, 10, 4000, A, 200, CHIM_ENG_DATA },
+	{ "old timestamp (PAWS)", 1000, 1000, 10, 5000, A, 50, CHIM_ENG_DUP },
+	{ "beyond the window", 1000, 1000, 70000, 5000, A, 200, CHIM_ENG_DUP },
+};
+
+#undef A
+#undef RQ
+
+static void classify_desc(const struct classify_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(classify, classify_cases, classify_desc);
+
+/* Each segment gets its verdict, a punt its Part 1 reason. */
+static void classify_segment(struct kunit *test)
+{
+	const struct classify_case *c = test->param_value;
+	struct chim_tcp_delegated d = {
+		.rcv_nxt = c->rcv_nxt,
+		.snd_una = 5000,
+		.snd_max = 5000,
+		.ts_recent = 100,
+	};
+	struct chim_eng_in in = {
+		.seq = c->seq,
+		.end_seq = c->seq + c->len,
+		.ack = c->ack,
+		.len = c->len,
+		.flags = c->flags,
+		.has_ts = c->tsval,
+		.tsval = c->tsval,
+	};
+	enum chim_upload_reason reason;
+
+	KUNIT_EXPECT_EQ(test, chim_eng_classify(&d, true, c->rcv_nxt + 65535,
+						&in, &reason), c->verdict);
+	if (c->verdict == CHIM_ENG_PUNT)
+		KUNIT_EXPECT_EQ(test, reason, c->reason);
+}
+
+/* The header fields and the timestamp option, among others or alone. */
+static void parse_header(struct kunit *test)
+{
+	u8 buf[sizeof(struct tcphdr) + 20] = {};
+	struct tcphdr *th = (struct tcphdr *)buf;
+	u8 *o = buf + sizeof(*th);
+	struct chim_eng_in in;
+
+	th->seq = htonl(7);
+	th->ack_seq = htonl(9);
+	th->window = htons(512);
+	tcp_flag_byte(th) = TCPHDR_ACK | TCPHDR_PSH;
+	th->doff = 10;
+	/* SACK-permitted, NOP, timestamp 0x11223344/0x55667788, EOL */
+	o[0] = TCPOPT_SACK_PERM;
+	o[1] = TCPOLEN_SACK_PERM;
+	o[2] = TCPOPT_NOP;
+	o[3] = TCPOPT_TIMESTAMP;
+	o[4] = TCPOLEN_TIMESTAMP;
+	put_unaligned_be32(0x11223344, o + 5);
+	put_unaligned_be32(0x55667788, o + 9);
+	o[13] = TCPOPT_EOL;
+	KUNIT_ASSERT_TRUE(test, chim_eng_parse(th, 30, &in));
+	KUNIT_EXPECT_EQ(test, in.seq, 7U);
+	KUNIT_EXPECT_EQ(test, in.end_seq, 37U);
+	KUNIT_EXPECT_EQ(test, in.ack, 9U);
+	KUNIT_EXPECT_EQ(test, in.win, 512);
+	KUNIT_EXPECT_EQ(test, in.flags, TCPHDR_ACK | TCPHDR_PSH);
+	KUNIT_EXPECT_TRUE(test, in.has_ts);
+	KUNIT_EXPECT_EQ(test, in.tsval, 0x11223344U);
+	KUNIT_EXPECT_EQ(test, in.tsecr, 0x55667788U);
+
+	/* An option whose length runs past the header is malformed. */
+	o[0] = TCPOPT_MSS;
+	o[1] = 30;
+	KUNIT_EXPECT_FALSE(test, chim_eng_parse(th, 0, &in));
+	/* So is a length below 2. */
+	o[1] = 1;
+	KUNIT_EXPECT_FALSE(test, chim_eng_parse(th, 0, &in));
+	/* No option at all: no timestamp. */
+	th->doff = 5;
+	KUNIT_EXPECT_TRUE(test, chim_eng_parse(th, 0, &in));
+	KUNIT_EXPECT_FALSE(test, in.has_ts);
+}
+
+static struct kunit_case engine_cases[] = {
+	KUNIT_CASE(frame_ipv4_ts_payload),
+	KUNIT_CASE(frame_ipv6_ack),
+	KUNIT_CASE(frame_ipv6_paged_payload),
+	KUNIT_CASE_PARAM(classify_segment, classify_gen_params),
+	KUNIT_CASE(parse_header),
+	{}
+};
+
+static struct kunit_suite engine_suite = {
+	.name = "chimney_engine",
+	.test_cases = engine_cases,
+};
+
+kunit_test_suite(engine_suite);
