@@ -433,6 +433,10 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 void chim_indicate_upload_all(struct chim_target *target);
 void chim_indicate_resume(struct chim_target *target);
 
+/* Data path (NdisTcpOffloadReceiveHandler). */
+bool chim_indicate_receive(struct chim_obj *handle, struct sk_buff *skb,
+			   int *room);
+
 /* Walking a tree: depth-first, then across (the seed's mandatory order). */
 typedef int (*chim_block_fn)(struct chim_block *block, void *arg);
 int chim_tree_walk(struct chim_tree *tree, chim_block_fn pre,

@@ -16,6 +16,7 @@ void usage_dev(FILE *f)
 	fputs("Usage: chimneyctl dev attach DEV [ capacity N ] [ idle-timeout MS ]\n"
 	      "                       [ idle-bytes N ] [ PARAM N ]...\n"
 	      "                       [ accept-optional REASON[,REASON...] ] [ opt-in ]\n"
+	      "                       [ engine { on | off } ]\n"
 	      "       chimneyctl dev { detach | pause | resume } DEV\n"
 	      "       chimneyctl [ -j ] [ -d ] dev show [ [ dev ] DEV ]\n"
 	      "where  PARAM := { ticks | ack-frequency | delayed-ack-ticks |\n"
@@ -54,7 +55,7 @@ static int dev_attach(struct args *a)
 {
 	bool seen_capacity = false, seen_timeout = false, seen_bytes = false;
 	bool seen_accept = false, seen_param[__CHIMNEY_A_PARAMS_MAX] = {};
-	bool opt_in = false;
+	bool opt_in = false, seen_engine = false, engine = false;
 	uint32_t capacity = 0, idle_timeout = 0, accept = 0;
 	uint32_t params[__CHIMNEY_A_PARAMS_MAX] = {};
 	bool have_params = false;
@@ -82,6 +83,13 @@ static int dev_attach(struct args *a)
 			accept = parse_reason_mask(args_value(a, kw));
 		} else if (!strcmp(kw, "opt-in")) {
 			check_once(&opt_in, kw);
+		} else if (!strcmp(kw, "engine")) {
+			const char *v = args_value(a, kw);
+
+			check_once(&seen_engine, kw);
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				die("engine: \"%s\" is neither on nor off", v);
+			engine = !strcmp(v, "on");
 		} else if (param) {
 			check_once(&seen_param[param], kw);
 			params[param] = parse_uint(args_value(a, kw), kw, 0, UINT32_MAX);
@@ -111,6 +119,8 @@ static int dev_attach(struct args *a)
 		mnl_attr_put_u32(nlh, CHIMNEY_A_ACCEPT_OPTIONAL, accept);
 	if (opt_in)
 		mnl_attr_put_u8(nlh, CHIMNEY_A_OPT_IN, 1);
+	if (seen_engine)
+		mnl_attr_put_u8(nlh, CHIMNEY_A_ENGINE, engine);
 	nl_talk(nlh, NULL, NULL);
 	return 0;
 }
@@ -160,6 +170,7 @@ static void dev_show_json(const struct nlattr **tb, const char *dev)
 
 	json_reason_mask("accept_optional", get_u32(tb[CHIMNEY_A_ACCEPT_OPTIONAL]));
 	json_bool("opt_in", tb[CHIMNEY_A_OPT_IN] && mnl_attr_get_u8(tb[CHIMNEY_A_OPT_IN]));
+	json_bool("engine", tb[CHIMNEY_A_ENGINE] && mnl_attr_get_u8(tb[CHIMNEY_A_ENGINE]));
 	json_obj_open("faults");
 	json_uint("terminate_fail", get_u32(tb[CHIMNEY_A_TERMINATE_FAIL]));
 	json_uint("initiate_fail", get_u32(tb[CHIMNEY_A_INITIATE_FAIL]));
@@ -220,6 +231,8 @@ static void dev_show_text(const struct nlattr **tb, const char *dev)
 		printf(" link-down");
 	if (tb[CHIMNEY_A_OPT_IN] && mnl_attr_get_u8(tb[CHIMNEY_A_OPT_IN]))
 		printf(" opt-in");
+	if (tb[CHIMNEY_A_ENGINE] && mnl_attr_get_u8(tb[CHIMNEY_A_ENGINE]))
+		printf(" engine");
 	putchar('\n');
 	if (!opts.details)
 		return;

@@ -86,6 +86,7 @@ const struct attr_policy chimney_policy[] = {
 	[CHIMNEY_A_RECV_BYTES]		= POL(U32),
 	[CHIMNEY_A_FAMILY]		= POL(U8),
 	[CHIMNEY_A_OPT_IN]		= POL(U8),
+	[CHIMNEY_A_ENGINE]		= POL(U8),
 };
 
 static_assert(ARRAY_SIZE(chimney_policy) == __CHIMNEY_A_MAX,

@@ -100,7 +100,7 @@ struct chim_dev *chim_dev_create(struct net_device *dev,
 	if (!cd)
 		return ERR_PTR(-ENOMEM);
 	cd->drv = &chim_emu_driver;
-	cd->target = cd->drv->create(dev, cfg->capacity);
+	cd->target = cd->drv->create(dev, cfg->capacity, cfg->engine);
 	if (IS_ERR(cd->target)) {
 		err = PTR_ERR(cd->target);
 		goto err_free;
@@ -110,6 +110,7 @@ struct chim_dev *chim_dev_create(struct net_device *dev,
 		goto err_target;
 	cd->host->accept_optional = cfg->accept_optional;
 	cd->opt_in = cfg->opt_in;
+	cd->engine = cfg->engine;
 	cd->host->notify = chim_nl_notify_host;
 	cd->host->priv = cd;
 	cd->idle_timeout_ms = cfg->idle_timeout_ms;

@@ -71,6 +71,7 @@ struct chim_policy {
  * @nr_policies: number of rules
  * @next_policy_id: id of the next rule
  * @opt_in: applications may opt in (setsockopt TCP_ULP) without a rule
+ * @engine: the target's engine runs the connections (issue 16: receive)
  */
 struct chim_dev {
 	struct list_head node;
@@ -90,6 +91,7 @@ struct chim_dev {
 	unsigned int nr_policies;
 	u32 next_policy_id;
 	bool opt_in;
+	bool engine;
 };
 
 extern struct list_head chim_devs_all;
@@ -128,6 +130,7 @@ struct chim_dev_config {
 	u32 accept_optional;
 	struct chim_params params;
 	bool opt_in;
+	bool engine;
 };
 
 struct chim_net *chim_net(struct net *net);

@@ -39,8 +39,8 @@ enum {
  * One driver today: the emulated NIC (emu/).
  *
  * @create: a target on @dev (RTNL held) that runs at most @capacity TCP
- *	connections, seeing the device's traffic from its return; an ERR_PTR
- *	on failure
+ *	connections, with its TCP engine when @engine, seeing the device's
+ *	traffic from its return; an ERR_PTR on failure
  * @destroy: free a target whose host is gone
  * @set_faults: target-fault: the fields of @f that @which names, after a
  *	clear if it names one; -EINVAL (nothing changed) for an initiate
@@ -51,7 +51,8 @@ enum {
  *	an upload-all; -ENOENT when it does not run that connection
  */
 struct chim_target_driver {
-	struct chim_target *(*create)(struct net_device *dev, u32 capacity);
+	struct chim_target *(*create)(struct net_device *dev, u32 capacity,
+				      bool engine);
 	void (*destroy)(struct chim_target *target);
 	int (*set_faults)(struct chim_target *target, unsigned int which,
 			  const struct chim_faults *f);

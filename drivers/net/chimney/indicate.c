@@ -244,6 +244,34 @@ bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason)
 }
 
 /**
+ * chim_indicate_receive() - in-order data a target received on a
+ *	connection it runs, for the connection's owner
+ *	(NdisTcpOffloadReceiveHandler)
+ * @handle: the connection
+ * @skb: the payload, TCP_SKB_CB() seq, end_seq and tcp_flags set; NULL
+ *	to learn @room only
+ * @room: receives the room the owner has left (bytes; may be negative)
+ *
+ * The target keeps @handle valid across the call (a terminate stops the
+ * connection, under the target's own lock, before it completes).
+ *
+ * Context: any, the target's connection lock may be held; does not sleep.
+ * Return: true when the owner took @skb (it is the owner's), false when
+ * it refused (@skb is still the target's: OFFLOAD_DATA_NOT_ACCEPTED).
+ */
+bool chim_indicate_receive(struct chim_obj *handle, struct sk_buff *skb,
+			   int *room)
+{
+	struct chim_conn *conn = chim_obj_conn(handle);
+
+	*room = 0;
+	if (handle->type != CHIM_OBJ_TCP || !conn->ops || !conn->ops->receive)
+		return false;
+	return conn->ops->receive(conn, skb, room);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_receive);
+
+/**
  * chim_indicate_upload_all() - NDIS_STATUS_UPLOAD_ALL: the target asks for
  *	everything to be uploaded; the host stops offloading until
  *	chim_indicate_resume()

@@ -126,6 +126,8 @@ int chimney_nl_dev_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		cfg.idle_bytes = nla_get_u64(info->attrs[CHIMNEY_A_IDLE_BYTES]);
 	if (info->attrs[CHIMNEY_A_OPT_IN])
 		cfg.opt_in = nla_get_u8(info->attrs[CHIMNEY_A_OPT_IN]);
+	if (info->attrs[CHIMNEY_A_ENGINE])
+		cfg.engine = nla_get_u8(info->attrs[CHIMNEY_A_ENGINE]);
 	a = info->attrs[CHIMNEY_A_ACCEPT_OPTIONAL];
 	if (a) {
 		u32 bits = nla_get_u32(a), r;
@@ -276,6 +278,7 @@ static int fill_dev(struct sk_buff *skb, void *arg)
 	    nla_put_u32(skb, CHIMNEY_A_ACCEPT_OPTIONAL,
 			READ_ONCE(cd->host->accept_optional)) ||
 	    nla_put_u8(skb, CHIMNEY_A_OPT_IN, cd->opt_in) ||
+	    nla_put_u8(skb, CHIMNEY_A_ENGINE, cd->engine) ||
 	    put_faults(skb, cd))
 		return -EMSGSIZE;
 	nest = nla_nest_start(skb, CHIMNEY_A_PARAMS);

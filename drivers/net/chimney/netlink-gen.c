@@ -24,7 +24,7 @@ const struct nla_policy chimney_params_nl_policy[CHIMNEY_A_PARAMS_NCE_STALE_TICK
 };
 
 /* Global operation policy for chimney */
-const struct nla_policy chimney_nl_policy[CHIMNEY_A_OPT_IN + 1] = {
+const struct nla_policy chimney_nl_policy[CHIMNEY_A_ENGINE + 1] = {
 	[CHIMNEY_A_IFINDEX] = { .type = NLA_U32, },
 	[CHIMNEY_A_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
 	[CHIMNEY_A_CAPACITY] = { .type = NLA_U32, },
@@ -54,6 +54,7 @@ const struct nla_policy chimney_nl_policy[CHIMNEY_A_OPT_IN + 1] = {
 	[CHIMNEY_A_PER_CPU] = { .type = NLA_FLAG, },
 	[CHIMNEY_A_FAMILY] = { .type = NLA_U8, },
 	[CHIMNEY_A_OPT_IN] = { .type = NLA_U8, },
+	[CHIMNEY_A_ENGINE] = { .type = NLA_U8, },
 };
 
 /* Ops table for chimney */

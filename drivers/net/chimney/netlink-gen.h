@@ -15,7 +15,7 @@
 extern const struct nla_policy chimney_params_nl_policy[CHIMNEY_A_PARAMS_NCE_STALE_TICKS + 1];
 
 /* Global operation policy for chimney */
-extern const struct nla_policy chimney_nl_policy[CHIMNEY_A_OPT_IN + 1];
+extern const struct nla_policy chimney_nl_policy[CHIMNEY_A_ENGINE + 1];
 
 /* Ops table for chimney */
 extern const struct genl_small_ops chimney_nl_ops[16];

@@ -93,6 +93,10 @@ struct chim_conn;
  * @upload_begin: a terminate is about to be handed to the target (the
  *	socket layer locks the socket here, until @uploaded or @aborted)
  * @aborted: Part 2 failed: the state is lost, abort the connection
+ * @receive: in-order data the target's engine received, for the
+ *	application (chim_indicate_receive()); true when taken, with @room
+ *	set to what the owner can take more; with a NULL skb, only @room.
+ *	Any context, must not sleep; may be NULL (nothing is taken)
  * @one_per_tree: @upload_begin takes a lock a task may hold only once at a
  *	time (a socket lock): such connections are terminated one tree each
  */
@@ -102,6 +106,7 @@ struct chim_conn_ops {
 			  struct chim_tcp_delegated *d);
 	void (*uploaded)(struct chim_conn *conn, struct chim_tcp_delegated *d);
 	void (*aborted)(struct chim_conn *conn);
+	bool (*receive)(struct chim_conn *conn, struct sk_buff *skb, int *room);
 	bool one_per_tree;
 };
 

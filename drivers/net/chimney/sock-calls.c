@@ -104,8 +104,10 @@ static bool target_holds_rx(struct sock *sk, struct chim_sock *csk)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
 
+	/* Unread data the offload took (data the engine delivered is here). */
 	return csk_frozen(csk) &&
-	       READ_ONCE(tp->rcv_nxt) != READ_ONCE(tp->copied_seq);
+	       READ_ONCE(tp->rcv_nxt) != READ_ONCE(tp->copied_seq) &&
+	       skb_queue_empty_lockless(&sk->sk_receive_queue);
 }
 
 /*
@@ -426,6 +428,24 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	return ret;
 }
 
+/* The base protocols our sets were built from, one per family. */
+static struct proto *chim_saved_prot[CHIM_NR_PROTS];
+
+/*
+ * release_sock(), sk_lock.slock held: what the engine indicated while the
+ * socket was owned goes into its receive queue, then the stock callback.
+ */
+static void chim_release_cb(struct sock *sk)
+{
+	int i = sk->sk_family == AF_INET6 ? CHIM_PROT_V6 : CHIM_PROT_V4;
+	struct chim_sock *csk = csk_of(sk);
+	bool more = csk && chim_sock_drain_pending(sk, csk);
+
+	chim_saved_prot[i]->release_cb(sk);
+	if (more)
+		sk->sk_data_ready(sk);
+}
+
 static __poll_t chim_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {
@@ -458,7 +478,6 @@ static int chim_sendpage(struct sock *sk, struct page *page, int offset,
 
 /* The socket's protocol and socket operations with the calls above. */
 struct chim_prot_set chim_prots[CHIM_NR_PROTS];
-static struct proto *chim_saved_prot[CHIM_NR_PROTS];
 static const struct proto_ops *chim_saved_ops[CHIM_NR_PROTS];
 static DEFINE_MUTEX(chim_prot_lock);
 
@@ -498,6 +517,7 @@ int chim_sock_build_prot(struct sock *sk, int i)
 			p->sendmsg = chim_sendmsg;
 			p->recvmsg = chim_recvmsg;
 			p->splice_eof = chim_splice_eof;
+			p->release_cb = chim_release_cb;
 			p->keepalive = chim_keepalive;
 			p->disconnect = chim_disconnect;
 			if (base->diag_destroy)

@@ -155,6 +155,7 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	u32 rx = chim_skb_queue_bytes(&d->buffered_data);
 	u32 tx = chim_skb_queue_bytes(&d->send_data);
 	u32 inflight = d->snd_nxt - d->snd_una;
+	u32 sock_end;
 	int sndbuf = s->sndbuf, rcvbuf = sk->sk_rcvbuf;
 	u64 now;
 	int err;
@@ -162,6 +163,20 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		return -ENOTCONN;
 	if (inflight > tx)
+		return -EPROTO;
+	/* What the engine indicated while the socket was owned, first. */
+	spin_lock_bh(&sk->sk_lock.slock);
+	chim_sock_drain_pending(sk, csk);
+	spin_unlock_bh(&sk->sk_lock.slock);
+	/*
+	 * The socket's data ends where the application's queue ends (data
+	 * the engine delivered), or where it stopped reading when the offload
+	 * took its unread data; the target's RcvNxt is that plus what it
+	 * buffered.  Anything else would lose or repeat bytes: reset.
+	 */
+	sock_end = skb_queue_empty(&sk->sk_receive_queue) ? tp->copied_seq :
+							 tp->rcv_nxt;
+	if (sock_end + rx != d->rcv_nxt)
 		return -EPROTO;
 	/* The queues take back what they held before, whatever the buffers. */
 	WRITE_ONCE(sk->sk_sndbuf, max_t(int, sndbuf, 2 * tx + SOCK_MIN_SNDBUF));
@@ -209,8 +224,7 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	}
 
 	/* Unread data back into the receive queue, ending at RcvNxt. */
-	tp->rcv_nxt = d->rcv_nxt - rx;
-	tp->copied_seq = tp->rcv_nxt;
+	tp->rcv_nxt = sock_end;
 	tp->rcv_wup = tp->rcv_nxt;
 	tp->repair = 1;
 	tp->repair_queue = TCP_RECV_QUEUE;
@@ -324,11 +338,49 @@ static void sock_aborted(struct chim_conn *conn)
 	upload_done(csk->sk, csk);
 }
 
+/*
+ * ->receive, any context: in-order data the engine received goes into
+ * the application's queue, as the stock stack would put it there.  Only
+ * while offloaded (before, the offload may still purge the queue), and
+ * only while the receive buffer is not full (the data is within the window
+ * the engine advertised from its room): a refused indication stays the
+ * target's.  An owned socket takes it at its release_cb.
+ */
+static bool sock_receive(struct chim_conn *conn, struct sk_buff *skb,
+			 int *room)
+{
+	struct chim_sock *csk = conn->owner;
+	struct sock *sk = csk->sk;
+	bool taken = false, now = false;
+
+	bh_lock_sock(sk);
+	/* As the stock stack: in-window data fits while the buffer is not full. */
+	if (skb && READ_ONCE(csk->state) == CHIM_SK_OFFLOADED &&
+	    atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf) &&
+	    sk_rmem_schedule(sk, skb, skb->truesize)) {
+		skb_dst_drop(skb);
+		skb_set_owner_r(skb, sk);
+		if (sock_owned_by_user(sk)) {
+			__skb_queue_tail(&csk->pending, skb);
+		} else {
+			chim_sock_deliver(sk, skb);
+			now = true;
+		}
+		taken = true;
+	}
+	*room = tcp_space(sk);
+	bh_unlock_sock(sk);
+	if (now)
+		sk->sk_data_ready(sk);
+	return taken;
+}
+
 /* The host's callbacks of a socket's connection (chim_sock_offload()). */
 const struct chim_conn_ops chim_sock_conn_ops = {
 	.offloaded = chim_sock_offloaded,
 	.upload_begin = sock_upload_begin,
 	.uploaded = sock_uploaded,
 	.aborted = sock_aborted,
+	.receive = sock_receive,
 	.one_per_tree = true,
 };

@@ -341,3 +341,48 @@ bool chim_sock_frozen_writable(const struct sock *sk,
 	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
 	       READ_ONCE(csk->snap.sndbuf) - queued >= queued / 2;
 }
+
+/**
+ * chim_sock_deliver() - data the target's engine received, into the
+ *	application's receive queue
+ * @sk: a frozen socket
+ * @skb: the payload, charged to @sk already (skb_set_owner_r())
+ *
+ * RcvNxt moves with it; rcv_wup too, so that a read never finds the
+ * window grown enough to make the frozen socket send an ACK of its own
+ * (__tcp_cleanup_rbuf()): the engine acknowledges, the upload restores
+ * both.
+ *
+ * Context: sk_lock.slock held, or the socket owned.
+ */
+void chim_sock_deliver(struct sock *sk, struct sk_buff *skb)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	u32 end = TCP_SKB_CB(skb)->end_seq;
+
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	tp->bytes_received += end - tp->rcv_nxt;
+	WRITE_ONCE(tp->rcv_nxt, end);
+	tp->rcv_wup = end;
+}
+
+/**
+ * chim_sock_drain_pending() - deliver what the engine indicated while the
+ *	socket was owned
+ * @sk: the socket
+ * @csk: its context
+ *
+ * Context: sk_lock.slock held.
+ * Return: true when something was delivered (wake the readers).
+ */
+bool chim_sock_drain_pending(struct sock *sk, struct chim_sock *csk)
+{
+	struct sk_buff *skb;
+	bool any = false;
+
+	while ((skb = __skb_dequeue(&csk->pending))) {
+		chim_sock_deliver(sk, skb);
+		any = true;
+	}
+	return any;
+}

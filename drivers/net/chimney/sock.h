@@ -98,6 +98,8 @@ struct chim_sock_snap {
  * @catch_host: the host of the offload, counting what the catch does
  * @caught: segments the catch took, reinjected after the upload
  * @caught_size: their truesize, bounded by the receive buffer
+ * @pending: data the target's engine indicated while the socket was
+ *	owned, delivered by the protocol's release_cb; sk_lock.slock
  */
 struct chim_sock {
 	struct sock *sk;
@@ -128,6 +130,7 @@ struct chim_sock {
 	struct chim_host *catch_host;
 	struct sk_buff_head caught;
 	unsigned int caught_size;
+	struct sk_buff_head pending;
 };
 
 /*
@@ -233,6 +236,8 @@ void chim_sock_put(struct chim_sock *csk);
 int chim_sock_attach_ulp(struct sock *sk, struct netlink_ext_ack *extack);
 bool chim_sock_frozen_writable(const struct sock *sk,
 			       const struct chim_sock *csk);
+void chim_sock_deliver(struct sock *sk, struct sk_buff *skb);
+bool chim_sock_drain_pending(struct sock *sk, struct chim_sock *csk);
 
 /* sock-calls.c */
 int chim_sock_start_upload(struct chim_sock *csk,

@@ -84,6 +84,7 @@ static int chim_ulp_init(struct sock *sk)
 	skb_queue_head_init(&csk->held);
 	spin_lock_init(&csk->catch_lock);
 	skb_queue_head_init(&csk->caught);
+	skb_queue_head_init(&csk->pending);
 	init_waitqueue_head(&csk->wq);
 	INIT_WORK(&csk->work, chim_sock_optin_work);
 	INIT_WORK(&csk->ask_work, chim_sock_ask_work);
@@ -133,6 +134,7 @@ static void chim_ulp_release(struct sock *sk)
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, NULL);
 	skb_queue_purge(&csk->held);
 	skb_queue_purge(&csk->caught);
+	skb_queue_purge(&csk->pending);
 	chim_sock_put(csk);
 	chim_sock_leave();
 }
@@ -255,6 +257,7 @@ static void chim_sock_strip(struct sock *sk, struct chim_sock *csk,
 		WRITE_ONCE(icsk->icsk_ulp_ops, NULL);
 		skb_queue_purge(&csk->held);
 		skb_queue_purge(&csk->caught);
+	skb_queue_purge(&csk->pending);
 		list_add_tail(&csk->node, stripped);	/* the socket's ref */
 	}
 	release_sock(sk);

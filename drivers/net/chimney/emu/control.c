@@ -134,13 +134,14 @@ void chim_emu_request_upload_all(struct chim_emu *emu)
 EXPORT_SYMBOL_IF_KUNIT(chim_emu_request_upload_all);
 
 static struct chim_target *emu_drv_create(struct net_device *dev,
-					  u32 capacity)
+					  u32 capacity, bool engine)
 {
 	struct chim_emu *emu = chim_emu_create(netdev_name(dev), capacity);
 	int err;
 
 	if (IS_ERR(emu))
 		return ERR_CAST(emu);
+	emu->engine = engine;
 	err = chim_emu_rx_start(emu, dev);
 	if (err) {
 		chim_emu_destroy(emu);

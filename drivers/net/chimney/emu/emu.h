@@ -47,6 +47,10 @@ struct chim_emu_stats {
  * @since: jiffies when it was offloaded
  * @active: jiffies of its last segment, or @since
  * @rcu: frees the context after the receive path's readers
+ * @engine: the engine runs it (from its initiate's completion until a
+ *	punt or a terminate); @lock
+ * @rcv_edge: the right edge of the window the engine advertised last,
+ *	never moved left; @lock
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -67,6 +71,8 @@ struct chim_emu_conn {
 	unsigned long since;
 	unsigned long active;
 	struct rcu_head rcu;
+	bool engine;
+	u32 rcv_edge;
 };
 
 /**
@@ -117,6 +123,7 @@ struct chim_emu_faults {
  * @rx_hook: NF_NETDEV_INGRESS hook on @dev, registered while @dev is set
  * @rx_held: truesize of the segments held for all the connections
  * @rx_held_max: its bound (CHIM_RX_HOLD_TOTAL_MAX; KUnit lowers it)
+ * @engine: its TCP engine runs the connections it is given (issue 16)
  */
 struct chim_emu {
 	struct chim_target target;
@@ -129,6 +136,7 @@ struct chim_emu {
 	struct nf_hook_ops rx_hook;
 	atomic_long_t rx_held;
 	long rx_held_max;
+	bool engine;
 };
 
 static inline struct chim_emu *chim_target_emu(struct chim_target *target)
@@ -209,6 +217,9 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 					bool ts, u32 rcv_edge,
 					const struct chim_eng_in *in,
 					enum chim_upload_reason *reason);
+void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec);
+unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
+			 struct sk_buff *skb, u32 payload);
 
 /* output.c: frames of the engine */
 struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
@@ -222,5 +233,8 @@ void chim_emu_rx_stop(struct chim_emu *emu);
 void chim_emu_rx_reinject(struct sk_buff_head *q);
 unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
 			      struct sk_buff *skb, u32 payload);
+unsigned int chim_emu_rx_punt(struct chim_emu *emu, struct chim_emu_conn *ec,
+			      struct sk_buff *skb, u32 payload,
+			      enum chim_upload_reason reason);
 
 #endif /* _CHIMNEY_EMU_H */

@@ -8,7 +8,11 @@
  * stock stack after the upload.
  */
 #include <kunit/visibility.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
 #include <linux/tcp.h>
+#include <net/ip6_checksum.h>
 #include <net/tcp.h>
 
 #include "emu.h"
@@ -135,3 +139,226 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 	return in->len ? CHIM_ENG_DATA : CHIM_ENG_ACK;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_classify);
+
+/**
+ * chim_eng_start() - the engine takes a connection the initiate gave the
+ *	target
+ * @emu: the target
+ * @ec: the connection, its initiate successful
+ *
+ * Only a connection that came with nothing to send or retransmit and
+ * nothing unread (the engine does not send yet), and nothing held since
+ * its insertion: any other stays frozen, as without the engine.
+ *
+ * Context: process (the target's workqueue).
+ */
+void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
+{
+	struct chim_tcp_delegated *d = &ec->d;
+
+	if (!READ_ONCE(emu->engine))
+		return;
+	spin_lock_bh(&ec->lock);
+	if (!ec->stopped && d->state == CHIM_TCP_ESTABLISHED &&
+	    skb_queue_empty(&d->send_data) && skb_queue_empty(&d->buffered_data) &&
+	    d->snd_una == d->snd_max && skb_queue_empty(&ec->rx)) {
+		ec->engine = true;
+		ec->rcv_edge = d->rcv_nxt + d->rcv_wnd;
+	}
+	spin_unlock_bh(&ec->lock);
+}
+
+static void eng_count(struct chim_emu *emu, unsigned int segs_in,
+		      unsigned int octets_in, unsigned int segs_out,
+		      unsigned int errors)
+{
+	struct chim_emu_stats *s = this_cpu_ptr(emu->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	s->tcp.in_segments += segs_in;
+	s->ip.in_receives += segs_in;
+	s->ip.in_delivers += segs_in;
+	s->ip.in_octets += octets_in;
+	s->tcp.out_segments += segs_out;
+	s->ip.out_requests += segs_out;
+	s->tcp.in_errors += errors;
+	u64_stats_update_end(&s->syncp);
+}
+
+/* The TCP checksum, unless the device or the sender vouched for it. */
+static bool tcp_csum_ok(struct sk_buff *skb, unsigned int thoff, u32 tcplen)
+{
+	__wsum csum;
+
+	if (skb->ip_summed == CHECKSUM_UNNECESSARY ||
+	    skb->ip_summed == CHECKSUM_PARTIAL)
+		return true;
+	csum = skb_checksum(skb, thoff, tcplen, 0);
+	if (ip_hdr(skb)->version == 4)
+		return !csum_tcpudp_magic(ip_hdr(skb)->saddr, ip_hdr(skb)->daddr,
+					  tcplen, IPPROTO_TCP, csum);
+	return !csum_ipv6_magic(&ipv6_hdr(skb)->saddr, &ipv6_hdr(skb)->daddr,
+				tcplen, IPPROTO_TCP, csum);
+}
+
+/*
+ * Under ec->lock: an ACK of everything received, with the window the
+ * owner's room gives, never moving the advertised right edge left.
+ */
+static struct sk_buff *eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
+			       int room)
+{
+	u8 ws = ec->c.flags & CHIM_TCP_FLAG_WINDOW_SCALING_ENABLED ?
+		ec->c.rcv_wind_scale : 0;
+	struct chim_tcp_delegated *d = &ec->d;
+	struct chim_eng_seg seg = {
+		.seq = d->snd_nxt,
+		.ack = d->rcv_nxt,
+		.flags = TCPHDR_ACK,
+		.tsval = (u32)div_u64(tcp_clock_ns(), NSEC_PER_MSEC) + d->ts_time,
+		.tsecr = d->ts_recent,
+	};
+	u32 win = clamp_t(int, room, 0, 65535U << ws) >> ws;
+
+	if (seq_lt(d->rcv_nxt + (win << ws), ec->rcv_edge))
+		win = (ec->rcv_edge - d->rcv_nxt) >> ws;
+	else
+		ec->rcv_edge = d->rcv_nxt + (win << ws);
+	seg.win = win;
+	d->rcv_wnd = win << ws;
+	if (!emu->dev)
+		return NULL;
+	return chim_eng_frame(ec, emu->dev, &seg, NULL, 0, 0);
+}
+
+/* Under ec->lock: what an acceptable segment tells about the peer. */
+static void eng_note(struct chim_emu_conn *ec, const struct chim_eng_in *in)
+{
+	struct chim_tcp_delegated *d = &ec->d;
+
+	/* TS.Recent from a segment that starts at most at RcvNxt (RFC 7323). */
+	if (in->has_ts && seq_le(in->seq, d->rcv_nxt) &&
+	    (s32)(in->tsval - d->ts_recent) >= 0)
+		d->ts_recent = in->tsval;
+	/* The send window, from a segment no older than the last update. */
+	if (!seq_lt(in->seq, d->send_wl1)) {
+		u8 ws = ec->c.flags & CHIM_TCP_FLAG_WINDOW_SCALING_ENABLED ?
+			ec->c.snd_wind_scale : 0;
+
+		d->snd_wnd = (u32)in->win << ws;
+		d->max_snd_wnd = max(d->max_snd_wnd, d->snd_wnd);
+		d->send_wl1 = in->seq;
+	}
+	ec->active = jiffies;
+}
+
+/**
+ * chim_eng_rx() - a segment of a connection, for the engine
+ * @emu: the target
+ * @ec: the connection, found in the table
+ * @skb: the frame from the IP header on, consumed
+ * @payload: its TCP payload length
+ *
+ * In-order data is indicated to the connection's owner and acknowledged
+ * with the room the owner reports; a pure ACK updates the send window;
+ * an old or unacceptable segment is answered with an ACK.  A segment the
+ * engine does not take, a refused indication, or any segment once the
+ * engine stopped (or never ran) for the connection, is held for the
+ * stock stack with a request for the upload (chim_emu_rx_punt()): from
+ * the first punt on, the connection is frozen as without the engine.
+ *
+ * Context: softirq (the ingress hook).
+ * Return: NF_STOLEN.
+ */
+unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
+			 struct sk_buff *skb, u32 payload)
+{
+	enum chim_upload_reason reason = CHIM_REASON_UPLOAD_REQUESTED;
+	unsigned int thoff, hdrs, segs = max_t(u16, skb_shinfo(skb)->gso_segs, 1);
+	struct sk_buff *ack = NULL;
+	enum chim_eng_verdict v;
+	struct chim_eng_in in;
+	u32 tcplen, octets;
+	struct tcphdr *th;
+	int room;
+
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		return NF_STOLEN;
+	octets = skb->len;
+	if (ip_hdr(skb)->version == 4) {
+		thoff = ip_hdr(skb)->ihl * 4;
+		tcplen = ntohs(ip_hdr(skb)->tot_len) - thoff;
+	} else {
+		thoff = sizeof(struct ipv6hdr);
+		tcplen = ntohs(ipv6_hdr(skb)->payload_len);
+	}
+	if (!pskb_may_pull(skb, thoff + sizeof(*th)))
+		goto punt;
+	th = (struct tcphdr *)(skb->data + thoff);
+	hdrs = thoff + th->doff * 4;
+	if (th->doff < 5 || !pskb_may_pull(skb, hdrs) ||
+	    pskb_trim_rcsum(skb, thoff + tcplen))
+		goto punt;
+	th = (struct tcphdr *)(skb->data + thoff);
+	if (!chim_eng_parse(th, payload, &in))
+		goto punt;
+	if (!tcp_csum_ok(skb, thoff, tcplen)) {
+		eng_count(emu, 0, 0, 0, 1);
+		kfree_skb(skb);
+		return NF_STOLEN;
+	}
+
+	spin_lock(&ec->lock);
+	if (!ec->engine || ec->stopped)
+		goto punt_locked;
+	v = chim_eng_classify(&ec->d, ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED,
+			      ec->rcv_edge, &in, &reason);
+	switch (v) {
+	case CHIM_ENG_DATA:
+		/* The payload alone, stamped as the stock stack stamps it. */
+		__skb_pull(skb, hdrs);
+		memset(skb->cb, 0, sizeof(skb->cb));
+		TCP_SKB_CB(skb)->seq = in.seq;
+		TCP_SKB_CB(skb)->end_seq = in.end_seq;
+		TCP_SKB_CB(skb)->tcp_flags = in.flags;
+		skb->ip_summed = CHECKSUM_UNNECESSARY;
+		/* The handle is valid until the terminate, which stops us first. */
+		if (!chim_indicate_receive(ec->handle, skb, &room)) {
+			/* Refused: the frame as it came, for the stock stack. */
+			__skb_push(skb, hdrs);
+			goto punt_locked;
+		}
+		eng_note(ec, &in);
+		ec->d.rcv_nxt = in.end_seq;
+		ec->bytes_in += in.len;
+		ack = eng_ack(emu, ec, room);
+		skb = NULL;
+		break;
+	case CHIM_ENG_ACK:
+		eng_note(ec, &in);
+		break;
+	case CHIM_ENG_DUP:
+		chim_indicate_receive(ec->handle, NULL, &room);
+		ack = eng_ack(emu, ec, room);
+		break;
+	case CHIM_ENG_DROP:
+		break;
+	case CHIM_ENG_PUNT:
+		ec->engine = false;
+		goto punt_locked;
+	}
+	spin_unlock(&ec->lock);
+	kfree_skb(skb);
+	eng_count(emu, segs, octets, !!ack, 0);
+	if (ack)
+		dev_queue_xmit(ack);
+	return NF_STOLEN;
+
+punt_locked:
+	ec->engine = false;
+	spin_unlock(&ec->lock);
+punt:
+	return chim_emu_rx_punt(emu, ec, skb, payload, reason);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_rx);

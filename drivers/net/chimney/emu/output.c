@@ -92,7 +92,7 @@ static void put_ipv6(struct sk_buff *skb, const struct chim_emu_conn *ec)
 	ip6h = skb_push(skb, sizeof(*ip6h));
 	skb_reset_network_header(skb);
 	ip6_flow_hdr(ip6h, ec->cached.tos_or_traffic_class,
-		     htonl(ec->cached.flow_label & IPV6_FLOWLABEL_MASK));
+		     htonl(ec->cached.flow_label) & IPV6_FLOWLABEL_MASK);
 	ip6h->payload_len = htons(tcplen);
 	ip6h->nexthdr = IPPROTO_TCP;
 	ip6h->hop_limit = ec->cached.ttl_or_hop_limit;

@@ -11,9 +11,8 @@
  * code that other CPUs are running, and connections come and go while
  * traffic flows.  An attach and a detach are rare by comparison.
  *
- * The target has no TCP engine yet: it holds what it receives, asks for an
- * upload (Part 1, UploadRequested) and, once the connection is back in the
- * stock stack, indicates the held segments up like any received frame.
+ * With its engine, input.c runs the segment; without it, hold.c holds it
+ * for the stock stack and asks for an upload.
  */
 #include <kunit/visibility.h>
 #include <linux/icmp.h>
@@ -123,94 +122,12 @@ static bool parse6(struct sk_buff *skb, struct chim_tuple *t, u32 *payload)
 	return tuple6(skb, inner, off + sizeof(_inner), true, t, payload);
 }
 
-static void rx_count(struct chim_emu *emu, struct sk_buff *skb, bool held)
-{
-	struct chim_emu_stats *s = this_cpu_ptr(emu->stats);
-
-	u64_stats_update_begin(&s->syncp);
-	s->tcp.in_segments++;
-	s->ip.in_receives++;
-	s->ip.in_octets += skb->len;
-	if (!held)
-		s->ip.in_discards++;
-	u64_stats_update_end(&s->syncp);
-}
-
-/* Room for @size more held bytes, per connection and per target. */
-static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
-		    unsigned int size)
-{
-	if (ec->rx_truesize + size > CHIM_RX_HOLD_MAX)
-		return false;
-	if (atomic_long_add_return(size, &emu->rx_held) <= emu->rx_held_max)
-		return true;
-	atomic_long_sub(size, &emu->rx_held);
-	return false;
-}
-
-/**
- * chim_emu_rx_hold() - hold a segment of @ec for the stock stack; ask for
- *	an upload
- * @emu: the target
- * @ec: the connection, found in the table
- * @skb: the segment, consumed
- * @payload: its TCP payload length
- *
- * What the target holds is bounded per connection and for the target as a
- * whole; beyond, the segment is dropped and counted (the peer retransmits
- * it).  The target asks at its first held segment, and again at a segment
- * held CHIM_REASK_MS or more after its last ask: a request the host did
- * not act on is not the end of the connection.
- *
- * Context: softirq (the ingress hook).
- * Return: NF_STOLEN.
- */
-unsigned int chim_emu_rx_hold(struct chim_emu *emu, struct chim_emu_conn *ec,
-			      struct sk_buff *skb, u32 payload)
-{
-	bool ask = false, held = false;
-
-	/* The core may still hand this skb to others (taps): own it. */
-	skb = skb_share_check(skb, GFP_ATOMIC);
-	if (!skb)
-		return NF_STOLEN;
-	spin_lock(&ec->lock);
-	if (ec->stopped) {
-		/* Uploaded meanwhile: the stock stack takes it from here. */
-		spin_unlock(&ec->lock);
-		netif_rx(skb);
-		return NF_STOLEN;
-	}
-	ec->active = jiffies;
-	if (rx_room(emu, ec, skb->truesize)) {
-		ec->bytes_in += payload;
-		ec->rx_truesize += skb->truesize;
-		__skb_queue_tail(&ec->rx, skb);
-		held = true;
-		ask = !ec->upload_asked ||
-		      time_after_eq(jiffies, ec->asked_at +
-				    msecs_to_jiffies(CHIM_REASK_MS));
-		if (ask) {
-			ec->upload_asked = true;
-			ec->asked_at = jiffies;
-		}
-	}
-	/* The handle lives until the terminate, which stops us first. */
-	if (ask)
-		chim_indicate_retrieve(ec->handle, CHIM_REASON_UPLOAD_REQUESTED);
-	spin_unlock(&ec->lock);
-	rx_count(emu, skb, held);
-	if (!held)
-		kfree_skb(skb);	/* the peer retransmits it */
-	return NF_STOLEN;
-}
-EXPORT_SYMBOL_IF_KUNIT(chim_emu_rx_hold);
-
 static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	struct chim_emu *emu = priv;
 	struct chim_table_entry *e;
+	struct chim_emu_conn *ec;
 	struct chim_tuple t;
 	u32 payload = 0;
 	bool ok;
@@ -231,8 +148,10 @@ static unsigned int chim_rx_hook(void *priv, struct sk_buff *skb,
 	e = chim_table_lookup_rcu(&emu->table, &t);
 	if (!e)
 		return NF_ACCEPT;
-	return chim_emu_rx_hold(emu, container_of(e, struct chim_emu_conn, entry),
-				skb, payload);
+	ec = container_of(e, struct chim_emu_conn, entry);
+	if (READ_ONCE(emu->engine))
+		return chim_eng_rx(emu, ec, skb, payload);
+	return chim_emu_rx_hold(emu, ec, skb, payload);
 }
 
 /**
@@ -276,18 +195,4 @@ void chim_emu_rx_stop(struct chim_emu *emu)
 	/* A hook already called may still read @emu: let it return. */
 	synchronize_net();
 	emu->dev = NULL;
-}
-
-/**
- * chim_emu_rx_reinject() - indicate held segments up to the stock stack
- * @q: the segments, consumed
- *
- * Context: process.
- */
-void chim_emu_rx_reinject(struct sk_buff_head *q)
-{
-	struct sk_buff *skb;
-
-	while ((skb = __skb_dequeue(q)))
-		netif_rx(skb);
 }

@@ -149,10 +149,14 @@ static int emu_initiate_pre(struct chim_block *b, void *arg)
 static int emu_initiate_post(struct chim_block *b, void *arg)
 {
 	bool linker = b->target_reserved[1];
+	struct emu_job *job = arg;
 
 	b->status = chim_block_initiate_status(b, linker);
 	if (b->target_ctx && !linker)
 		*b->target_ctx = b->target_reserved[0];
+	if (b->type == CHIM_OBJ_TCP && b->target_ctx && !linker &&
+	    b->status == CHIM_STATUS_SUCCESS)
+		chim_eng_start(job->emu, b->target_reserved[0]);
 	return 0;
 }
 
