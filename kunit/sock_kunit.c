@@ -413,6 +413,7 @@ static void handoff_keeps_every_field(struct kunit *test, int family)
 	struct sock *sk = p->client->sk;
 	struct tcp_fields before, frozen, after;
 	struct sock_holder *h;
+	struct chim_conn *conn;
 	struct chim_sock *csk;
 	u32 tx_base, rx_base;
 	int sent;
@@ -451,6 +452,11 @@ static void handoff_keeps_every_field(struct kunit *test, int family)
 	csk = chim_sock_ctx(sk);
 	KUNIT_ASSERT_NOT_NULL(test, csk);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_OFFLOADED);
+	/* The TTL or hop limit its segments carry: the route's default. */
+	conn = chim_sock_get_conn(csk);
+	KUNIT_ASSERT_NOT_NULL(test, conn);
+	KUNIT_EXPECT_EQ(test, conn->cached.ttl_or_hop_limit, 64);
+	chim_obj_put(&conn->obj);
 	/* The host's queues are in the target now; the counters stay. */
 	read_fields(sk, &frozen, tx_base, rx_base);
 	KUNIT_EXPECT_EQ(test, frozen.v[F_RTX_BYTES] + frozen.v[F_WRITE_BYTES] +

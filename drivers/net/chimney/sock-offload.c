@@ -140,6 +140,31 @@ static u32 clamp_mul(u32 a, u32 b)
 	return min_t(u64, (u64)a * b, U32_MAX);
 }
 
+/*
+ * The TTL or hop limit the socket's segments carry: its own option, else
+ * its route's (the socket option is -1 then, not a value to copy).
+ */
+static u8 conn_ttl(struct sock *sk)
+{
+	struct dst_entry *dst = __sk_dst_get(sk);
+	int ttl;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		ttl = inet6_sk(sk)->hop_limit;
+		if (ttl < 0)
+			ttl = dst ? ip6_dst_hoplimit(dst) :
+			      READ_ONCE(sock_net(sk)->ipv6.devconf_all->hop_limit);
+		return ttl;
+	}
+#endif
+	ttl = inet_sk(sk)->uc_ttl;
+	if (ttl < 0)
+		ttl = dst ? ip4_dst_hoplimit(dst) :
+		      READ_ONCE(sock_net(sk)->ipv4.sysctl_ip_default_ttl);
+	return ttl;
+}
+
 static void snapshot_state(struct sock *sk, struct chim_sock *csk,
 			   struct chim_conn *conn)
 {
@@ -163,9 +188,7 @@ static void snapshot_state(struct sock *sk, struct chim_sock *csk,
 	conn->cached.ka_probe_count = keepalive_probes(tp);
 	conn->cached.ka_timeout = jiffies_to_msecs(keepalive_time_when(tp));
 	conn->cached.ka_interval = jiffies_to_msecs(keepalive_intvl_when(tp));
-	conn->cached.ttl_or_hop_limit = sk->sk_family == AF_INET6 ?
-					inet6_sk(sk)->hop_limit :
-					inet_sk(sk)->uc_ttl;
+	conn->cached.ttl_or_hop_limit = conn_ttl(sk);
 	conn->cached.tos_or_traffic_class = inet_sk(sk)->tos;
 	conn->cached.user_priority = sk->sk_priority;
 
