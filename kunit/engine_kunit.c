@@ -377,12 +377,56 @@ static void parse_header(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, in.has_ts);
 }
 
+/* ---- window updates after a read ------------------------------------ */
+
+/*
+ * A read that makes room opens the window only for a real gain (half the
+ * room or one MSS), never moves the right edge left, and only while the
+ * engine runs the connection.
+ */
+static void window_update_after_read(struct kunit *test)
+{
+	struct chim_emu *emu = kunit_kzalloc(test, sizeof(*emu), GFP_KERNEL);
+	struct eng_fixture *f = fixture(test, false, true);
+	struct chim_emu_conn *ec = &f->ec;
+
+	KUNIT_ASSERT_NOT_NULL(test, emu);
+	spin_lock_init(&ec->lock);
+	ec->c.remote_mss = 1460;
+	ec->d.rcv_nxt = 1000;
+	ec->rcv_edge = 1000;	/* closed */
+	ec->engine = true;
+
+	KUNIT_EXPECT_TRUE(test, chim_eng_window_update(emu, ec, 64000));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 65000U);
+	KUNIT_EXPECT_EQ(test, ec->d.rcv_wnd, 64000U);
+	/* 500 more is less than one MSS: no segment for it. */
+	KUNIT_EXPECT_FALSE(test, chim_eng_window_update(emu, ec, 64500));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 65000U);
+	/* Without scaling, at most 65535 from RcvNxt. */
+	KUNIT_EXPECT_TRUE(test, chim_eng_window_update(emu, ec, 100000));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 1000U + 65535);
+	/* Less room than advertised: the edge stays. */
+	KUNIT_EXPECT_FALSE(test, chim_eng_window_update(emu, ec, 10));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 1000U + 65535);
+	/* Scaled by 2^7: the edge moves by multiples of 128. */
+	ec->c.flags |= CHIM_TCP_FLAG_WINDOW_SCALING_ENABLED;
+	ec->c.rcv_wind_scale = 7;
+	KUNIT_EXPECT_TRUE(test, chim_eng_window_update(emu, ec, 1000000));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 1000U + (1000000U >> 7 << 7));
+	/* Once the engine stopped (punt, terminate): nothing. */
+	ec->engine = false;
+	KUNIT_EXPECT_FALSE(test, chim_eng_window_update(emu, ec, 4000000));
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 1000U + (1000000U >> 7 << 7));
+}
+
 static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(frame_ipv4_ts_payload),
 	KUNIT_CASE(frame_ipv6_ack),
 	KUNIT_CASE(frame_ipv6_paged_payload),
 	KUNIT_CASE_PARAM(classify_segment, classify_gen_params),
 	KUNIT_CASE(parse_header),
+	KUNIT_CASE(window_update_after_read),
 	{}
 };
 

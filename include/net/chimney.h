@@ -392,6 +392,10 @@ struct chim_activity {
  * @stats: OID_TCP4_OFFLOAD_STATS and the like: the counters of one CPU's
  *	share of the connections, or of all with @cpu -1; may be NULL (zero);
  *	any context
+ * @receive: the connection's owner read data: it can take @room bytes now
+ *	(the credit NdisOffloadTcpReceive's posted buffers give); called while
+ *	the connection is offloaded and no terminate of it has begun (@ctx is
+ *	valid); must not sleep; may be NULL
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);
@@ -404,6 +408,7 @@ struct chim_target_ops {
 			 struct chim_activity *out);
 	void (*stats)(struct chim_target *target, int cpu,
 		      struct chim_offload_stats *out);
+	void (*receive)(struct chim_target *target, void *ctx, int room);
 };
 
 /**

@@ -179,6 +179,25 @@ bool chim_host_conn_activity(struct chim_host *host, struct chim_conn *conn,
 }
 
 /**
+ * chim_host_conn_room() - tell the target what the owner of a connection
+ *	can take now, after a read
+ * @conn: the connection
+ * @room: bytes
+ *
+ * Context: the owner guarantees that @conn is offloaded and that no
+ * terminate of it has begun (the socket layer: the socket locked and
+ * offloaded; a terminate locks it first); does not sleep.
+ */
+void chim_host_conn_room(struct chim_conn *conn, int room)
+{
+	struct chim_target *target = conn->obj.host->target;
+	void *ctx = READ_ONCE(conn->obj.target_ctx);
+
+	if (ctx && target->ops->receive)
+		target->ops->receive(target, ctx, room);
+}
+
+/**
  * chim_host_pick_conns() - the connections offloaded now that @pick takes,
  *	each held
  * @host: the host

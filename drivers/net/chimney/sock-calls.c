@@ -259,6 +259,22 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	return copied ?: err;
 }
 
+/*
+ * A read made room: the target's engine may open the window it advertised
+ * (a window update, so that the peer need not probe a closed window).
+ * Under the socket lock, an offloaded connection is one no terminate has
+ * begun on.
+ */
+static void room_after_read(struct sock *sk, struct chim_sock *csk)
+{
+	if (READ_ONCE(csk->state) != CHIM_SK_OFFLOADED)
+		return;
+	lock_sock(sk);
+	if (csk->state == CHIM_SK_OFFLOADED && csk->conn)
+		chim_host_conn_room(csk->conn, tcp_space(sk));
+	release_sock(sk);
+}
+
 static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
@@ -278,6 +294,8 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		chim_sock_blocked_begin(&b);
 		ret = csk->base_prot->recvmsg(sk, msg, len, flags, addr_len);
 		chim_sock_blocked_end(&b);
+		if (ret > 0 && !(flags & MSG_PEEK))
+			room_after_read(sk, csk);
 	}
 	chim_sock_leave();
 	return ret;

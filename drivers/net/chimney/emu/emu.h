@@ -220,6 +220,8 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec);
 unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 			 struct sk_buff *skb, u32 payload);
+bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
+			    int room);
 
 /* output.c: frames of the engine */
 struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,

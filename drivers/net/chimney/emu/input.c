@@ -231,6 +231,49 @@ static struct sk_buff *eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
 	return chim_eng_frame(ec, emu->dev, &seg, NULL, 0, 0);
 }
 
+/**
+ * chim_eng_window_update() - the owner can take more: open the window
+ * @emu: the target
+ * @ec: a connection (the engine may or may not run it)
+ * @room: what the owner can take now, in bytes
+ *
+ * A window update goes out only for a real gain of the right edge (the
+ * receiver's silly window avoidance of RFC 9293 3.8.6.2.2: at least half
+ * the room or one MSS), so that reads of a few bytes do not each cost a
+ * segment.
+ *
+ * Context: process or softirq; does not sleep.
+ * Return: true when a wider window was advertised.
+ */
+bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
+			    int room)
+{
+	u32 mss = ec->c.remote_mss ? ec->c.remote_mss : TCP_MSS_DEFAULT;
+	struct sk_buff *ack = NULL;
+	bool wider = false;
+	u32 edge;
+
+	spin_lock_bh(&ec->lock);
+	if (ec->engine && !ec->stopped && room > 0 &&
+	    seq_lt(ec->rcv_edge + min_t(u32, room / 2, mss),
+		   ec->d.rcv_nxt + room)) {
+		edge = ec->rcv_edge;
+		ack = eng_ack(emu, ec, room);
+		wider = ec->rcv_edge != edge;
+		if (ack && !wider) {
+			kfree_skb(ack);
+			ack = NULL;
+		}
+		if (ack)
+			eng_count(emu, 0, 0, 1, 0);
+	}
+	spin_unlock_bh(&ec->lock);
+	if (ack)
+		dev_queue_xmit(ack);
+	return wider;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_window_update);
+
 /* Under ec->lock: what an acceptable segment tells about the peer. */
 static void eng_note(struct chim_emu_conn *ec, const struct chim_eng_in *in)
 {

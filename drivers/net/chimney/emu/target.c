@@ -541,6 +541,11 @@ static void emu_stats(struct chim_target *target, int cpu,
 	chim_emu_stats_read(chim_target_emu(target), cpu, out);
 }
 
+static void emu_receive(struct chim_target *target, void *ctx, int room)
+{
+	chim_eng_window_update(chim_target_emu(target), ctx, room);
+}
+
 static const struct chim_target_ops emu_ops = {
 	.initiate = emu_initiate,
 	.terminate = emu_terminate,
@@ -550,6 +555,7 @@ static const struct chim_target_ops emu_ops = {
 	.quiesce = emu_quiesce,
 	.activity = emu_activity,
 	.stats = emu_stats,
+	.receive = emu_receive,
 };
 
 /**
