@@ -16,6 +16,7 @@
 #include <net/tcp.h>
 
 #include "emu/emu.h"
+#include "object.h"
 
 static const u8 our_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const u8 peer_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x02 };
@@ -392,6 +393,7 @@ static void window_update_after_read(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, emu);
 	spin_lock_init(&ec->lock);
+	chim_eng_init(emu, ec);
 	ec->c.remote_mss = 1460;
 	ec->d.rcv_nxt = 1000;
 	ec->rcv_edge = 1000;	/* closed */
@@ -420,6 +422,234 @@ static void window_update_after_read(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 1000U + (1000000U >> 7 << 7));
 }
 
+/* ---- the transmit side ---------------------------------------------- */
+
+/* What the owner learns of completions (chim_send_complete()). */
+struct sent_log {
+	struct chim_conn conn;
+	u32 snd_una;
+	u32 bytes;
+};
+
+static void log_sent(struct chim_conn *conn, u32 snd_una, u32 bytes)
+{
+	struct sent_log *log = container_of(conn, struct sent_log, conn);
+
+	log->snd_una = snd_una;
+	log->bytes += bytes;
+}
+
+static const struct chim_conn_ops log_ops = { .sent = log_sent };
+
+/*
+ * A connection the engine sends for: SndUna 5000, MSS 1000, Nagle, a
+ * congestion window of three segments, the peer's window of 64 KB, and
+ * 5,500 bytes to send in two linear skbs (1,500 and 4,000: a segment
+ * spans them).  Byte i of the data is (i * 7 + 1).
+ */
+static struct chim_emu_conn *tx_fixture(struct kunit *test,
+					struct chim_emu **emup,
+					struct sent_log **logp)
+{
+	struct chim_emu *emu = kunit_kzalloc(test, sizeof(*emu), GFP_KERNEL);
+	struct sent_log *log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+	struct eng_fixture *f = fixture(test, false, true);
+	struct chim_emu_conn *ec = &f->ec;
+	struct sk_buff *a, *b;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, emu);
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	emu->dev = f->dev;
+	log->conn.obj.type = CHIM_OBJ_TCP;
+	log->conn.ops = &log_ops;
+	spin_lock_init(&ec->lock);
+	skb_queue_head_init(&ec->d.send_data);
+	chim_eng_init(emu, ec);
+	ec->handle = &log->conn.obj;
+	ec->cached.flags = CHIM_TCP_FLAG_NAGLING_ENABLED;
+	ec->engine = true;
+	ec->mss = 1000;
+	ec->rto = 200;
+	ec->room = 65535;
+	ec->d.rcv_nxt = 777;
+	ec->rcv_edge = 777;
+	ec->d.snd_una = 5000;
+	ec->d.snd_nxt = 5000;
+	ec->d.snd_max = 5000;
+	ec->d.snd_wnd = 65535;
+	ec->d.cwnd = 3000;
+	ec->d.ss_thresh = U32_MAX;
+	ec->recover = 4999;
+	a = payload(test, 1500);
+	b = alloc_skb(4000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	for (i = 0; i < 4000; i++)
+		*(u8 *)skb_put(b, 1) = (1500 + i) * 7 + 1;
+	__skb_queue_tail(&ec->d.send_data, a);
+	__skb_queue_tail(&ec->d.send_data, b);
+	ec->tx_bytes = 5500;
+	*emup = emu;
+	*logp = log;
+	return ec;
+}
+
+/* The frames built so far: each one's sequence number and payload checked. */
+static void expect_frames(struct kunit *test, struct chim_emu_conn *ec,
+			  const u32 *seqs, const u32 *lens, unsigned int n)
+{
+	unsigned int i = 0, k;
+	struct sk_buff *skb;
+
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&ec->txq), n);
+	while ((skb = __skb_dequeue(&ec->txq))) {
+		struct tcphdr *th = tcp_hdr(skb);
+		const u8 *data = (u8 *)th + th->doff * 4;
+		u32 len = skb_tail_pointer(skb) - data, off;
+
+		if (i < n) {
+			KUNIT_EXPECT_EQ(test, ntohl(th->seq), seqs[i]);
+			KUNIT_EXPECT_EQ(test, len, lens[i]);
+			KUNIT_EXPECT_EQ(test, ntohl(th->ack_seq), 777U);
+			off = seqs[i] - 5000;
+			for (k = 0; k < len && k < lens[i]; k++)
+				if (data[k] != (u8)((off + k) * 7 + 1))
+					break;
+			KUNIT_EXPECT_EQ_MSG(test, k, len, "frame %u's payload", i);
+		}
+		kfree_skb(skb);
+		i++;
+	}
+}
+
+static void tx_pure_ack(struct chim_eng_in *in, u32 ack)
+{
+	memset(in, 0, sizeof(*in));
+	in->seq = 777;
+	in->end_seq = 777;
+	in->ack = ack;
+	in->win = 65535;
+	in->flags = TCPHDR_ACK;
+}
+
+/*
+ * Segments by MSS within the congestion window, a segment across two skbs
+ * of the send chain, slow start on an ACK, Nagle holding a small tail,
+ * completions to the owner, and the timer armed while data is in flight.
+ */
+static void send_within_windows(struct kunit *test)
+{
+	static const u32 seqs1[] = { 5000, 6000, 7000 }, lens1[] = { 1000, 1000, 1000 };
+	static const u32 seqs2[] = { 8000, 9000 }, lens2[] = { 1000, 1000 };
+	static const u32 seqs3[] = { 10000 }, lens3[] = { 500 };
+	struct sent_log *log;
+	struct chim_emu *emu;
+	struct chim_emu_conn *ec = tx_fixture(test, &emu, &log);
+	struct chim_eng_in in;
+
+	spin_lock_bh(&ec->lock);
+	chim_eng_push(emu, ec);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_nxt, 8000U);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_max, 8000U);
+	KUNIT_EXPECT_EQ(test, ec->bytes_out, 3000ULL);
+	KUNIT_EXPECT_TRUE(test, timer_pending(&ec->timer));
+	expect_frames(test, ec, seqs1, lens1, 3);
+
+	/* 2,000 acknowledged: freed, completed, the window grows by 2,000. */
+	tx_pure_ack(&in, 7000);
+	KUNIT_EXPECT_TRUE(test, chim_eng_acked(emu, ec, &in, ec->d.snd_wnd));
+	KUNIT_EXPECT_EQ(test, ec->d.snd_una, 7000U);
+	KUNIT_EXPECT_EQ(test, ec->tx_bytes, 3500U);
+	KUNIT_EXPECT_EQ(test, log->snd_una, 7000U);
+	KUNIT_EXPECT_EQ(test, log->bytes, 2000U);
+	KUNIT_EXPECT_EQ(test, ec->d.cwnd, 5000U);
+	/* Two full segments; the last 500 wait (Nagle, data in flight). */
+	expect_frames(test, ec, seqs2, lens2, 2);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_nxt, 10000U);
+
+	/* Everything acknowledged: the tail goes. */
+	tx_pure_ack(&in, 10000);
+	chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+	expect_frames(test, ec, seqs3, lens3, 1);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_max, 10500U);
+	tx_pure_ack(&in, 10500);
+	chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+	KUNIT_EXPECT_EQ(test, ec->tx_bytes, 0U);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&ec->d.send_data));
+	KUNIT_EXPECT_EQ(test, log->bytes, 5500U);
+	/* Nothing in flight, nothing to send: no timer. */
+	KUNIT_EXPECT_FALSE(test, timer_pending(&ec->timer));
+	spin_unlock_bh(&ec->lock);
+	del_timer_sync(&ec->timer);
+}
+
+/*
+ * The peer's window limits what is in flight; three duplicate ACKs resend
+ * the first segment and enter recovery; a timeout goes back to SndUna with
+ * one segment of window and backs off; the retry limit asks for an upload.
+ */
+static void send_loss_recovery(struct kunit *test)
+{
+	static const u32 seqs1[] = { 5000, 6000 }, lens1[] = { 1000, 1000 };
+	static const u32 seqs2[] = { 5000 }, lens2[] = { 1000 };
+	static const u32 seqs3[] = { 7000 }, seqs4[] = { 6000, 7000 };
+	struct sent_log *log;
+	struct chim_emu *emu;
+	struct chim_emu_conn *ec = tx_fixture(test, &emu, &log);
+	struct chim_eng_in in;
+	int i;
+
+	spin_lock_bh(&ec->lock);
+	ec->d.snd_wnd = 2000;
+	chim_eng_push(emu, ec);
+	expect_frames(test, ec, seqs1, lens1, 2);
+
+	/* Duplicate ACKs: the third resends 5000, cwnd = ssthresh + 3 MSS. */
+	tx_pure_ack(&in, 5000);
+	in.win = 2000;
+	for (i = 0; i < 2; i++)
+		chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&ec->txq));
+	chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+	KUNIT_EXPECT_TRUE(test, ec->in_recovery);
+	KUNIT_EXPECT_EQ(test, ec->d.ss_thresh, 2000U);
+	KUNIT_EXPECT_EQ(test, ec->d.cwnd, 5000U);
+	KUNIT_EXPECT_EQ(test, ec->d.total_rt, 1U);
+	expect_frames(test, ec, seqs2, lens2, 1);
+	/* A window update is not a duplicate ACK: it lets 7000 go. */
+	KUNIT_EXPECT_EQ(test, ec->d.dup_ack_count, 3);
+	ec->d.snd_wnd = 3000;
+	chim_eng_acked(emu, ec, &in, 2000);
+	KUNIT_EXPECT_EQ(test, ec->d.dup_ack_count, 3);
+	expect_frames(test, ec, seqs3, lens2, 1);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_max, 8000U);
+
+	/* The timeout: back to SndUna, one segment, RTO doubled. */
+	ec->d.snd_wnd = 2000;
+	chim_eng_timeout(emu, ec);
+	KUNIT_EXPECT_FALSE(test, ec->in_recovery);
+	KUNIT_EXPECT_EQ(test, ec->d.cwnd, 1000U);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_nxt, 6000U);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_max, 8000U);
+	KUNIT_EXPECT_EQ(test, ec->rto, 400U);
+	KUNIT_EXPECT_EQ(test, ec->d.retransmit.count, 1);
+	expect_frames(test, ec, seqs2, lens2, 1);
+	KUNIT_EXPECT_TRUE(test, timer_pending(&ec->timer));
+
+	/* An ACK of new data clears the retry count; slow start resends. */
+	tx_pure_ack(&in, 6000);
+	in.win = 2000;
+	chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+	KUNIT_EXPECT_EQ(test, ec->d.retransmit.count, 0);
+	KUNIT_EXPECT_EQ(test, ec->d.snd_una, 6000U);
+	KUNIT_EXPECT_EQ(test, ec->d.cwnd, 2000U);
+	expect_frames(test, ec, seqs4, lens1, 2);
+	KUNIT_EXPECT_EQ(test, ec->d.total_rt, 4U);
+	spin_unlock_bh(&ec->lock);
+	del_timer_sync(&ec->timer);
+	skb_queue_purge(&ec->d.send_data);
+}
+
 static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(frame_ipv4_ts_payload),
 	KUNIT_CASE(frame_ipv6_ack),
@@ -427,6 +657,8 @@ static struct kunit_case engine_cases[] = {
 	KUNIT_CASE_PARAM(classify_segment, classify_gen_params),
 	KUNIT_CASE(parse_header),
 	KUNIT_CASE(window_update_after_read),
+	KUNIT_CASE(send_within_windows),
+	KUNIT_CASE(send_loss_recovery),
 	{}
 };
 

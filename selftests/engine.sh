@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The target's engine carries a connection's incoming data: offloaded
-# before anything was received, the connection takes 4 MiB from the peer
-# with no upload (the engine acknowledges and delivers into the
-# application's socket, read by a plain recv loop), then an upload in the
-# middle of a second transfer, and the rest with the stock stack.  Each
-# transfer's SHA-256 must match what was sent; the frozen socket never
-# sends a segment of its own; `engine off` keeps today's frozen behaviour.
+# The target's engine carries a connection's traffic: offloaded before
+# anything was received, the connection takes 4 MiB from the peer with no
+# upload (the engine acknowledges and delivers into the application's
+# socket, read by a plain recv loop); it sends 4 MiB (the application's
+# sendall goes to the engine, which segments, sends and frees what the
+# peer acknowledges), then 4 MiB each way at once; then an upload in the
+# middle of a transfer in each direction, and the rest with the stock
+# stack.  Each transfer's SHA-256 must match what was sent; the frozen
+# socket never sends a segment of its own; `engine off` keeps today's
+# frozen behaviour.
 #
 #   netns chim-a (target on eth0)           netns chim-b
 #   eth0 10.0.0.1 fd00::1  ==== e1000 ====  eth1 10.0.0.2 fd00::2
@@ -44,6 +47,9 @@ setup() {
 	head -c $SIZE /dev/urandom >$W/data
 	want=$(sha256sum <$W/data | cut -d' ' -f1)
 	echo "$want" >$W/want
+	head -c $SIZE /dev/urandom >$W/data2
+	sha256sum <$W/data2 | cut -d' ' -f1 >$W/want2
+	write_duplex
 	# Refused first: the keyword takes on or off only.
 	if ctl dev attach eth0 engine maybe 2>$W/err; then
 		echo "engine maybe was accepted"
@@ -52,6 +58,61 @@ setup() {
 	grep -q "neither on nor off" $W/err
 	ctl dev attach eth0 engine on
 	ctl -j dev show eth0 | jq -e '.[0].engine == true' >/dev/null
+}
+
+# $W/duplex.py ROLE ADDR PORT SEND RECV: one end of a connection (ROLE
+# server listens, client connects and writes its local port to
+# $W/port.PORT).  Once $W/go.PORT exists it sends the file SEND ('-' for
+# nothing) while it reads RECV bytes, writes their SHA-256 to
+# $W/sum.ROLE.PORT, and closes once $W/end.PORT exists.
+write_duplex() {
+	cat >$W/duplex.py <<'PY'
+import hashlib, os, socket, sys, threading, time
+role, addr, port, send, recv = sys.argv[1:6]
+port, left, w = int(port), int(recv), os.path.dirname(sys.argv[0])
+fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+if role == 'server':
+    s = socket.socket(fam)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen()
+    c, _ = s.accept()
+else:
+    c = socket.create_connection((addr, port))
+    open('%s/port.%d' % (w, port), 'w').write('%d' % c.getsockname()[1])
+def wait(f):
+    while not os.path.exists(f):
+        time.sleep(0.05)
+wait('%s/go.%d' % (w, port))
+def sender():
+    if send != '-':
+        c.sendall(open(send, 'rb').read())
+t = threading.Thread(target=sender)
+t.start()
+h, want = hashlib.sha256(), left
+while left:
+    b = c.recv(min(left, 65536))
+    if not b:
+        sys.exit('%s: EOF after %d bytes' % (role, want - left))
+    h.update(b)
+    left -= len(b)
+t.join()
+open('%s/sum.%s.%d' % (w, role, port), 'w').write(h.hexdigest())
+wait('%s/end.%d' % (w, port))
+c.close()
+PY
+}
+
+# duplex ADDR PORT CLIENT_SENDS PEER_SENDS: both ends, connected; each
+# sends $W/data2 (client) or $W/data (peer) when told to (1).
+duplex() {
+	local csend=- psend=- crecv=0 precv=0
+	[ "$3" = 1 ] && { csend=$W/data2; precv=$SIZE; }
+	[ "$4" = 1 ] && { psend=$W/data; crecv=$SIZE; }
+	bg $NS_B python3 $W/duplex.py server "$1" "$2" $psend $precv
+	wait_for 20 listening $NS_B "$2"
+	bg $NS_A python3 $W/duplex.py client "$1" "$2" $csend $crecv
+	wait_for 20 test -s "$W/port.$2"
 }
 
 # server ADDR PORT: sends $W/data once $W/go.PORT exists, closes once
@@ -114,6 +175,12 @@ conn_bytes_in() {
 		jq -r --arg p "$1" '.[] | select(.local | endswith(":" + $p)) | .bytes_in'
 }
 
+# conn_bytes_out LPORT: what the engine sent on that connection.
+conn_bytes_out() {
+	ctl -j conn show dev eth0 |
+		jq -r --arg p "$1" '.[] | select(.local | endswith(":" + $p)) | .bytes_out'
+}
+
 # offloaded_port LPORT: the connection from LPORT is offloaded now.
 offloaded_port() {
 	ctl -j conn show dev eth0 |
@@ -123,6 +190,8 @@ offloaded_port() {
 diag() {
 	ctl -j stats eth0
 	ip netns exec $NS_A ss -tni
+	ip netns exec $NS_B ss -tni
+	ip netns exec $NS_B nstat -a 2>/dev/null | grep -i 'retrans\|TcpExtTCPTimeouts\|Probe' || true
 	cat $W/bg.out 2>/dev/null || true
 }
 
@@ -169,6 +238,111 @@ check_upload_midstream() {
 	touch "$W/end.$port"
 }
 
+# sent ADDR PORT CLIENT_SENDS PEER_SENDS: the transfers while offloaded,
+# not one upload; each direction's SHA-256 and the engine's byte counts.
+sent() {
+	local before_ret before_term out0 lport
+	duplex "$1" "$2" "$3" "$4"
+	offload "$1" "$2"
+	lport=$(cat "$W/port.$2")
+	before_ret=$(retrieves)
+	before_term=$(terminates)
+	out0=$(stat_of .target.out_segments)
+	touch "$W/go.$2"
+	wait_for 120 test -s "$W/sum.server.$2" -a -s "$W/sum.client.$2" ||
+		{ diag; return 1; }
+	if [ "$3" = 1 ]; then
+		expect_eq "$(cat "$W/sum.server.$2")" "$(cat $W/want2)" "SHA-256 the peer received"
+		expect_eq "$(conn_bytes_out "$lport")" $SIZE "bytes the engine sent"
+		[ "$(stat_of .target.out_segments)" -gt $((out0 + SIZE / 1500)) ] || {
+			echo "the engine counted too few segments out"; diag; return 1; }
+	fi
+	if [ "$4" = 1 ]; then
+		expect_eq "$(cat "$W/sum.client.$2")" "$(cat $W/want)" "SHA-256 the application received"
+		expect_eq "$(conn_bytes_in "$lport")" $SIZE "bytes the engine received"
+	fi
+	expect_eq "$(stat_of .offloaded)" 1 "connections still offloaded" || { diag; return 1; }
+	expect_eq "$(retrieves)" "$before_ret" "upload requests"
+	expect_eq "$(terminates)" "$before_term" "uploads"
+	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
+	touch "$W/end.$2"
+	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
+}
+
+check_sent_v4() { sent 10.0.0.2 7610 1 0; }
+check_sent_v6() { sent fd00::2 7611 1 0; }
+check_both_ways() { sent 10.0.0.2 7612 1 1; }
+
+# An upload while the engine sends (and receives): every byte once, in
+# order, each way.
+check_send_upload_midstream() {
+	local port=7613 lport out0
+	duplex 10.0.0.2 $port 1 1
+	offload 10.0.0.2 $port
+	lport=$(cat "$W/port.$port")
+	out0=$(stat_of .target.out_segments)
+	touch "$W/go.$port"
+	wait_for 60 out_ge $((out0 + 300)) stat_of .target.out_segments || { diag; return 1; }
+	ctl conn terminate "10.0.0.1:$lport" "10.0.0.2:$port"
+	wait_for 120 test -s "$W/sum.server.$port" -a -s "$W/sum.client.$port" ||
+		{ diag; return 1; }
+	expect_eq "$(cat "$W/sum.server.$port")" "$(cat $W/want2)" "SHA-256 the peer received"
+	expect_eq "$(cat "$W/sum.client.$port")" "$(cat $W/want)" "SHA-256 the application received"
+	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
+	touch "$W/end.$port"
+}
+
+# within PCT A B: A is within PCT percent of B.
+within() {
+	[ $(( $1 * 100 )) -ge $(( $2 * (100 - $3) )) ] &&
+		[ $(( $1 * 100 )) -le $(( $2 * (100 + $3) )) ]
+}
+
+# iperf3 for 20 s each way over connections a rule offloads at connect
+# time (the control connection and the stream): both stay offloaded for
+# the run, no upload is requested before its end (where the peer's FIN
+# brings each connection back), and the engine's byte counters
+# match what iperf3 counted (payload sent; received packets, headers
+# included).
+check_iperf3() {
+	local dir ret0 out0 in0 pid mid midret sent got out in
+	bg $NS_B iperf3 -s -p 7620 -B 10.0.0.2
+	wait_for 20 listening $NS_B 7620
+	ctl policy add eth0 rport 7620 >/dev/null
+	for dir in "" -R; do
+		ret0=$(retrieves)
+		out0=$(stat_of .target.ip_out_octets)
+		in0=$(stat_of .target.ip_in_octets)
+		ip netns exec $NS_A timeout 60 iperf3 -c 10.0.0.2 -p 7620 -t 20 \
+			$dir -J >$W/iperf3.json &
+		pid=$!
+		sleep 12
+		mid=$(stat_of .offloaded)
+		midret=$(retrieves)
+		if [ "$mid" != 2 ]; then
+			echo "connections offloaded 12 s into the run: $mid"
+			diag
+			for p in $(pgrep -f 'iperf3 -c'); do cat /proc/$p/stack; done
+			wait $pid
+			cat $W/iperf3.json
+			return 1
+		fi
+		wait $pid || { cat $W/iperf3.json; diag; return 1; }
+		# (The peer's FIN at the end is an upload: after the run.)
+		expect_eq "$midret" "$ret0" "upload requests in 12 s" || { diag; return 1; }
+		sent=$(jq -r '.end.sum_sent.bytes' $W/iperf3.json)
+		got=$(jq -r '.end.sum_received.bytes' $W/iperf3.json)
+		out=$(( $(stat_of .target.ip_out_octets) - out0 ))
+		in=$(( $(stat_of .target.ip_in_octets) - in0 ))
+		echo "iperf3 ${dir:-forward}: sent $sent, received $got; engine out $out, in $in"
+		if [ -z "$dir" ]; then
+			within "$out" "$sent" 10 || { echo "engine sent $out for $sent"; return 1; }
+		else
+			within "$in" "$got" 10 || { echo "engine received $in for $got"; return 1; }
+		fi
+	done
+}
+
 # engine off: the first segment brings the connection back, as before.
 check_engine_off() {
 	local port=7603 before
@@ -186,10 +360,15 @@ check_engine_off() {
 	touch "$W/end.$port"
 }
 
-ktap_plan 5
+ktap_plan 10
 ktap_check setup setup
 ktap_check carried_v4 check_carried_v4
 ktap_check carried_v6 check_carried_v6
 ktap_check upload_midstream check_upload_midstream
+ktap_check sent_v4 check_sent_v4
+ktap_check sent_v6 check_sent_v6
+ktap_check both_ways check_both_ways
+ktap_check send_upload_midstream check_send_upload_midstream
+ktap_check iperf3 check_iperf3
 ktap_check engine_off check_engine_off
 ktap_finish

@@ -396,6 +396,13 @@ struct chim_activity {
  *	(the credit NdisOffloadTcpReceive's posted buffers give); called while
  *	the connection is offloaded and no terminate of it has begun (@ctx is
  *	valid); must not sleep; may be NULL
+ * @send: NdisOffloadTcpSend: the connection's owner hands data the
+ *	application wrote, appended to the connection's send chain (the
+ *	skbs are linear; the target owns them on success, until the peer
+ *	acknowledges them or a terminate hands them back); called as
+ *	@receive is; returns 0, or -EOPNOTSUPP when the target does not run
+ *	the connection itself (the skbs are still the caller's, who uploads
+ *	the connection and sends through the stock stack); may be NULL
  */
 struct chim_target_ops {
 	int (*initiate)(struct chim_target *target, struct chim_tree *tree);
@@ -409,6 +416,8 @@ struct chim_target_ops {
 	void (*stats)(struct chim_target *target, int cpu,
 		      struct chim_offload_stats *out);
 	void (*receive)(struct chim_target *target, void *ctx, int room);
+	int (*send)(struct chim_target *target, void *ctx,
+		    struct sk_buff_head *q);
 };
 
 /**
@@ -438,9 +447,10 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 void chim_indicate_upload_all(struct chim_target *target);
 void chim_indicate_resume(struct chim_target *target);
 
-/* Data path (NdisTcpOffloadReceiveHandler). */
+/* Data path (NdisTcpOffloadReceiveHandler, NdisTcpOffloadSendComplete). */
 bool chim_indicate_receive(struct chim_obj *handle, struct sk_buff *skb,
 			   int *room);
+void chim_send_complete(struct chim_obj *handle, u32 snd_una, u32 bytes);
 
 /* Walking a tree: depth-first, then across (the seed's mandatory order). */
 typedef int (*chim_block_fn)(struct chim_block *block, void *arg);

@@ -198,6 +198,26 @@ void chim_host_conn_room(struct chim_conn *conn, int room)
 }
 
 /**
+ * chim_host_conn_send() - hand data the owner's application wrote to the
+ *	target that runs the connection
+ * @conn: the connection
+ * @q: linear skbs, in order; the target's on success
+ *
+ * Context: as chim_host_conn_room().
+ * Return: 0, or -EOPNOTSUPP when the target does not run the connection
+ * itself (@q untouched: the owner gets the connection back to send).
+ */
+int chim_host_conn_send(struct chim_conn *conn, struct sk_buff_head *q)
+{
+	struct chim_target *target = conn->obj.host->target;
+	void *ctx = READ_ONCE(conn->obj.target_ctx);
+
+	if (!ctx || !target->ops->send)
+		return -EOPNOTSUPP;
+	return target->ops->send(target, ctx, q);
+}
+
+/**
  * chim_host_pick_conns() - the connections offloaded now that @pick takes,
  *	each held
  * @host: the host

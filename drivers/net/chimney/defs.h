@@ -64,6 +64,21 @@ enum chim_limits {
 	CHIM_RX_HOLD_TOTAL_MAX = 64 << 20,
 	/* A target holding segments asks for the upload again after this. */
 	CHIM_REASK_MS = 200,
+	/* The engine's retransmission timeout, bounds (RFC 6298 allows a
+	 * lower floor; Linux's TCP_RTO_MIN and TCP_RTO_MAX).
+	 */
+	CHIM_ENG_RTO_MIN_MS = 200,
+	CHIM_ENG_RTO_MAX_MS = 120000,
+	/* Retransmissions of one segment before TimeoutExpiration (the
+	 * default of net.ipv4.tcp_retries2).
+	 */
+	CHIM_ENG_MAX_RETRIES = 15,
+	/* The engine's congestion window, at most this many segments: its
+	 * frames go through the device's qdisc one MSS each.
+	 */
+	CHIM_ENG_CWND_MAX_SEGS = 256,
+	/* Duplicate ACKs that make a fast retransmit (RFC 5681). */
+	CHIM_ENG_DUPACK_THRESHOLD = 3,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

@@ -195,6 +195,7 @@ bool chim_host_conn_activity(struct chim_host *host, struct chim_conn *conn,
 			     struct chim_activity *a);
 struct chim_conn *chim_host_victim(struct chim_host *host, u8 priority);
 void chim_host_conn_room(struct chim_conn *conn, int room);
+int chim_host_conn_send(struct chim_conn *conn, struct sk_buff_head *q);
 int chim_host_make_room(struct chim_host *host, u8 priority);
 void chim_host_request_work(struct work_struct *work);
 

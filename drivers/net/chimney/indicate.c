@@ -272,6 +272,27 @@ bool chim_indicate_receive(struct chim_obj *handle, struct sk_buff *skb,
 EXPORT_SYMBOL_GPL(chim_indicate_receive);
 
 /**
+ * chim_send_complete() - NdisTcpOffloadSendComplete: the peer acknowledged
+ *	data the owner handed to the target
+ * @handle: the TCP object (the target's NdisOffloadHandle)
+ * @snd_una: SndUna now
+ * @bytes: how many bytes more are acknowledged (the target freed them)
+ *
+ * The target keeps @handle valid across the call, as for
+ * chim_indicate_receive().
+ *
+ * Context: any, the target's connection lock may be held; does not sleep.
+ */
+void chim_send_complete(struct chim_obj *handle, u32 snd_una, u32 bytes)
+{
+	struct chim_conn *conn = chim_obj_conn(handle);
+
+	if (handle->type == CHIM_OBJ_TCP && conn->ops && conn->ops->sent)
+		conn->ops->sent(conn, snd_una, bytes);
+}
+EXPORT_SYMBOL_GPL(chim_send_complete);
+
+/**
  * chim_indicate_upload_all() - NDIS_STATUS_UPLOAD_ALL: the target asks for
  *	everything to be uploaded; the host stops offloading until
  *	chim_indicate_resume()

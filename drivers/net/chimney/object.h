@@ -97,6 +97,9 @@ struct chim_conn;
  *	application (chim_indicate_receive()); true when taken, with @room
  *	set to what the owner can take more; with a NULL skb, only @room.
  *	Any context, must not sleep; may be NULL (nothing is taken)
+ * @sent: the peer acknowledged @bytes more of the data the owner handed
+ *	over; SndUna is @snd_una now (chim_send_complete()).  Any context,
+ *	must not sleep; may be NULL
  * @one_per_tree: @upload_begin takes a lock a task may hold only once at a
  *	time (a socket lock): such connections are terminated one tree each
  */
@@ -107,6 +110,7 @@ struct chim_conn_ops {
 	void (*uploaded)(struct chim_conn *conn, struct chim_tcp_delegated *d);
 	void (*aborted)(struct chim_conn *conn);
 	bool (*receive)(struct chim_conn *conn, struct sk_buff *skb, int *room);
+	void (*sent)(struct chim_conn *conn, u32 snd_una, u32 bytes);
 	bool one_per_tree;
 };
 

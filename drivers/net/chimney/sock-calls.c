@@ -3,10 +3,12 @@
  * The socket layer's application calls: the protocol and the socket
  * operations of a socket that has the ULP, built once per family.
  *
- * Application calls keep their meaning: a call that needs the stock stack
- * (send, a read of data the target holds, shutdown, close) first gets the
- * connection uploaded and waits for it; poll, SIOCINQ/SIOCOUTQ and
- * TCP_INFO read the frozen socket, whose counters are the delegated ones.
+ * Application calls keep their meaning: a send goes to the target's engine
+ * while it runs the connection; a call that needs the stock stack (a send
+ * the engine does not take, a read of data the target holds, shutdown,
+ * close) first gets the connection uploaded and waits for it; poll,
+ * SIOCINQ/SIOCOUTQ and TCP_INFO read the frozen socket, whose counters
+ * are the delegated ones.
  */
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -213,28 +215,159 @@ static void chim_close(struct sock *sk, long timeout)
 	chim_sock_leave();
 }
 
+/* Room the target leaves in the send buffer the socket had. */
+static int offload_room(const struct chim_sock *csk)
+{
+	return READ_ONCE(csk->snap.sndbuf) - atomic_read(&csk->tx_queued);
+}
+
 /*
- * The stock send, but never on a frozen socket: the state is checked with
- * the socket locked, and the wait for buffer space (which drops the lock,
- * so an offload may happen meanwhile) is done here, between two checks.
+ * Wait, socket locked (dropped meanwhile), until the target has room, the
+ * connection is no longer offloaded, or an error or a signal comes.
+ */
+static int offload_wait_room(struct sock *sk, struct chim_sock *csk,
+			     long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	struct chim_blocked b;
+
+	if (!*timeo)
+		return -EAGAIN;
+	chim_sock_blocked_begin(&b);
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_wait_event(sk, timeo, offload_room(csk) > 0 ||
+		      READ_ONCE(csk->state) != CHIM_SK_OFFLOADED ||
+		      READ_ONCE(sk->sk_err) ||
+		      signal_pending(current), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	chim_sock_blocked_end(&b);
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	return 0;
+}
+
+/*
+ * Up to @len bytes of @msg, copied into linear skbs on @q; fewer without
+ * memory or on a fault (the message's position then follows the copy).
+ *
+ * Return: the bytes copied, or -ENOMEM or -EFAULT when none was.
+ */
+static int offload_copy(struct sock *sk, struct msghdr *msg, size_t len,
+			struct sk_buff_head *q)
+{
+	size_t done = 0;
+	int err = 0;
+
+	while (done < len) {
+		u32 n = min_t(size_t, len - done, CHIM_DATA_CHUNK);
+		struct sk_buff *skb = alloc_skb(n, sk->sk_allocation);
+		size_t left = msg_data_left(msg);
+
+		if (!skb) {
+			err = -ENOMEM;
+			break;
+		}
+		skb_put(skb, n);
+		if (skb_copy_datagram_from_iter(skb, 0, &msg->msg_iter, n)) {
+			/* What this chunk took from the message goes back. */
+			iov_iter_revert(&msg->msg_iter, left - msg_data_left(msg));
+			kfree_skb(skb);
+			err = -EFAULT;
+			break;
+		}
+		__skb_queue_tail(q, skb);
+		done += n;
+	}
+	return done ?: err;
+}
+
+/*
+ * The send of an offloaded connection, socket locked: the data goes to the
+ * target's engine (NdisOffloadTcpSend), as much as the send buffer the
+ * socket had takes, waiting for room as the stock send waits for memory.
+ *
+ * Return: 0 with all of @msg sent (*@copied counts it), -EOPNOTSUPP when
+ * the target does not run the connection or it is no longer offloaded
+ * (the rest goes through the stock stack), another negative errno.
+ */
+static int offload_send(struct sock *sk, struct chim_sock *csk,
+			struct msghdr *msg, long *timeo, int *copied)
+{
+	struct tcp_sock *tp = tcp_sk(sk);
+	struct sk_buff_head q;
+	int room, n, err;
+
+	__skb_queue_head_init(&q);
+	while (msg_data_left(msg)) {
+		if (csk->state != CHIM_SK_OFFLOADED || !csk->conn)
+			return -EOPNOTSUPP;
+		if (sk->sk_err)
+			return sock_error(sk);
+		room = offload_room(csk);
+		if (room <= 0) {
+			err = offload_wait_room(sk, csk, timeo);
+			if (err)
+				return err;
+			continue;
+		}
+		n = offload_copy(sk, msg, min_t(size_t, room, msg_data_left(msg)),
+				 &q);
+		if (n < 0)
+			return n;
+		/* Before the target has it: its completions subtract. */
+		atomic_add(n, &csk->tx_queued);
+		err = chim_host_conn_send(csk->conn, &q);
+		if (err) {
+			atomic_sub(n, &csk->tx_queued);
+			skb_queue_purge(&q);
+			iov_iter_revert(&msg->msg_iter, n);
+			return err;
+		}
+		WRITE_ONCE(tp->write_seq, tp->write_seq + n);
+		tp->bytes_sent += n;
+		*copied += n;
+	}
+	return 0;
+}
+
+/*
+ * The send: to the target's engine while it runs the connection, else the
+ * stock send, but never on a frozen socket: the state is checked with the
+ * socket locked, and the wait for buffer space (which drops the lock, so
+ * an offload may happen meanwhile) is done here, between two checks.
+ * Urgent data brings the connection back (the engine sends none).
  */
 static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct chim_sock *csk = csk_of(sk);
 	unsigned int flags = msg->msg_flags;
 	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	bool engine = !(flags & MSG_OOB);
 	int copied = 0, err = 0;
 	struct chim_blocked b;
 
 	chim_sock_enter();
 	for (;;) {
-		err = chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
-					true, true);
-		if (err)
-			break;
+		/* An offload in progress holds the lock until it completes. */
 		lock_sock(sk);
+		if (engine && csk->state == CHIM_SK_OFFLOADED) {
+			err = offload_send(sk, csk, msg, &timeo, &copied);
+			release_sock(sk);
+			if (err != -EOPNOTSUPP)
+				break;
+			/* The rest through the stock stack. */
+			engine = false;
+			continue;
+		}
 		if (csk_frozen(csk)) {
 			release_sock(sk);
+			err = chim_sock_reclaim(sk, csk,
+						CHIM_REASON_UPLOAD_REQUESTED,
+						true, true);
+			if (err)
+				break;
 			continue;
 		}
 		msg->msg_flags = flags | MSG_DONTWAIT;
@@ -441,6 +574,8 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 		chim_sock_blocked_begin(&b);
 		ret = csk->base_ops->splice_read(sock, ppos, pipe, len, flags);
 		chim_sock_blocked_end(&b);
+		if (ret > 0)
+			room_after_read(sock->sk, csk);
 	}
 	chim_sock_leave();
 	return ret;

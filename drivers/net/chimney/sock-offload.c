@@ -62,6 +62,8 @@ static void freeze(struct sock *sk, struct chim_sock *csk,
 	 */
 	WRITE_ONCE(csk->snap.sndbuf, sk->sk_sndbuf);
 	WRITE_ONCE(sk->sk_sndbuf, 0);
+	/* The send chain goes to the target: its send queue now. */
+	atomic_set(&csk->tx_queued, tcp_sk(sk)->write_seq - tcp_sk(sk)->snd_una);
 	tcp_sk(sk)->compressed_ack = 0;
 	icsk->icsk_ack.pending = 0;
 	csk->base_backlog_rcv = sk->sk_backlog_rcv;
@@ -429,6 +431,7 @@ static void offload_undo(struct sock *sk, struct chim_sock *csk)
 
 	chim_sock_stop_catching(csk);
 	chim_sock_thaw(sk, csk);
+	atomic_set(&csk->tx_queued, 0);
 	WRITE_ONCE(csk->state, CHIM_SK_HOST);
 	csk_set_conn(csk, NULL);
 	csk->freeze_locked = false;
@@ -549,19 +552,6 @@ EXPORT_SYMBOL_IF_KUNIT(chim_sock_offload);
 
 /* ---- the initiate's completion ------------------------------------------- */
 
-/* The socket just became writable for chim_poll(): wake its pollers. */
-static void wake_writers(struct sock *sk)
-{
-	struct socket_wq *wq;
-
-	rcu_read_lock();
-	wq = rcu_dereference(sk->sk_wq);
-	if (skwq_has_sleeper(wq))
-		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
-					   EPOLLWRBAND);
-	rcu_read_unlock();
-}
-
 /**
  * chim_sock_offloaded() - the host's ->offloaded(): the initiate completed
  * @conn: the socket's connection
@@ -592,5 +582,5 @@ void chim_sock_offloaded(struct chim_conn *conn, enum chim_status status,
 	release_sock(sk);
 	/* Its send queue went to the target: room to write (chim_poll()). */
 	if (chim_sock_frozen_writable(sk, csk))
-		wake_writers(sk);
+		chim_sock_wake_writers(sk);
 }

@@ -162,7 +162,12 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 
 	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
 		return -ENOTCONN;
-	if (inflight > tx)
+	/*
+	 * I1: the send chain is everything from SndUna the socket handed
+	 * over (at the offload and since), and what was sent is in it.
+	 */
+	if (inflight > tx || d->snd_una + tx != tp->write_seq ||
+	    d->snd_nxt != d->snd_max)
 		return -EPROTO;
 	/* What the engine indicated while the socket was owned, first. */
 	spin_lock_bh(&sk->sk_lock.slock);
@@ -283,12 +288,15 @@ static void upload_done(struct sock *sk, struct chim_sock *csk)
 {
 	struct chim_conn *conn = csk->conn;
 
+	atomic_set(&csk->tx_queued, 0);
 	WRITE_ONCE(csk->state, CHIM_SK_HOST);
 	csk_set_conn(csk, NULL);
 	release_sock(sk);
 	chim_sock_release_caught(sk, csk, false);
 	wake_up_all(&csk->wq);
 	sk->sk_write_space(sk);
+	/* A send waiting for the target's room goes on with the stock stack. */
+	chim_sock_wake_writers(sk);
 	chim_obj_put(&conn->obj);
 	sock_put(sk);
 	chim_sock_put(csk);
@@ -341,21 +349,27 @@ static void sock_aborted(struct chim_conn *conn)
 /*
  * ->receive, any context: in-order data the engine received goes into
  * the application's queue, as the stock stack would put it there.  Only
- * while offloaded (before, the offload may still purge the queue), and
- * only while the receive buffer is not full (the data is within the window
- * the engine advertised from its room): a refused indication stays the
- * target's.  An owned socket takes it at its release_cb.
+ * while offloaded, or while the offload's completion is processed (the
+ * engine runs from the target's completion on; the offloader owns the
+ * socket then, and the data waits on csk->pending until its release, after
+ * the offload purged the queue), and only while the receive buffer is not
+ * full (the data is within the window the engine advertised from its
+ * room): a refused indication stays the target's.  An owned socket takes
+ * it at its release_cb.
  */
 static bool sock_receive(struct chim_conn *conn, struct sk_buff *skb,
 			 int *room)
 {
 	struct chim_sock *csk = conn->owner;
 	struct sock *sk = csk->sk;
+	enum chim_sock_state state;
 	bool taken = false, now = false;
 
 	bh_lock_sock(sk);
+	state = READ_ONCE(csk->state);
 	/* As the stock stack: in-window data fits while the buffer is not full. */
-	if (skb && READ_ONCE(csk->state) == CHIM_SK_OFFLOADED &&
+	if (skb && (state == CHIM_SK_OFFLOADED ||
+		    (state == CHIM_SK_OFFLOADING && sock_owned_by_user(sk))) &&
 	    atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf) &&
 	    sk_rmem_schedule(sk, skb, skb->truesize)) {
 		skb_dst_drop(skb);
@@ -375,6 +389,21 @@ static bool sock_receive(struct chim_conn *conn, struct sk_buff *skb,
 	return taken;
 }
 
+/*
+ * ->sent, any context: the peer acknowledged @bytes more of what the
+ * socket handed to the target: room in its send buffer again.
+ */
+static void sock_sent(struct chim_conn *conn, u32 snd_una, u32 bytes)
+{
+	struct chim_sock *csk = conn->owner;
+	struct sock *sk = csk->sk;
+
+	atomic_sub(bytes, &csk->tx_queued);
+	WRITE_ONCE(tcp_sk(sk)->snd_una, snd_una);
+	if (chim_sock_frozen_writable(sk, csk))
+		chim_sock_wake_writers(sk);
+}
+
 /* The host's callbacks of a socket's connection (chim_sock_offload()). */
 const struct chim_conn_ops chim_sock_conn_ops = {
 	.offloaded = chim_sock_offloaded,
@@ -382,5 +411,6 @@ const struct chim_conn_ops chim_sock_conn_ops = {
 	.uploaded = sock_uploaded,
 	.aborted = sock_aborted,
 	.receive = sock_receive,
+	.sent = sock_sent,
 	.one_per_tree = true,
 };

@@ -334,12 +334,36 @@ int chim_sock_attach_ulp(struct sock *sk, struct netlink_ext_ack *extack)
 bool chim_sock_frozen_writable(const struct sock *sk,
 			       const struct chim_sock *csk)
 {
-	int queued = READ_ONCE(sk->sk_wmem_queued);
+	int queued = READ_ONCE(sk->sk_wmem_queued) +
+		     atomic_read(&csk->tx_queued);
 
 	return csk_frozen(csk) &&
 	       (1 << READ_ONCE(sk->sk_state)) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT) &&
 	       !(READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) &&
 	       READ_ONCE(csk->snap.sndbuf) - queued >= queued / 2;
+}
+
+/**
+ * chim_sock_wake_writers() - wake what waits to write on a frozen socket
+ * @sk: the socket
+ *
+ * A frozen socket has no send buffer, so the stock write-space callback
+ * never wakes anyone: poll and senders waiting for the target's room are
+ * woken here (chim_poll(), the offloaded send).
+ *
+ * Context: any.
+ */
+void chim_sock_wake_writers(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLWRBAND);
+	rcu_read_unlock();
+	sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
 }
 
 /**

@@ -100,6 +100,9 @@ struct chim_sock_snap {
  * @caught_size: their truesize, bounded by the receive buffer
  * @pending: data the target's engine indicated while the socket was
  *	owned, delivered by the protocol's release_cb; sk_lock.slock
+ * @tx_queued: bytes of the send chain the target holds (handed over at
+ *	the offload or sent since, not acknowledged yet): the frozen
+ *	socket's send queue, bounded by @snap.sndbuf
  */
 struct chim_sock {
 	struct sock *sk;
@@ -131,6 +134,7 @@ struct chim_sock {
 	struct sk_buff_head caught;
 	unsigned int caught_size;
 	struct sk_buff_head pending;
+	atomic_t tx_queued;
 };
 
 /*
@@ -237,6 +241,7 @@ int chim_sock_attach_ulp(struct sock *sk, struct netlink_ext_ack *extack);
 bool chim_sock_frozen_writable(const struct sock *sk,
 			       const struct chim_sock *csk);
 void chim_sock_deliver(struct sock *sk, struct sk_buff *skb);
+void chim_sock_wake_writers(struct sock *sk);
 bool chim_sock_drain_pending(struct sock *sk, struct chim_sock *csk);
 
 /* sock-calls.c */

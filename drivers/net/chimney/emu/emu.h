@@ -4,6 +4,7 @@
 
 #include <linux/netfilter.h>
 #include <linux/tcp.h>
+#include <linux/timer.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <net/chimney.h>
@@ -51,6 +52,18 @@ struct chim_emu_stats {
  *	punt or a terminate); @lock
  * @rcv_edge: the right edge of the window the engine advertised last,
  *	never moved left; @lock
+ * @emu: its target, for the timer
+ * @room: what the owner could take more at its last report; @lock
+ * @mss: the largest payload the engine sends in one segment
+ * @rto: the retransmission timeout now, backoff included (ms); @lock
+ * @recover: NewReno's recovery point (RFC 6582); @lock
+ * @in_recovery: in fast recovery; @lock
+ * @rto_recover: resending after a timeout, up to @recover; @lock
+ * @tx_bytes: bytes in the send chain (d.send_data); @lock
+ * @timer: retransmission and persist timer; armed under @lock, never
+ *	after @stopped
+ * @txq: frames built under @lock, taken by the context that built them
+ *	before it drops @lock, sent after; @lock
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -73,6 +86,16 @@ struct chim_emu_conn {
 	struct rcu_head rcu;
 	bool engine;
 	u32 rcv_edge;
+	struct chim_emu *emu;
+	int room;
+	u32 mss;
+	u32 rto;
+	u32 recover;
+	bool in_recovery;
+	bool rto_recover;
+	u32 tx_bytes;
+	struct timer_list timer;
+	struct sk_buff_head txq;
 };
 
 /**
@@ -228,6 +251,32 @@ struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
 			       struct net_device *dev,
 			       const struct chim_eng_seg *seg,
 			       const struct sk_buff *data, u32 off, u32 len);
+struct sk_buff *chim_eng_data_frame(const struct chim_emu_conn *ec,
+				    struct net_device *dev,
+				    const struct chim_eng_seg *seg,
+				    const struct sk_buff_head *q, u32 off,
+				    u32 len);
+
+/* send.c: the engine's transmit side, ACKs and timers */
+void chim_eng_count(struct chim_emu *emu, unsigned int segs_in,
+		    unsigned int octets_in, unsigned int segs_out,
+		    unsigned int errors);
+void chim_eng_init(struct chim_emu *emu, struct chim_emu_conn *ec);
+void chim_eng_stop(struct chim_emu_conn *ec);
+void chim_eng_seg_now(struct chim_emu_conn *ec, struct chim_eng_seg *seg,
+		      u32 seq, u8 flags);
+struct sk_buff *chim_eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
+			     int room);
+void chim_eng_queue(struct chim_emu_conn *ec, struct sk_buff *frame);
+void chim_eng_take(struct chim_emu_conn *ec, struct sk_buff_head *q);
+void chim_eng_xmit(struct sk_buff_head *q);
+bool chim_eng_acked(struct chim_emu *emu, struct chim_emu_conn *ec,
+		    const struct chim_eng_in *in, u32 old_wnd);
+void chim_eng_push(struct chim_emu *emu, struct chim_emu_conn *ec);
+void chim_eng_arm(struct chim_emu_conn *ec);
+void chim_eng_timeout(struct chim_emu *emu, struct chim_emu_conn *ec);
+int chim_eng_send(struct chim_emu *emu, struct chim_emu_conn *ec,
+		  struct sk_buff_head *q);
 
 /* rx.c: the receive side of the emulated NIC */
 int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev);

@@ -140,49 +140,69 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_classify);
 
+/* The largest payload of one segment: the peer's MSS, the path's MTU. */
+static u32 eng_mss(const struct chim_emu_conn *ec)
+{
+	u32 hdrs = ec->path->path.c.family == AF_INET6 ?
+		   sizeof(struct ipv6hdr) + sizeof(struct tcphdr) :
+		   sizeof(struct iphdr) + sizeof(struct tcphdr);
+	u32 pmtu = ec->path->path.cached.path_mtu;
+	u32 mss = ec->c.remote_mss ? ec->c.remote_mss : TCP_MSS_DEFAULT;
+
+	if (pmtu > hdrs)
+		mss = min(mss, pmtu - hdrs);
+	if (ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED)
+		mss -= TCPOLEN_TSTAMP_ALIGNED;
+	return max(mss, 64U);
+}
+
 /**
  * chim_eng_start() - the engine takes a connection the initiate gave the
  *	target
  * @emu: the target
  * @ec: the connection, its initiate successful
  *
- * Only a connection that came with nothing to send or retransmit and
- * nothing unread (the engine does not send yet), and nothing held since
- * its insertion: any other stays frozen, as without the engine.
+ * Only a connection that came with nothing unread (the socket layer's
+ * offload took the application's unread data: it must go back first) and
+ * nothing held since its insertion: any other stays frozen, as without
+ * the engine.  Data it came with is sent, or retransmitted when the
+ * timer the host had armed runs out.
  *
  * Context: process (the target's workqueue).
  */
 void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 {
 	struct chim_tcp_delegated *d = &ec->d;
+	u32 delta = d->retransmit.timeout_delta;
+	struct sk_buff_head q;
 
 	if (!READ_ONCE(emu->engine))
 		return;
+	__skb_queue_head_init(&q);
 	spin_lock_bh(&ec->lock);
 	if (!ec->stopped && d->state == CHIM_TCP_ESTABLISHED &&
-	    skb_queue_empty(&d->send_data) && skb_queue_empty(&d->buffered_data) &&
-	    d->snd_una == d->snd_max && skb_queue_empty(&ec->rx)) {
+	    skb_queue_empty(&d->buffered_data) && skb_queue_empty(&ec->rx)) {
 		ec->engine = true;
 		ec->rcv_edge = d->rcv_nxt + d->rcv_wnd;
+		ec->room = d->rcv_wnd;
+		ec->mss = eng_mss(ec);
+		ec->tx_bytes = chim_skb_queue_bytes(&d->send_data);
+		ec->recover = d->snd_una;
+		ec->rto = d->srtt ? (d->srtt >> 3) + d->rtt_var : 1000;
+		ec->rto = clamp_t(u32, ec->rto, CHIM_ENG_RTO_MIN_MS,
+				  CHIM_ENG_RTO_MAX_MS);
+		d->cwnd = clamp(d->cwnd, ec->mss,
+				CHIM_ENG_CWND_MAX_SEGS * ec->mss);
+		/* The host's retransmission timer goes on where it was. */
+		if (delta == CHIM_TIMER_NOT_RUNNING)
+			delta = ec->rto;
+		if (d->snd_una != d->snd_max)
+			mod_timer(&ec->timer, jiffies + msecs_to_jiffies(delta));
+		chim_eng_push(emu, ec);
+		chim_eng_take(ec, &q);
 	}
 	spin_unlock_bh(&ec->lock);
-}
-
-static void eng_count(struct chim_emu *emu, unsigned int segs_in,
-		      unsigned int octets_in, unsigned int segs_out,
-		      unsigned int errors)
-{
-	struct chim_emu_stats *s = this_cpu_ptr(emu->stats);
-
-	u64_stats_update_begin(&s->syncp);
-	s->tcp.in_segments += segs_in;
-	s->ip.in_receives += segs_in;
-	s->ip.in_delivers += segs_in;
-	s->ip.in_octets += octets_in;
-	s->tcp.out_segments += segs_out;
-	s->ip.out_requests += segs_out;
-	s->tcp.in_errors += errors;
-	u64_stats_update_end(&s->syncp);
+	chim_eng_xmit(&q);
 }
 
 /* The TCP checksum, unless the device or the sender vouched for it. */
@@ -199,36 +219,6 @@ static bool tcp_csum_ok(struct sk_buff *skb, unsigned int thoff, u32 tcplen)
 					  tcplen, IPPROTO_TCP, csum);
 	return !csum_ipv6_magic(&ipv6_hdr(skb)->saddr, &ipv6_hdr(skb)->daddr,
 				tcplen, IPPROTO_TCP, csum);
-}
-
-/*
- * Under ec->lock: an ACK of everything received, with the window the
- * owner's room gives, never moving the advertised right edge left.
- */
-static struct sk_buff *eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
-			       int room)
-{
-	u8 ws = ec->c.flags & CHIM_TCP_FLAG_WINDOW_SCALING_ENABLED ?
-		ec->c.rcv_wind_scale : 0;
-	struct chim_tcp_delegated *d = &ec->d;
-	struct chim_eng_seg seg = {
-		.seq = d->snd_nxt,
-		.ack = d->rcv_nxt,
-		.flags = TCPHDR_ACK,
-		.tsval = (u32)div_u64(tcp_clock_ns(), NSEC_PER_MSEC) + d->ts_time,
-		.tsecr = d->ts_recent,
-	};
-	u32 win = clamp_t(int, room, 0, 65535U << ws) >> ws;
-
-	if (seq_lt(d->rcv_nxt + (win << ws), ec->rcv_edge))
-		win = (ec->rcv_edge - d->rcv_nxt) >> ws;
-	else
-		ec->rcv_edge = d->rcv_nxt + (win << ws);
-	seg.win = win;
-	d->rcv_wnd = win << ws;
-	if (!emu->dev)
-		return NULL;
-	return chim_eng_frame(ec, emu->dev, &seg, NULL, 0, 0);
 }
 
 /**
@@ -250,26 +240,29 @@ bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
 {
 	u32 mss = ec->c.remote_mss ? ec->c.remote_mss : TCP_MSS_DEFAULT;
 	struct sk_buff *ack = NULL;
+	struct sk_buff_head q;
 	bool wider = false;
 	u32 edge;
 
+	__skb_queue_head_init(&q);
 	spin_lock_bh(&ec->lock);
 	if (ec->engine && !ec->stopped && room > 0 &&
 	    seq_lt(ec->rcv_edge + min_t(u32, room / 2, mss),
 		   ec->d.rcv_nxt + room)) {
 		edge = ec->rcv_edge;
-		ack = eng_ack(emu, ec, room);
+		ack = chim_eng_ack(emu, ec, room);
 		wider = ec->rcv_edge != edge;
 		if (ack && !wider) {
 			kfree_skb(ack);
 			ack = NULL;
 		}
 		if (ack)
-			eng_count(emu, 0, 0, 1, 0);
+			chim_eng_count(emu, 0, 0, 1, 0);
+		chim_eng_queue(ec, ack);
+		chim_eng_take(ec, &q);
 	}
 	spin_unlock_bh(&ec->lock);
-	if (ack)
-		dev_queue_xmit(ack);
+	chim_eng_xmit(&q);
 	return wider;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_window_update);
@@ -320,8 +313,9 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	unsigned int thoff, hdrs, segs = max_t(u16, skb_shinfo(skb)->gso_segs, 1);
 	struct sk_buff *ack = NULL;
 	enum chim_eng_verdict v;
+	struct sk_buff_head q;
 	struct chim_eng_in in;
-	u32 tcplen, octets;
+	u32 tcplen, octets, wnd;
 	struct tcphdr *th;
 	int room;
 
@@ -347,11 +341,12 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	if (!chim_eng_parse(th, payload, &in))
 		goto punt;
 	if (!tcp_csum_ok(skb, thoff, tcplen)) {
-		eng_count(emu, 0, 0, 0, 1);
+		chim_eng_count(emu, 0, 0, 0, 1);
 		kfree_skb(skb);
 		return NF_STOLEN;
 	}
 
+	__skb_queue_head_init(&q);
 	spin_lock(&ec->lock);
 	if (!ec->engine || ec->stopped)
 		goto punt_locked;
@@ -372,18 +367,24 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 			__skb_push(skb, hdrs);
 			goto punt_locked;
 		}
+		wnd = ec->d.snd_wnd;
 		eng_note(ec, &in);
 		ec->d.rcv_nxt = in.end_seq;
 		ec->bytes_in += in.len;
-		ack = eng_ack(emu, ec, room);
+		ack = chim_eng_ack(emu, ec, room);
+		chim_eng_queue(ec, ack);
+		chim_eng_acked(emu, ec, &in, wnd);
 		skb = NULL;
 		break;
 	case CHIM_ENG_ACK:
+		wnd = ec->d.snd_wnd;
 		eng_note(ec, &in);
+		chim_eng_acked(emu, ec, &in, wnd);
 		break;
 	case CHIM_ENG_DUP:
 		chim_indicate_receive(ec->handle, NULL, &room);
-		ack = eng_ack(emu, ec, room);
+		ack = chim_eng_ack(emu, ec, room);
+		chim_eng_queue(ec, ack);
 		break;
 	case CHIM_ENG_DROP:
 		break;
@@ -391,11 +392,11 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 		ec->engine = false;
 		goto punt_locked;
 	}
+	chim_eng_take(ec, &q);
 	spin_unlock(&ec->lock);
 	kfree_skb(skb);
-	eng_count(emu, segs, octets, !!ack, 0);
-	if (ack)
-		dev_queue_xmit(ack);
+	chim_eng_count(emu, segs, octets, !!ack, 0);
+	chim_eng_xmit(&q);
 	return NF_STOLEN;
 
 punt_locked:

@@ -104,6 +104,49 @@ static void put_ipv6(struct sk_buff *skb, const struct chim_emu_conn *ec)
 	skb->protocol = htons(ETH_P_IPV6);
 }
 
+/* A frame with room for the headers and @len bytes of payload, put. */
+static struct sk_buff *frame_alloc(struct net_device *dev, bool v6, u32 len)
+{
+	unsigned int hdrs = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
+			    sizeof(struct tcphdr) + CHIM_TS_OPT_LEN;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(LL_RESERVED_SPACE(dev) + hdrs + len, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, LL_RESERVED_SPACE(dev) + hdrs);
+	skb_put(skb, len);
+	return skb;
+}
+
+/* The headers in front of the payload @skb holds: TCP, IP, link. */
+static struct sk_buff *frame_finish(struct sk_buff *skb,
+				    const struct chim_emu_conn *ec,
+				    struct net_device *dev,
+				    const struct chim_eng_seg *seg)
+{
+	const struct chim_neigh_state *n = &ec->path->parent->neigh;
+
+	put_tcp(skb, ec, seg, ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED);
+	if (conn_v6(ec))
+		put_ipv6(skb, ec);
+	else
+		put_ipv4(skb, ec);
+	skb->dev = dev;
+	skb->priority = ec->cached.user_priority;
+	skb->ip_summed = CHECKSUM_NONE;
+	/* One flow, one transmit queue: the connection's HashValue. */
+	skb_set_hash(skb, ec->c.hash_value, PKT_HASH_TYPE_L4);
+	if (dev_hard_header(skb, dev, ntohs(skb->protocol),
+			    n->cached.dl_destination_address,
+			    n->c.dl_source_address, skb->len) < 0) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	skb_reset_mac_header(skb);
+	return skb;
+}
+
 /**
  * chim_eng_frame() - a TCP segment of a connection the target runs, as a
  *	frame for its device
@@ -125,38 +168,64 @@ struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
 			       const struct chim_eng_seg *seg,
 			       const struct sk_buff *data, u32 off, u32 len)
 {
-	bool ts = ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED;
-	bool v6 = conn_v6(ec);
-	const struct chim_neigh_state *n = &ec->path->parent->neigh;
-	unsigned int hdrs = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
-			    sizeof(struct tcphdr) + CHIM_TS_OPT_LEN;
-	struct sk_buff *skb;
+	struct sk_buff *skb = frame_alloc(dev, conn_v6(ec), len);
 
-	skb = alloc_skb(LL_RESERVED_SPACE(dev) + hdrs + len, GFP_ATOMIC);
 	if (!skb)
 		return NULL;
-	skb_reserve(skb, LL_RESERVED_SPACE(dev) + hdrs);
-	if (len && skb_copy_bits(data, off, skb_put(skb, len), len)) {
+	if (len && skb_copy_bits(data, off, skb->data, len)) {
 		kfree_skb(skb);
 		return NULL;
 	}
-	put_tcp(skb, ec, seg, ts);
-	if (v6)
-		put_ipv6(skb, ec);
-	else
-		put_ipv4(skb, ec);
-	skb->dev = dev;
-	skb->priority = ec->cached.user_priority;
-	skb->ip_summed = CHECKSUM_NONE;
-	/* One flow, one transmit queue: the connection's HashValue. */
-	skb_set_hash(skb, ec->c.hash_value, PKT_HASH_TYPE_L4);
-	if (dev_hard_header(skb, dev, ntohs(skb->protocol),
-			    n->cached.dl_destination_address,
-			    n->c.dl_source_address, skb->len) < 0) {
-		kfree_skb(skb);
-		return NULL;
-	}
-	skb_reset_mac_header(skb);
-	return skb;
+	return frame_finish(skb, ec, dev, seg);
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_frame);
+
+/**
+ * chim_eng_data_frame() - chim_eng_frame() with its payload from a queue
+ * @ec: the connection, with its path and neighbor contexts
+ * @dev: the device it leaves by
+ * @seg: the TCP header's variable fields
+ * @q: the payload's queue (the send chain)
+ * @off: where the payload starts, counted from the queue's first byte
+ * @len: its length, which may span several skbs of @q
+ *
+ * Context: any, @q stable (the connection's lock); allocates with
+ * GFP_ATOMIC.
+ * Return: the frame, or NULL without memory or when @q is too short.
+ */
+struct sk_buff *chim_eng_data_frame(const struct chim_emu_conn *ec,
+				    struct net_device *dev,
+				    const struct chim_eng_seg *seg,
+				    const struct sk_buff_head *q, u32 off,
+				    u32 len)
+{
+	struct sk_buff *skb = frame_alloc(dev, conn_v6(ec), len);
+	const struct sk_buff *p;
+	u8 *to;
+
+	if (!skb)
+		return NULL;
+	to = skb->data;
+	skb_queue_walk(q, p) {
+		u32 n;
+
+		if (!len)
+			break;
+		if (off >= p->len) {
+			off -= p->len;
+			continue;
+		}
+		n = min(len, p->len - off);
+		if (skb_copy_bits(p, off, to, n))
+			break;
+		to += n;
+		len -= n;
+		off = 0;
+	}
+	if (len) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return frame_finish(skb, ec, dev, seg);
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_data_frame);

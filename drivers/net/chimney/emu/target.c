@@ -61,6 +61,7 @@ static enum chim_status emu_initiate_tcp(struct emu_job *job,
 		return CHIM_STATUS_RESOURCES;
 	spin_lock_init(&ec->lock);
 	skb_queue_head_init(&ec->rx);
+	chim_eng_init(emu, ec);
 	ec->handle = b->handle;
 	ec->path = path;
 	ec->c = b->tcp.c;
@@ -177,6 +178,7 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	atomic_long_sub(ec->rx_truesize, &job->emu->rx_held);
 	ec->rx_truesize = 0;
 	spin_unlock_bh(&ec->lock);
+	chim_eng_stop(ec);
 	chim_table_remove(&job->emu->table, &ec->entry);
 	return 0;
 }
@@ -194,13 +196,23 @@ static u32 timer_left(u32 delta, unsigned long since)
 	return delta > ran ? delta - ran : 0;
 }
 
-/* The delegated variables of @ec, read under its lock. */
+/*
+ * The delegated variables of @ec, read under its lock.  What the engine
+ * sent is in flight, go-back-N or not: SndNxt is SndMax for the host, and
+ * its timer has a whole RTO to run.
+ */
 static void emu_delegated(const struct chim_emu_conn *ec,
 			  struct chim_tcp_delegated *dst)
 {
 	*dst = ec->d;
-	dst->retransmit.timeout_delta = timer_left(ec->d.retransmit.timeout_delta,
-						   ec->since);
+	if (ec->mss) {
+		dst->snd_nxt = ec->d.snd_max;
+		dst->retransmit.timeout_delta = ec->d.snd_una != ec->d.snd_max ?
+						ec->rto : CHIM_TIMER_NOT_RUNNING;
+	} else {
+		dst->retransmit.timeout_delta =
+			timer_left(ec->d.retransmit.timeout_delta, ec->since);
+	}
 	dst->keepalive.timeout_delta = timer_left(ec->d.keepalive.timeout_delta,
 						  ec->since);
 }
@@ -258,6 +270,7 @@ static void emu_free_contexts(struct emu_job *job)
 		emu_stats_add(job->emu, ec->entry.cpu, 0, 1);
 		skb_queue_purge(&ec->d.send_data);
 		skb_queue_purge(&ec->d.buffered_data);
+		skb_queue_purge(&ec->txq);
 		kfree_rcu(ec, rcu);
 	}
 	list_for_each_entry_safe(eo, eotmp, &job->free_objs, free_node) {
@@ -546,6 +559,12 @@ static void emu_receive(struct chim_target *target, void *ctx, int room)
 	chim_eng_window_update(chim_target_emu(target), ctx, room);
 }
 
+static int emu_send(struct chim_target *target, void *ctx,
+		    struct sk_buff_head *q)
+{
+	return chim_eng_send(chim_target_emu(target), ctx, q);
+}
+
 static const struct chim_target_ops emu_ops = {
 	.initiate = emu_initiate,
 	.terminate = emu_terminate,
@@ -556,6 +575,7 @@ static const struct chim_target_ops emu_ops = {
 	.activity = emu_activity,
 	.stats = emu_stats,
 	.receive = emu_receive,
+	.send = emu_send,
 };
 
 /**
