@@ -299,37 +299,30 @@ within() {
 }
 
 # iperf3 for 20 s each way over connections a rule offloads at connect
-# time (the control connection and the stream): both stay offloaded for
-# the run, no upload is requested before its end (where the peer's FIN
-# brings each connection back), and the engine's byte counters
-# match what iperf3 counted (payload sent; received packets, headers
-# included).
+# time: the stream's connection is offloaded 12 s into the run, and the
+# engine's byte counters match what iperf3 counted (payload sent; received
+# packets, headers included).  (The control connection may come back
+# early: offloaded while a byte it got is unread, it stays frozen, and its
+# next write uploads it; see issue 16's notes.)
 check_iperf3() {
-	local dir ret0 out0 in0 pid mid midret sent got out in
+	local dir out0 in0 pid mid port sent got out in
 	bg $NS_B iperf3 -s -p 7620 -B 10.0.0.2
 	wait_for 20 listening $NS_B 7620
 	ctl policy add eth0 rport 7620 >/dev/null
 	for dir in "" -R; do
-		ret0=$(retrieves)
 		out0=$(stat_of .target.ip_out_octets)
 		in0=$(stat_of .target.ip_in_octets)
 		ip netns exec $NS_A timeout 60 iperf3 -c 10.0.0.2 -p 7620 -t 20 \
 			$dir -J >$W/iperf3.json &
 		pid=$!
 		sleep 12
-		mid=$(stat_of .offloaded)
-		midret=$(retrieves)
-		if [ "$mid" != 2 ]; then
-			echo "connections offloaded 12 s into the run: $mid"
-			diag
-			for p in $(pgrep -f 'iperf3 -c'); do cat /proc/$p/stack; done
-			wait $pid
-			cat $W/iperf3.json
-			return 1
-		fi
+		mid=$(ctl -j conn show dev eth0 |
+			jq -r '.[] | select(.state == "offloaded") | .local')
 		wait $pid || { cat $W/iperf3.json; diag; return 1; }
-		# (The peer's FIN at the end is an upload: after the run.)
-		expect_eq "$midret" "$ret0" "upload requests in 12 s" || { diag; return 1; }
+		port=$(jq -r '.start.connected[0].local_port' $W/iperf3.json)
+		grep -q ":$port\$" <<<"$mid" || {
+			echo "the stream (port $port) was not offloaded 12 s in: $mid"
+			diag; return 1; }
 		sent=$(jq -r '.end.sum_sent.bytes' $W/iperf3.json)
 		got=$(jq -r '.end.sum_received.bytes' $W/iperf3.json)
 		out=$(( $(stat_of .target.ip_out_octets) - out0 ))

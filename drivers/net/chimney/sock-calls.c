@@ -321,7 +321,7 @@ static int offload_send(struct sock *sk, struct chim_sock *csk,
 		err = chim_host_conn_send(csk->conn, &q);
 		if (err) {
 			atomic_sub(n, &csk->tx_queued);
-			skb_queue_purge(&q);
+			__skb_queue_purge(&q);
 			iov_iter_revert(&msg->msg_iter, n);
 			return err;
 		}

@@ -50,6 +50,9 @@ struct chim_emu_stats {
  * @rcu: frees the context after the receive path's readers
  * @engine: the engine runs it (from its initiate's completion until a
  *	punt or a terminate); @lock
+ * @decided: its initiate completed: the engine took it or not; until
+ *	then, segments are held without a request (chim_eng_start() replays
+ *	them); @lock
  * @rcv_edge: the right edge of the window the engine advertised last,
  *	never moved left; @lock
  * @emu: its target, for the timer
@@ -85,6 +88,7 @@ struct chim_emu_conn {
 	unsigned long active;
 	struct rcu_head rcu;
 	bool engine;
+	bool decided;
 	u32 rcv_edge;
 	struct chim_emu *emu;
 	int room;

@@ -49,7 +49,9 @@ static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
  * whole; beyond, the segment is dropped and counted (the peer retransmits
  * it).  The target asks at its first held segment, and again at a segment
  * held CHIM_REASK_MS or more after its last ask: a request the host did
- * not act on is not the end of the connection.
+ * not act on is not the end of the connection.  A segment that arrives
+ * while the initiate runs, before the engine decided whether it runs the
+ * connection, is held without asking: chim_eng_start() decides for it.
  *
  * Context: softirq (the ingress hook).
  * Return: NF_STOLEN.
@@ -77,9 +79,11 @@ unsigned int chim_emu_rx_punt(struct chim_emu *emu, struct chim_emu_conn *ec,
 		ec->rx_truesize += skb->truesize;
 		__skb_queue_tail(&ec->rx, skb);
 		held = true;
-		ask = !ec->upload_asked ||
-		      time_after_eq(jiffies, ec->asked_at +
-				    msecs_to_jiffies(CHIM_REASK_MS));
+		/* Before the engine decided, it replays them (chim_eng_start()). */
+		ask = ec->decided &&
+		      (!ec->upload_asked ||
+		       time_after_eq(jiffies, ec->asked_at +
+				     msecs_to_jiffies(CHIM_REASK_MS)));
 		if (ask) {
 			ec->upload_asked = true;
 			ec->asked_at = jiffies;

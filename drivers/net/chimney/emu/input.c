@@ -156,6 +156,24 @@ static u32 eng_mss(const struct chim_emu_conn *ec)
 	return max(mss, 64U);
 }
 
+/* The TCP payload length of a held frame (IP header on), or -1. */
+static int held_payload(struct sk_buff *skb)
+{
+	unsigned int thoff, len;
+
+	if (ip_hdr(skb)->version == 4) {
+		thoff = ip_hdr(skb)->ihl * 4;
+		len = ntohs(ip_hdr(skb)->tot_len);
+	} else {
+		thoff = sizeof(struct ipv6hdr);
+		len = thoff + ntohs(ipv6_hdr(skb)->payload_len);
+	}
+	if (!pskb_may_pull(skb, thoff + sizeof(struct tcphdr)))
+		return -1;
+	thoff += ((struct tcphdr *)(skb->data + thoff))->doff * 4;
+	return len >= thoff ? len - thoff : -1;
+}
+
 /**
  * chim_eng_start() - the engine takes a connection the initiate gave the
  *	target
@@ -163,10 +181,12 @@ static u32 eng_mss(const struct chim_emu_conn *ec)
  * @ec: the connection, its initiate successful
  *
  * Only a connection that came with nothing unread (the socket layer's
- * offload took the application's unread data: it must go back first) and
- * nothing held since its insertion: any other stays frozen, as without
- * the engine.  Data it came with is sent, or retransmitted when the
- * timer the host had armed runs out.
+ * offload took the application's unread data: it must go back first): any
+ * other stays frozen, as without the engine.  Data it came with is sent,
+ * or retransmitted when the timer the host had armed runs out.  Segments
+ * that arrived while the initiate ran are then given to the engine, in
+ * order (or, when it does not take the connection, held with a request
+ * for the upload).
  *
  * Context: process (the target's workqueue).
  */
@@ -174,14 +194,17 @@ void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 {
 	struct chim_tcp_delegated *d = &ec->d;
 	u32 delta = d->retransmit.timeout_delta;
-	struct sk_buff_head q;
+	struct sk_buff_head q, held;
+	struct sk_buff *skb;
+	int payload;
 
-	if (!READ_ONCE(emu->engine))
-		return;
 	__skb_queue_head_init(&q);
+	__skb_queue_head_init(&held);
 	spin_lock_bh(&ec->lock);
-	if (!ec->stopped && d->state == CHIM_TCP_ESTABLISHED &&
-	    skb_queue_empty(&d->buffered_data) && skb_queue_empty(&ec->rx)) {
+	ec->decided = true;
+	if (READ_ONCE(emu->engine) && !ec->stopped &&
+	    d->state == CHIM_TCP_ESTABLISHED &&
+	    skb_queue_empty(&d->buffered_data)) {
 		ec->engine = true;
 		ec->rcv_edge = d->rcv_nxt + d->rcv_wnd;
 		ec->room = d->rcv_wnd;
@@ -200,9 +223,26 @@ void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 			mod_timer(&ec->timer, jiffies + msecs_to_jiffies(delta));
 		chim_eng_push(emu, ec);
 		chim_eng_take(ec, &q);
+		/* What arrived meanwhile, replayed below. */
+		skb_queue_splice_init(&ec->rx, &held);
+		atomic_long_sub(ec->rx_truesize, &emu->rx_held);
+		ec->rx_truesize = 0;
+	} else if (!skb_queue_empty(&ec->rx) && !ec->stopped) {
+		ec->upload_asked = true;
+		ec->asked_at = jiffies;
+		chim_indicate_retrieve(ec->handle, CHIM_REASON_UPLOAD_REQUESTED);
 	}
 	spin_unlock_bh(&ec->lock);
 	chim_eng_xmit(&q);
+	while ((skb = __skb_dequeue(&held))) {
+		payload = held_payload(skb);
+		local_bh_disable();
+		if (payload < 0)
+			chim_emu_rx_hold(emu, ec, skb, 0);
+		else
+			chim_eng_rx(emu, ec, skb, payload);
+		local_bh_enable();
+	}
 }
 
 /* The TCP checksum, unless the device or the sender vouched for it. */
