@@ -156,22 +156,33 @@ static u32 eng_mss(const struct chim_emu_conn *ec)
 	return max(mss, 64U);
 }
 
+/*
+ * Where the TCP header of a frame (IP header on, as the receive hook
+ * checked it) starts, and the TCP segment's length the IP header gives.
+ */
+static void ip_l4(const struct sk_buff *skb, unsigned int *thoff, u32 *tcplen)
+{
+	if (ip_hdr(skb)->version == 4) {
+		*thoff = ip_hdr(skb)->ihl * 4;
+		*tcplen = ntohs(ip_hdr(skb)->tot_len) - *thoff;
+	} else {
+		*thoff = sizeof(struct ipv6hdr);
+		*tcplen = ntohs(ipv6_hdr(skb)->payload_len);
+	}
+}
+
 /* The TCP payload length of a held frame (IP header on), or -1. */
 static int held_payload(struct sk_buff *skb)
 {
-	unsigned int thoff, len;
+	unsigned int thoff;
+	u32 tcplen, doff;
 
-	if (ip_hdr(skb)->version == 4) {
-		thoff = ip_hdr(skb)->ihl * 4;
-		len = ntohs(ip_hdr(skb)->tot_len);
-	} else {
-		thoff = sizeof(struct ipv6hdr);
-		len = thoff + ntohs(ipv6_hdr(skb)->payload_len);
-	}
+	ip_l4(skb, &thoff, &tcplen);
 	if (!pskb_may_pull(skb, thoff + sizeof(struct tcphdr)))
 		return -1;
-	thoff += ((struct tcphdr *)(skb->data + thoff))->doff * 4;
-	return len >= thoff ? len - thoff : -1;
+	doff = ((struct tcphdr *)(skb->data + thoff))->doff * 4;
+	/* A bogus IPv4 length below its header wraps tcplen negative. */
+	return (int)tcplen >= (int)doff ? tcplen - doff : -1;
 }
 
 /**
@@ -363,13 +374,7 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	if (!skb)
 		return NF_STOLEN;
 	octets = skb->len;
-	if (ip_hdr(skb)->version == 4) {
-		thoff = ip_hdr(skb)->ihl * 4;
-		tcplen = ntohs(ip_hdr(skb)->tot_len) - thoff;
-	} else {
-		thoff = sizeof(struct ipv6hdr);
-		tcplen = ntohs(ipv6_hdr(skb)->payload_len);
-	}
+	ip_l4(skb, &thoff, &tcplen);
 	if (!pskb_may_pull(skb, thoff + sizeof(*th)))
 		goto punt;
 	th = (struct tcphdr *)(skb->data + thoff);
