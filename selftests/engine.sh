@@ -318,6 +318,14 @@ check_iperf3() {
 		sleep 12
 		mid=$(ctl -j conn show dev eth0 |
 			jq -r '.[] | select(.state == "offloaded") | .local')
+		if ! grep -q . <<<"$mid"; then
+			# Seen: the client stuck before its stream (issue 16 notes).
+			echo "nothing offloaded 12 s in; the client's kernel stack:"
+			for p in $(pgrep -f 'iperf3 -c' || true); do
+				cat "/proc/$p/stack" || true
+			done
+			diag
+		fi
 		wait $pid || { cat $W/iperf3.json; diag; return 1; }
 		port=$(jq -r '.start.connected[0].local_port' $W/iperf3.json)
 		grep -q ":$port\$" <<<"$mid" || {
