@@ -282,11 +282,20 @@ static const struct classify_case classify_cases[] = {
 	{ "urgent data", 1000, 1000, 1, 5000, A | TCPHDR_URG, 200,
 	  CHIM_ENG_PUNT, CHIM_REASON_RECEIVED_URGENT_DATA },
 	{ "FIN in order", 1000, 1000, 0, 5000, A | TCPHDR_FIN, 200,
-	  CHIM_ENG_PUNT, RQ },
+	  CHIM_ENG_FIN, CHIM_REASON_DISCONNECT },
 	{ "data and FIN", 1000, 1000, 10, 5000, A | TCPHDR_FIN, 200,
-	  CHIM_ENG_PUNT, RQ },
+	  CHIM_ENG_FIN, CHIM_REASON_DISCONNECT },
+	{ "FIN after a hole", 1000, 1100, 0, 5000, A | TCPHDR_FIN, 200,
+	  CHIM_ENG_PUNT, CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS },
 	{ "RST in order", 1000, 1000, 0, 5000, A | TCPHDR_RST, 200,
-	  CHIM_ENG_PUNT, RQ },
+	  CHIM_ENG_ABORT, CHIM_REASON_ABORT },
+	{ "RST without ACK", 1000, 1000, 0, 5000, TCPHDR_RST, 0,
+	  CHIM_ENG_ABORT, CHIM_REASON_ABORT },
+	/* RFC 5961 3.2: a challenge ACK, the connection goes on. */
+	{ "RST in the window", 1000, 1200, 0, 5000, TCPHDR_RST, 0,
+	  CHIM_ENG_DUP },
+	{ "RST beyond the window", 1000, 70000, 0, 5000, TCPHDR_RST, 0,
+	  CHIM_ENG_DROP },
 	{ "old RST", 1000, 900, 0, 5000, TCPHDR_RST, 200, CHIM_ENG_DROP },
 	{ "SYN", 1000, 1000, 0, 5000, A | TCPHDR_SYN, 200, CHIM_ENG_PUNT, RQ },
 	{ "no ACK flag", 1000, 1000, 10, 5000, TCPHDR_PSH, 200, CHIM_ENG_DROP },
@@ -329,7 +338,8 @@ static void classify_segment(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, chim_eng_classify(&d, true, c->rcv_nxt + 65535,
 						&in, &reason), c->verdict);
-	if (c->verdict == CHIM_ENG_PUNT)
+	if (c->verdict == CHIM_ENG_PUNT || c->verdict == CHIM_ENG_FIN ||
+	    c->verdict == CHIM_ENG_ABORT)
 		KUNIT_EXPECT_EQ(test, reason, c->reason);
 }
 

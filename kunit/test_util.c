@@ -34,7 +34,7 @@ static void owner_uploaded(struct chim_conn *conn, struct chim_tcp_delegated *d)
 	atomic_inc(&o->uploaded);
 }
 
-static void owner_aborted(struct chim_conn *conn)
+static void owner_aborted(struct chim_conn *conn, enum chim_status status)
 {
 	atomic_inc(&chim_test_owner(conn)->aborted);
 }

@@ -43,6 +43,29 @@ def main():
                      'unit': unit, 'ratio': r, 'goal': goal,
                      'meets_goal': ok})
 
+    # The engine: offloaded (engine on), and a target without the engine,
+    # against the stock stack, each round's ratio (alternated rounds).
+    def rounds(a, b):
+        pairs = list(zip(figs.get(a, []), figs.get(b, [])))
+        return statistics.median(float(x) / float(y) for x, y in pairs) if pairs else None
+
+    for d, dname in (('', 'sent'), ('_reverse', 'received')):
+        st = num(figs, f'eng_tput_stock{d}')
+        for mode, mname in (('engine', 'offloaded, engine'), ('off', 'engine off')):
+            t = num(figs, f'eng_tput_{mode}{d}')
+            r = rounds(f'eng_tput_{mode}{d}', f'eng_tput_stock{d}')
+            row(f'eng_tput_{mode}{d}', f'bulk {dname}, {mname} (iperf3)', t,
+                'stock stack, same link', st, 'kB/s', r, None, None)
+            c, sc = num(figs, f'eng_cpu_{mode}{d}'), num(figs, f'eng_cpu_stock{d}')
+            r = rounds(f'eng_cpu_{mode}{d}', f'eng_cpu_stock{d}')
+            row(f'eng_cpu_{mode}{d}', f'CPU per byte {dname}, {mname}', c,
+                'stock stack, same link', sc, 'ns/B', r, None, None)
+        ret = figs.get(f'eng_retrieves_engine{d}')
+        if ret:
+            row(f'eng_retrieves{d}', f'upload requests in the engine runs, {dname}',
+                sum(int(x) for x in ret), 'none', 0, 'requests', None, '0',
+                all(x == '0' for x in ret))
+
     # Alternated pairs: the median of each pair's ratio, so that a drift of
     # the VM's speed over the run cancels out.
     b, w = num(figs, 'tput_base'), num(figs, 'tput_with')

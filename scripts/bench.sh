@@ -9,5 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 "$here/vm-run.sh" -k release -t 3600 -r "$root/.results/bench" -- env \
 	CHIMNEY_KO="$root/.build/release/drivers/net/chimney/chimney.ko" \
+	CHIMNEY_BENCH_ONLY="${CHIMNEY_BENCH_ONLY:-}" \
 	bash scripts/guest-bench.sh
 echo "bench: figures in $root/.results/bench/bench.json, logs in $root/.results/bench/bench/"

@@ -16,7 +16,10 @@
 #     counters before and after the rule offloaded the 10,000, over 10,000;
 #  6. moving live TCP state: CRIU checkpointing and restoring a process that
 #     holds 500 idle established connections (--tcp-established), against
-#     chimney's offload and upload of 500 others, per connection.
+#     chimney's offload and upload of 500 others, per connection;
+#  0. (first) the engine's bulk throughput and CPU per byte against the
+#     stock stack, and against a target without the engine (iperf3).
+# CHIMNEY_BENCH_ONLY=engine runs the engine's part alone.
 # The table goes to stdout, the figures to $CHIMNEY_RESULTS/bench.json.
 set -eu
 . "$CHIMNEY_ROOT/selftests/lib.sh"
@@ -31,6 +34,7 @@ bg() { local ns=$1; shift; ip netns exec "$ns" "$@" </dev/null >>"$W/bg.out" 2>&
 ms() { date +%s%N | cut -c1-13; }
 # The figures, "NAME VALUE" a line, for the table at the end.
 fig() { echo "$1 $2" >>"$W/figures"; }
+table() { python3 "$CHIMNEY_ROOT/scripts/bench-table.py" "$W/figures" "$CHIMNEY_RESULTS/bench.json"; }
 offloaded() { ctl -j stats eth0 | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['offloaded'])"; }
 
 wire_up
@@ -63,6 +67,50 @@ throughput() {
 	t1=$(ms)
 	echo $(( (64 << 20) * 1000 / (t1 - t0) / 1000 ))
 }
+
+# The engine against the stock stack on the same link: iperf3 for 10 s
+# each way, in turn with no rule (stock), with a rule that offloads the
+# connections at connect time to the engine, and to a target without the
+# engine (`engine off`: each segment brings the connection back, the rule
+# offloads it again), alternated three times.  CPU per byte is the VM's
+# busy time (both ends, softirqs included) over the bytes received.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+engine_run() { # MODE DIR
+	local t0 t1 r0 r1
+	r0=$(ctl -j stats eth0 | jq '.[0].retrieves | add')
+	t0=$(busy_ticks)
+	ip netns exec $NS_A iperf3 -c 10.0.0.2 -p 7620 -t 10 $2 -J >"$W/iperf3.json"
+	t1=$(busy_ticks)
+	r1=$(ctl -j stats eth0 | jq '.[0].retrieves | add')
+	jq -r --arg k "$1${2:+_reverse}" --argjson ticks $((t1 - t0)) --argjson hz "$(getconf CLK_TCK)" \
+		'.end.sum_received | "eng_tput_\($k) \(.bits_per_second / 8000 | floor)",
+		 "eng_cpu_\($k) \($ticks / $hz * 1e9 / .bytes)"' "$W/iperf3.json" >>"$W/figures"
+	fig "eng_retrieves_$1${2:+_reverse}" $((r1 - r0))
+}
+engine_bench() {
+	local round mode dir
+	insmod "$KO"
+	bg $NS_B iperf3 -s -p 7620 -B 10.0.0.2
+	wait_for 20 listening $NS_B 7620
+	for round in 1 2 3; do
+		for mode in stock engine off; do
+			ctl dev attach eth0 engine "$([ $mode = off ] && echo off || echo on)"
+			[ $mode = stock ] || ctl policy add eth0 rport 7620 >/dev/null
+			for dir in "" -R; do
+				echo "bench: engine, round $round, $mode ${dir:-forward}" >&2
+				engine_run $mode "$dir"
+			done
+			ctl dev detach eth0
+		done
+	done
+	pkill -f 'iperf3 -s -p 7620' || true
+	wait_for 60 rmmod chimney
+}
+engine_bench
+if [ "${CHIMNEY_BENCH_ONLY:-}" = engine ]; then
+	table
+	exit 0
+fi
 
 echo "bench: throughput, module not loaded vs target attached" >&2
 bg $NS_B python3 "$TCPIO" server --addr 10.0.0.2 --port 7900 --count 0
@@ -211,4 +259,4 @@ bad = [r for r in res if r['error'] or r['ok'] != r['conns']]
 assert not bad, bad
 PY
 
-python3 "$CHIMNEY_ROOT/scripts/bench-table.py" "$W/figures" "$CHIMNEY_RESULTS/bench.json"
+table

@@ -60,15 +60,17 @@ setup() {
 	ctl -j dev show eth0 | jq -e '.[0].engine == true' >/dev/null
 }
 
-# $W/duplex.py ROLE ADDR PORT SEND RECV: one end of a connection (ROLE
-# server listens, client connects and writes its local port to
-# $W/port.PORT).  Once $W/go.PORT exists it sends the file SEND ('-' for
-# nothing) while it reads RECV bytes, writes their SHA-256 to
-# $W/sum.ROLE.PORT, and closes once $W/end.PORT exists.
+# $W/duplex.py ROLE ADDR PORT SEND RECV [early]: one end of a connection
+# (ROLE server listens, client connects and writes its local port to
+# $W/port.PORT).  Once $W/go.PORT exists (at once with early) it sends
+# the file SEND ('-' for nothing); once $W/go.PORT exists it reads RECV
+# bytes, writes their SHA-256 to $W/sum.ROLE.PORT, and closes once
+# $W/end.PORT exists.
 write_duplex() {
 	cat >$W/duplex.py <<'PY'
 import hashlib, os, socket, sys, threading, time
 role, addr, port, send, recv = sys.argv[1:6]
+early = sys.argv[6:] == ['early']
 port, left, w = int(port), int(recv), os.path.dirname(sys.argv[0])
 fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
 if role == 'server':
@@ -83,12 +85,15 @@ else:
 def wait(f):
     while not os.path.exists(f):
         time.sleep(0.05)
-wait('%s/go.%d' % (w, port))
 def sender():
     if send != '-':
         c.sendall(open(send, 'rb').read())
 t = threading.Thread(target=sender)
-t.start()
+if early:
+    t.start()
+wait('%s/go.%d' % (w, port))
+if not early:
+    t.start()
 h, want = hashlib.sha256(), left
 while left:
     b = c.recv(min(left, 65536))
@@ -154,6 +159,7 @@ while left:
 open('$W/sum.$2', 'w').write(h.hexdigest())
 while c.recv(65536):
     pass
+open('$W/eof.$2', 'w').write('eof')
 "
 	wait_for 20 test -s "$W/port.$2"
 }
@@ -197,12 +203,13 @@ diag() {
 
 # carried ADDR PORT: 4 MiB in while offloaded, not one upload.
 carried() {
-	local before_ret before_term in0
+	local before_ret before_term in0 disc0
 	server "$1" "$2"
 	client "$1" "$2"
 	offload "$1" "$2"
 	before_ret=$(retrieves)
 	before_term=$(terminates)
+	disc0=$(stat_of .terminates.disconnect)
 	in0=$(stat_of .target.in_segments)
 	touch "$W/go.$2"
 	wait_for 120 test -s "$W/sum.$2" || { diag; return 1; }
@@ -214,9 +221,12 @@ carried() {
 		echo "the engine counted too few segments"; diag; return 1; }
 	expect_eq "$(conn_bytes_in "$(cat "$W/port.$2")")" $SIZE "bytes the engine counted"
 	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
-	# The FIN is the stock stack's: the connection goes back, then ends.
+	# The peer's FIN is a disconnect: the connection goes back, then ends.
 	touch "$W/end.$2"
 	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
+	expect_eq "$(stat_of .terminates.disconnect)" $((disc0 + 1)) \
+		"uploads for a disconnect"
+	wait_for 30 test -s "$W/eof.$2" || { echo "the client never read the end"; return 1; }
 }
 
 check_carried_v4() { carried 10.0.0.2 7600; }
@@ -292,6 +302,84 @@ check_send_upload_midstream() {
 	touch "$W/end.$port"
 }
 
+# An RST from the peer at RcvNxt aborts the offloaded connection: the
+# application reads every byte, then ECONNRESET; the connection is not
+# uploaded (the terminate hands back no state) and nothing answers the RST.
+check_abort() {
+	local port=7615 ab0 rst0
+	bg $NS_B python3 -c "
+import os, socket, struct, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('10.0.0.2', $port))
+s.listen()
+c, _ = s.accept()
+while not os.path.exists('$W/go.$port'):
+    time.sleep(0.05)
+c.sendall(open('$W/data', 'rb').read())
+assert c.recv(1) == b'k'
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+c.close()
+"
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 -c "
+import hashlib, socket
+c = socket.create_connection(('10.0.0.2', $port))
+open('$W/port.$port', 'w').write('%d' % c.getsockname()[1])
+h, left = hashlib.sha256(), $SIZE
+while left:
+    b = c.recv(min(left, 65536))
+    assert b, 'EOF after %d bytes' % ($SIZE - left)
+    h.update(b)
+    left -= len(b)
+c.sendall(b'k')
+try:
+    how = 'data' if c.recv(1) else 'eof'
+except ConnectionResetError:
+    how = 'reset'
+open('$W/sum.$port', 'w').write(h.hexdigest())
+open('$W/how.$port', 'w').write(how)
+"
+	wait_for 20 test -s "$W/port.$port"
+	offload 10.0.0.2 $port
+	ab0=$(stat_of .terminates.abort)
+	rst0=$(ip netns exec $NS_A nstat -asz TcpOutRsts | awk '/TcpOutRsts/ { print $2 }')
+	touch "$W/go.$port"
+	wait_for 120 test -s "$W/how.$port" || { diag; return 1; }
+	expect_eq "$(cat "$W/sum.$port")" "$(cat $W/want)" "SHA-256 received"
+	expect_eq "$(cat "$W/how.$port")" reset "how the connection ended"
+	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
+	expect_eq "$(stat_of .terminates.abort)" $((ab0 + 1)) "terminates for an abort"
+	expect_eq "$(ip netns exec $NS_A nstat -asz TcpOutRsts | awk '/TcpOutRsts/ { print $2 }')" \
+		"$rst0" "RSTs sent"
+}
+
+# A send blocked in the stock stack (its socket's buffer full, the peer
+# not reading) when the connection is offloaded: the frozen socket never
+# gets room for it, so the connection is asked back, and every byte
+# arrives once the peer reads.
+check_stock_writer() {
+	local port=7614 pid before off0
+	bg $NS_B python3 $W/duplex.py server 10.0.0.2 $port - $SIZE
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 $W/duplex.py client 10.0.0.2 $port $W/data2 0 early
+	wait_for 20 test -s "$W/port.$port"
+	pid=$(pgrep -n -f "duplex.py client 10.0.0.2 $port")
+	wait_for 20 grep -qs sk_stream_wait_memory /proc/$pid/task/*/stack ||
+		{ echo "the client's send did not block"; diag; return 1; }
+	before=$(retrieves)
+	off0=$(stat_of .offloads)
+	ctl conn offload "10.0.0.1:$(cat "$W/port.$port")" "10.0.0.2:$port"
+	expect_eq "$(stat_of .offloads)" $((off0 + 1)) "offloads"
+	touch "$W/go.$port"
+	wait_for 120 test -s "$W/sum.server.$port" -a -s "$W/sum.client.$port" ||
+		{ cat /proc/$pid/task/*/stack; diag; return 1; }
+	expect_eq "$(cat "$W/sum.server.$port")" "$(cat $W/want2)" "SHA-256 the peer received"
+	[ "$(retrieves)" -gt "$before" ] || { echo "no upload was requested"; return 1; }
+	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
+	touch "$W/end.$port"
+}
+
 # within PCT A B: A is within PCT percent of B.
 within() {
 	[ $(( $1 * 100 )) -ge $(( $2 * (100 - $3) )) ] &&
@@ -361,7 +449,7 @@ check_engine_off() {
 	touch "$W/end.$port"
 }
 
-ktap_plan 10
+ktap_plan 12
 ktap_check setup setup
 ktap_check carried_v4 check_carried_v4
 ktap_check carried_v6 check_carried_v6
@@ -370,6 +458,8 @@ ktap_check sent_v4 check_sent_v4
 ktap_check sent_v6 check_sent_v6
 ktap_check both_ways check_both_ways
 ktap_check send_upload_midstream check_send_upload_midstream
+ktap_check stock_writer check_stock_writer
+ktap_check abort check_abort
 ktap_check iperf3 check_iperf3
 ktap_check engine_off check_engine_off
 ktap_finish

@@ -57,6 +57,8 @@ enum chim_upload_reason {
 	CHIM_REASON_DETACH,
 	CHIM_REASON_UPLOAD_ALL,			/* NDIS_STATUS_UPLOAD_ALL */
 	CHIM_REASON_PARENT,			/* parent left with no dependents */
+	CHIM_REASON_DISCONNECT,			/* TcpIndicateDisconnect: a FIN */
+	CHIM_REASON_ABORT,			/* TcpIndicateAbort: an RST */
 	__CHIM_REASON_MAX,
 };
 
@@ -447,6 +449,9 @@ void chim_indicate_retrieve(struct chim_obj *handle,
 void chim_indicate_upload_all(struct chim_target *target);
 void chim_indicate_resume(struct chim_target *target);
 
+/* Events of the peer (TcpIndicateDisconnect, TcpIndicateAbort). */
+void chim_indicate_disconnect(struct chim_obj *handle);
+void chim_indicate_abort(struct chim_obj *handle);
 /* Data path (NdisTcpOffloadReceiveHandler, NdisTcpOffloadSendComplete). */
 bool chim_indicate_receive(struct chim_obj *handle, struct sk_buff *skb,
 			   int *room);

@@ -94,7 +94,7 @@ struct attr_name {
 extern const struct attr_name params_attrs[__CHIMNEY_A_PARAMS_MAX];
 extern const struct attr_name delegated_attrs[__CHIMNEY_A_DELEGATED_MAX];
 extern const struct attr_name offload_stats_attrs[__CHIMNEY_A_OFFLOAD_STATS_MAX];
-extern const uint16_t reason_count_attr[CHIMNEY_REASON_PARENT + 1];
+extern const uint16_t reason_count_attr[CHIMNEY_REASON_ABORT + 1];
 
 void snake_case(char *buf, size_t len, const char *kebab);
 

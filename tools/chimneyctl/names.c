@@ -29,9 +29,11 @@ static const char *const reason_names[] = {
 	[CHIMNEY_REASON_DETACH]				= "detach",
 	[CHIMNEY_REASON_UPLOAD_ALL]			= "upload-all",
 	[CHIMNEY_REASON_PARENT]				= "parent",
+	[CHIMNEY_REASON_DISCONNECT]			= "disconnect",
+	[CHIMNEY_REASON_ABORT]				= "abort",
 };
 
-static_assert(ARRAY_SIZE(reason_names) == CHIMNEY_REASON_PARENT + 1,
+static_assert(ARRAY_SIZE(reason_names) == CHIMNEY_REASON_ABORT + 1,
 	      "reason_names does not match enum chimney_reason");
 /* accept-optional is a u32 bitmask of 1 << reason */
 static_assert(ARRAY_SIZE(reason_names) <= 32, "too many reasons for a u32 mask");
@@ -103,9 +105,11 @@ static const char *const event_names[] = {
 	[CHIMNEY_EVENT_TYPE_TERMINATE_DONE]	= "terminate-done",
 	[CHIMNEY_EVENT_TYPE_LINK]		= "link",
 	[CHIMNEY_EVENT_TYPE_FAULT]		= "fault",
+	[CHIMNEY_EVENT_TYPE_DISCONNECT]		= "disconnect",
+	[CHIMNEY_EVENT_TYPE_ABORT]		= "abort",
 };
 
-static_assert(ARRAY_SIZE(event_names) == CHIMNEY_EVENT_TYPE_FAULT + 1,
+static_assert(ARRAY_SIZE(event_names) == CHIMNEY_EVENT_TYPE_ABORT + 1,
 	      "event_names does not match enum chimney_event_type");
 
 const struct name_table reason_table = {
@@ -236,6 +240,8 @@ const uint16_t reason_count_attr[] = {
 	[CHIMNEY_REASON_DETACH]			= CHIMNEY_A_REASON_COUNTS_DETACH,
 	[CHIMNEY_REASON_UPLOAD_ALL]		= CHIMNEY_A_REASON_COUNTS_UPLOAD_ALL,
 	[CHIMNEY_REASON_PARENT]			= CHIMNEY_A_REASON_COUNTS_PARENT,
+	[CHIMNEY_REASON_DISCONNECT]		= CHIMNEY_A_REASON_COUNTS_DISCONNECT,
+	[CHIMNEY_REASON_ABORT]			= CHIMNEY_A_REASON_COUNTS_ABORT,
 };
 
 static_assert(ARRAY_SIZE(reason_count_attr) == ARRAY_SIZE(reason_names),

@@ -29,6 +29,8 @@ static const char * const reason_names[__CHIM_REASON_MAX] = {
 	[CHIM_REASON_DETACH] = "detach",
 	[CHIM_REASON_UPLOAD_ALL] = "upload-all",
 	[CHIM_REASON_PARENT] = "parent",
+	[CHIM_REASON_DISCONNECT] = "disconnect",
+	[CHIM_REASON_ABORT] = "abort",
 };
 
 /**
@@ -158,7 +160,8 @@ static bool retrievable(struct chim_obj *handle)
  * is going (its end terminates every connection).
  */
 static bool queue_retrieve(struct chim_obj *handle,
-			   enum chim_upload_reason reason)
+			   enum chim_upload_reason reason,
+			   enum chimney_event_type type)
 {
 	struct chim_host *host = handle->host;
 	unsigned long flags;
@@ -192,7 +195,7 @@ static bool queue_retrieve(struct chim_obj *handle,
 	if (handle->type != CHIM_OBJ_TCP)
 		return false;
 	chim_host_notify(host, &(struct chim_host_event) {
-		.type = CHIMNEY_EVENT_TYPE_RETRIEVE,
+		.type = type,
 		.conn = chim_obj_conn(handle),
 		.reason = reason,
 		.status = queued ? CHIM_STATUS_PENDING : CHIM_STATUS_FAILURE,
@@ -216,11 +219,49 @@ static bool queue_retrieve(struct chim_obj *handle,
 void chim_indicate_retrieve(struct chim_obj *handle,
 			    enum chim_upload_reason reason)
 {
-	if (reason < 1 || reason >= __CHIM_REASON_MAX)
+	if (reason < 1 || reason > CHIM_REASON_TARGET_MAX)
 		reason = CHIM_REASON_UPLOAD_REQUESTED;
-	queue_retrieve(handle, reason);
+	queue_retrieve(handle, reason, CHIMNEY_EVENT_TYPE_RETRIEVE);
 }
 EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
+
+/**
+ * chim_indicate_disconnect() - TcpIndicateDisconnect: the peer closed its
+ *	half of a connection the target runs
+ * @handle: the TCP object
+ *
+ * The target indicated every byte before the FIN and holds the FIN for the
+ * stock stack: the host takes the connection back (a terminate with
+ * reason disconnect, queued as a mandatory request), and the socket reads
+ * the end of the stream after the upload.
+ *
+ * Context: any; the target must still own the connection.
+ */
+void chim_indicate_disconnect(struct chim_obj *handle)
+{
+	queue_retrieve(handle, CHIM_REASON_DISCONNECT,
+		       CHIMNEY_EVENT_TYPE_DISCONNECT);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_disconnect);
+
+/**
+ * chim_indicate_abort() - TcpIndicateAbort: an acceptable RST arrived on
+ *	a connection the target runs
+ * @handle: the TCP object
+ *
+ * The target sends and acknowledges nothing more on it.  The host
+ * terminates it (reason abort); the target completes that terminate with
+ * %CHIM_STATUS_REQUEST_ABORTED and no state, and the owner resets the
+ * connection as an RST does (->aborted()): unlike a disconnect, nothing
+ * is uploaded.
+ *
+ * Context: any; the target must still own the connection.
+ */
+void chim_indicate_abort(struct chim_obj *handle)
+{
+	queue_retrieve(handle, CHIM_REASON_ABORT, CHIMNEY_EVENT_TYPE_ABORT);
+}
+EXPORT_SYMBOL_GPL(chim_indicate_abort);
 
 /**
  * chim_host_request() - a Part 1 request of the host's own: queue the
@@ -240,7 +281,8 @@ EXPORT_SYMBOL_GPL(chim_indicate_retrieve);
  */
 bool chim_host_request(struct chim_conn *conn, enum chim_upload_reason reason)
 {
-	return retrievable(&conn->obj) && queue_retrieve(&conn->obj, reason);
+	return retrievable(&conn->obj) &&
+	       queue_retrieve(&conn->obj, reason, CHIMNEY_EVENT_TYPE_RETRIEVE);
 }
 
 /**

@@ -149,7 +149,7 @@ static int put_reason_counts(struct sk_buff *skb, int attr, const u64 *counts)
 		return -EMSGSIZE;
 	/* reason-counts has one attribute per reason, in reason order. */
 	BUILD_BUG_ON(CHIMNEY_A_REASON_COUNTS_LOW_ACTIVITY != 2);
-	BUILD_BUG_ON(CHIMNEY_A_REASON_COUNTS_PARENT - CHIM_REASON_PARENT != 1);
+	BUILD_BUG_ON(CHIMNEY_A_REASON_COUNTS_ABORT - CHIM_REASON_ABORT != 1);
 	for (r = CHIM_REASON_LOW_ACTIVITY; r < __CHIM_REASON_MAX; r++)
 		if (nla_put_u64_64bit(skb, r + 1, counts[r],
 				      CHIMNEY_A_REASON_COUNTS_PAD))

@@ -52,7 +52,7 @@ static struct genl_family chim_nl_family __ro_after_init = {
 /* The uapi enums are the kernel's, value for value. */
 static_assert((int)CHIMNEY_REASON_HARDWARE_FAILURE == CHIM_REASON_HARDWARE_FAILURE);
 
-static_assert((int)CHIMNEY_REASON_PARENT == CHIM_REASON_PARENT);
+static_assert((int)CHIMNEY_REASON_ABORT == CHIM_REASON_ABORT);
 
 static_assert((int)CHIMNEY_STATUS_REQUEST_ABORTED == CHIM_STATUS_REQUEST_ABORTED);
 

@@ -92,7 +92,9 @@ struct chim_conn;
  * @uploaded: Part 2 succeeded; @d holds the final delegated state and data
  * @upload_begin: a terminate is about to be handed to the target (the
  *	socket layer locks the socket here, until @uploaded or @aborted)
- * @aborted: Part 2 failed: the state is lost, abort the connection
+ * @aborted: no state came back: Part 2 failed (%CHIM_STATUS_FAILURE: the
+ *	state is lost) or the peer reset the connection
+ *	(%CHIM_STATUS_REQUEST_ABORTED, chim_indicate_abort()); end it
  * @receive: in-order data the target's engine received, for the
  *	application (chim_indicate_receive()); true when taken, with @room
  *	set to what the owner can take more; with a NULL skb, only @room.
@@ -108,7 +110,7 @@ struct chim_conn_ops {
 	void (*offloaded)(struct chim_conn *conn, enum chim_status status,
 			  struct chim_tcp_delegated *d);
 	void (*uploaded)(struct chim_conn *conn, struct chim_tcp_delegated *d);
-	void (*aborted)(struct chim_conn *conn);
+	void (*aborted)(struct chim_conn *conn, enum chim_status status);
 	bool (*receive)(struct chim_conn *conn, struct sk_buff *skb, int *room);
 	void (*sent)(struct chim_conn *conn, u32 snd_una, u32 bytes);
 	bool one_per_tree;

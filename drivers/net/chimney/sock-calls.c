@@ -587,6 +587,13 @@ static struct proto *chim_saved_prot[CHIM_NR_PROTS];
 /*
  * release_sock(), sk_lock.slock held: what the engine indicated while the
  * socket was owned goes into its receive queue, then the stock callback.
+ *
+ * A write that entered the stock tcp_sendmsg() before the offload (it read
+ * the stock protocol before the ULP was installed, or the socket was the
+ * host's then) waits in sk_stream_wait_memory() for room the frozen socket
+ * never gets (freeze()), and only the upload gives it back: ask for it.
+ * Its wait releases the socket each time it looks, and the offload
+ * releases it once offloaded, so one of them sees sk_write_pending here.
  */
 static void chim_release_cb(struct sock *sk)
 {
@@ -594,6 +601,9 @@ static void chim_release_cb(struct sock *sk)
 	struct chim_sock *csk = csk_of(sk);
 	bool more = csk && chim_sock_drain_pending(sk, csk);
 
+	if (csk && sk->sk_write_pending && !csk->ask_queued &&
+	    READ_ONCE(csk->state) == CHIM_SK_OFFLOADED)
+		csk->ask_queued = chim_sock_queue_ask(sk, csk);
 	chim_saved_prot[i]->release_cb(sk);
 	if (more)
 		sk->sk_data_ready(sk);

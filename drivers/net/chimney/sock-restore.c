@@ -302,8 +302,13 @@ static void upload_done(struct sock *sk, struct chim_sock *csk)
 	chim_sock_put(csk);
 }
 
-/* The state is lost: reset the connection (the application sees ECONNRESET). */
-static void sock_reset(struct sock *sk, struct chim_sock *csk)
+/*
+ * The state is lost: reset the connection (the application sees
+ * ECONNRESET, the peer an RST).  With @by_peer, the peer reset it: end it
+ * as the stock stack ends a connection on an RST (tcp_reset()), without
+ * an answer; the data already in the receive queue stays readable first.
+ */
+static void sock_reset(struct sock *sk, struct chim_sock *csk, bool by_peer)
 {
 	struct sk_buff *skb;
 
@@ -313,8 +318,17 @@ static void sock_reset(struct sock *sk, struct chim_sock *csk)
 		kfree_skb(skb);
 	sk->sk_backlog_rcv = csk->base_backlog_rcv;
 	open_sndbuf(sk, csk);
-	if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+	if (!((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)))
+		return;
+	if (!by_peer || sock_flag(sk, SOCK_DEAD)) {
 		tcp_disconnect(sk, 0);
+		return;
+	}
+	/* Its queues went to the target at the offload: nothing to purge. */
+	WRITE_ONCE(sk->sk_err, sk->sk_state == TCP_CLOSE_WAIT ? EPIPE : ECONNRESET);
+	smp_wmb();	/* as tcp_done_with_error(), for tcp_poll() */
+	tcp_done(sk);
+	sk_error_report(sk);
 }
 
 static void sock_uploaded(struct chim_conn *conn, struct chim_tcp_delegated *d)
@@ -330,7 +344,7 @@ static void sock_uploaded(struct chim_conn *conn, struct chim_tcp_delegated *d)
 		/* No way back mid-restore: reset rather than corrupt. */
 		net_warn_ratelimited("chimney: restore of a connection failed (%d), resetting it\n",
 				     err);
-		sock_reset(sk, csk);
+		sock_reset(sk, csk, false);
 	} else {
 		chim_sock_thaw(sk, csk);
 		WRITE_ONCE(csk->uploads, csk->uploads + 1);
@@ -338,11 +352,11 @@ static void sock_uploaded(struct chim_conn *conn, struct chim_tcp_delegated *d)
 	upload_done(sk, csk);
 }
 
-static void sock_aborted(struct chim_conn *conn)
+static void sock_aborted(struct chim_conn *conn, enum chim_status status)
 {
 	struct chim_sock *csk = conn->owner;
 
-	sock_reset(csk->sk, csk);
+	sock_reset(csk->sk, csk, status == CHIM_STATUS_REQUEST_ABORTED);
 	upload_done(csk->sk, csk);
 }
 

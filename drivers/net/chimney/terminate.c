@@ -113,8 +113,11 @@ static int terminate_restore(struct chim_block *b, void *arg)
 		if (host->trace)
 			host->trace(host, CHIM_STEP_HOST_RESTORE);
 	} else if (conn->ops && conn->ops->aborted) {
-		/* FAILURE: the state is lost; only this connection pays. */
-		conn->ops->aborted(conn);
+		/*
+		 * FAILURE: the state is lost; only this connection pays.
+		 * REQUEST_ABORTED: the peer reset it (chim_indicate_abort()).
+		 */
+		conn->ops->aborted(conn, b->status);
 	}
 	return 0;
 }
@@ -133,12 +136,14 @@ static int terminate_apply(struct chim_block *b, void *arg)
 	if (!b->target_ctx)
 		return 0;	/* placeholder */
 	if (obj->type == CHIM_OBJ_TCP) {
-		if (b->status == CHIM_STATUS_SUCCESS) {
+		/* REQUEST_ABORTED: the peer reset it, no state to hand back. */
+		if (b->status == CHIM_STATUS_SUCCESS ||
+		    b->status == CHIM_STATUS_REQUEST_ABORTED)
 			host->stats.terminates[r->tree->reason]++;
-		} else {
-			chim_obj_set_state(obj, CHIM_STATE_ABORTED);
+		else
 			host->stats.terminate_failures++;
-		}
+		if (b->status != CHIM_STATUS_SUCCESS)
+			chim_obj_set_state(obj, CHIM_STATE_ABORTED);
 		host->offloaded--;
 	}
 	chim_obj_set_state(obj, CHIM_STATE_DEAD);

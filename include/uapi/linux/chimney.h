@@ -12,7 +12,8 @@
 /**
  * enum chimney_reason - Why a connection is uploaded. 1 to 11 are the seed's
  *   TCP_UPLOAD_REASON values a target may give; the rest are the host's own
- *   reasons.
+ *   reasons, the last two the target's disconnect (the peer's FIN) and abort
+ *   (its RST) indications.
  */
 enum chimney_reason {
 	CHIMNEY_REASON_NONE,
@@ -35,6 +36,8 @@ enum chimney_reason {
 	CHIMNEY_REASON_DETACH,
 	CHIMNEY_REASON_UPLOAD_ALL,
 	CHIMNEY_REASON_PARENT,
+	CHIMNEY_REASON_DISCONNECT,
+	CHIMNEY_REASON_ABORT,
 };
 
 /**
@@ -108,6 +111,8 @@ enum chimney_event_type {
 	CHIMNEY_EVENT_TYPE_TERMINATE_DONE,
 	CHIMNEY_EVENT_TYPE_LINK,
 	CHIMNEY_EVENT_TYPE_FAULT,
+	CHIMNEY_EVENT_TYPE_DISCONNECT,
+	CHIMNEY_EVENT_TYPE_ABORT,
 };
 
 /**
@@ -187,6 +192,8 @@ enum {
 	CHIMNEY_A_REASON_COUNTS_DETACH,
 	CHIMNEY_A_REASON_COUNTS_UPLOAD_ALL,
 	CHIMNEY_A_REASON_COUNTS_PARENT,
+	CHIMNEY_A_REASON_COUNTS_DISCONNECT,
+	CHIMNEY_A_REASON_COUNTS_ABORT,
 
 	__CHIMNEY_A_REASON_COUNTS_MAX,
 	CHIMNEY_A_REASON_COUNTS_MAX = (__CHIMNEY_A_REASON_COUNTS_MAX - 1)

@@ -67,6 +67,8 @@ struct chim_emu_stats {
  *	after @stopped
  * @txq: frames built under @lock, taken by the context that built them
  *	before it drops @lock, sent after; @lock
+ * @aborted: the peer reset it (TcpIndicateAbort): its terminate hands
+ *	back no state; @lock
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -100,6 +102,7 @@ struct chim_emu_conn {
 	u32 tx_bytes;
 	struct timer_list timer;
 	struct sk_buff_head txq;
+	bool aborted;
 };
 
 /**
@@ -235,6 +238,8 @@ enum chim_eng_verdict {
 	CHIM_ENG_DUP,	/* old or not acceptable: drop it, answer with an ACK */
 	CHIM_ENG_DROP,	/* drop it silently */
 	CHIM_ENG_PUNT,	/* not the engine's: hold it unacknowledged, ask */
+	CHIM_ENG_FIN,	/* the peer's FIN at RcvNxt: hold it, disconnect */
+	CHIM_ENG_ABORT,	/* an RST at RcvNxt: drop it, abort */
 };
 
 /* input.c: what a received segment is */

@@ -43,7 +43,8 @@ static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
  * @ec: the connection, found in the table
  * @skb: the segment, consumed
  * @payload: its TCP payload length
- * @reason: the reason of the ask (TCP_UPLOAD_REASON)
+ * @reason: the reason of the ask (TCP_UPLOAD_REASON), or
+ *	%CHIM_REASON_DISCONNECT for the peer's FIN (TcpIndicateDisconnect)
  *
  * What the target holds is bounded per connection and for the target as a
  * whole; beyond, the segment is dropped and counted (the peer retransmits
@@ -90,7 +91,9 @@ unsigned int chim_emu_rx_punt(struct chim_emu *emu, struct chim_emu_conn *ec,
 		}
 	}
 	/* The handle lives until the terminate, which stops us first. */
-	if (ask)
+	if (ask && reason == CHIM_REASON_DISCONNECT)
+		chim_indicate_disconnect(ec->handle);
+	else if (ask)
 		chim_indicate_retrieve(ec->handle, reason);
 	spin_unlock(&ec->lock);
 	rx_count(emu, skb, held);

@@ -105,15 +105,28 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 	if (ts && in->has_ts && !(f & TCPHDR_RST) &&
 	    (s32)(in->tsval - d->ts_recent) < 0)
 		return CHIM_ENG_DUP;
+	/*
+	 * An RST at RcvNxt aborts the connection (TcpIndicateAbort); one
+	 * elsewhere in the window gets a challenge ACK, the connection goes
+	 * on (RFC 5961 3.2); any other is dropped.
+	 */
+	if (f & TCPHDR_RST) {
+		if (in->seq == d->rcv_nxt) {
+			*reason = CHIM_REASON_ABORT;
+			return CHIM_ENG_ABORT;
+		}
+		return seq_lt(d->rcv_nxt, in->seq) && seq_lt(in->seq, rcv_edge) ?
+		       CHIM_ENG_DUP : CHIM_ENG_DROP;
+	}
 	/* Entirely old (a retransmission of what was delivered). */
 	if (in->len ? seq_le(in->end_seq, d->rcv_nxt) :
 		      seq_lt(in->seq, d->rcv_nxt))
-		return f & TCPHDR_RST ? CHIM_ENG_DROP : CHIM_ENG_DUP;
+		return CHIM_ENG_DUP;
 	/* Beyond the window advertised: not acceptable. */
 	if (seq_lt(rcv_edge, in->end_seq) && in->len)
-		return f & TCPHDR_RST ? CHIM_ENG_DROP : CHIM_ENG_DUP;
-	/* RST, SYN: the stock stack decides (abort, challenge ACK). */
-	if (f & (TCPHDR_RST | TCPHDR_SYN))
+		return CHIM_ENG_DUP;
+	/* SYN: the stock stack answers it (a challenge ACK). */
+	if (f & TCPHDR_SYN)
 		return CHIM_ENG_PUNT;
 	/* No ACK flag in a synchronized state: dropped (RFC 9293). */
 	if (!(f & TCPHDR_ACK))
@@ -133,9 +146,14 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 	/* Partly old: the stock stack trims it. */
 	if (in->seq != d->rcv_nxt && in->len)
 		return CHIM_ENG_PUNT;
-	/* A FIN is a disconnect: the host takes the connection back. */
-	if (f & TCPHDR_FIN)
-		return CHIM_ENG_PUNT;
+	/*
+	 * A FIN at RcvNxt, every byte before it indicated: a disconnect
+	 * (TcpIndicateDisconnect), and the host takes the connection back.
+	 */
+	if (f & TCPHDR_FIN) {
+		*reason = CHIM_REASON_DISCONNECT;
+		return CHIM_ENG_FIN;
+	}
 	return in->len ? CHIM_ENG_DATA : CHIM_ENG_ACK;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_classify);
@@ -434,8 +452,15 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	case CHIM_ENG_DROP:
 		break;
 	case CHIM_ENG_PUNT:
+	case CHIM_ENG_FIN:
 		ec->engine = false;
 		goto punt_locked;
+	case CHIM_ENG_ABORT:
+		/* Nothing more is sent or received: its terminate resets it. */
+		ec->engine = false;
+		ec->aborted = true;
+		chim_indicate_abort(ec->handle);
+		break;
 	}
 	chim_eng_take(ec, &q);
 	spin_unlock(&ec->lock);

@@ -174,6 +174,9 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	ec = *b->target_ctx;
 	spin_lock_bh(&ec->lock);
 	ec->stopped = true;
+	/* After the peer's RST, what it sent before goes nowhere. */
+	if (ec->aborted)
+		__skb_queue_purge(&ec->rx);
 	skb_queue_splice_tail_init(&ec->rx, &job->rx);
 	atomic_long_sub(ec->rx_truesize, &job->emu->rx_held);
 	ec->rx_truesize = 0;
@@ -239,7 +242,12 @@ static int emu_terminate_copy(struct chim_block *b, void *arg)
 	list_add_tail(&ec->free_node, &job->free_conns);
 	if (atomic_add_unless(&job->emu->faults.terminate_fail, -1, 0)) {
 		/* Injected hardware failure: this state is lost. */
-		b->target_reserved[1] = (void *)1UL;
+		b->target_reserved[1] = (void *)(uintptr_t)CHIM_STATUS_FAILURE;
+		return 0;
+	}
+	/* Reset by the peer: no state to hand back (TcpIndicateAbort). */
+	if (READ_ONCE(ec->aborted)) {
+		b->target_reserved[1] = (void *)(uintptr_t)CHIM_STATUS_REQUEST_ABORTED;
 		return 0;
 	}
 	spin_lock_bh(&ec->lock);
@@ -255,8 +263,7 @@ static int emu_terminate_copy(struct chim_block *b, void *arg)
 /* Step 3: a status in every block. */
 static int emu_terminate_status(struct chim_block *b, void *arg)
 {
-	b->status = b->target_reserved[1] ? CHIM_STATUS_FAILURE :
-					    CHIM_STATUS_SUCCESS;
+	b->status = (uintptr_t)b->target_reserved[1] ?: CHIM_STATUS_SUCCESS;
 	return 0;
 }
 
