@@ -660,6 +660,68 @@ static void send_loss_recovery(struct kunit *test)
 	skb_queue_purge(&ec->d.send_data);
 }
 
+/*
+ * The ACK policy: one full segment waits (the delayed-ACK timer runs), the
+ * second is acknowledged at once, so is a segment with PSH; a segment the
+ * engine sends carries an ACK owed.
+ */
+static void ack_every_second_segment(struct kunit *test)
+{
+	struct sent_log *log;
+	struct chim_emu *emu;
+	struct chim_emu_conn *ec = tx_fixture(test, &emu, &log);
+	struct chim_eng_in in = {
+		.seq = 777, .end_seq = 1777, .len = 1000, .flags = TCPHDR_ACK,
+	};
+	struct sk_buff *ack;
+
+	spin_lock_bh(&ec->lock);
+	ec->d.rcv_nxt = in.end_seq;
+	KUNIT_EXPECT_NULL(test, chim_eng_ack_data(emu, ec, &in, 65535));
+	KUNIT_EXPECT_EQ(test, ec->ack_owed, 1000U);
+	KUNIT_EXPECT_TRUE(test, timer_pending(&ec->delack));
+
+	in.seq = 1777;
+	in.end_seq = 2777;
+	ec->d.rcv_nxt = in.end_seq;
+	ack = chim_eng_ack_data(emu, ec, &in, 65535);
+	KUNIT_ASSERT_NOT_NULL(test, ack);
+	KUNIT_EXPECT_EQ(test, ntohl(tcp_hdr(ack)->ack_seq), 2777U);
+	KUNIT_EXPECT_EQ(test, ec->ack_owed, 0U);
+	kfree_skb(ack);
+
+	/* A few bytes with PSH: the sender waits for the answer. */
+	in.seq = 2777;
+	in.end_seq = 2787;
+	in.len = 10;
+	in.flags = TCPHDR_ACK | TCPHDR_PSH;
+	ec->d.rcv_nxt = in.end_seq;
+	ack = chim_eng_ack_data(emu, ec, &in, 65535);
+	KUNIT_ASSERT_NOT_NULL(test, ack);
+	kfree_skb(ack);
+
+	/* Without PSH they wait; the next data segment out carries the ACK. */
+	in.seq = 2787;
+	in.end_seq = 2797;
+	in.flags = TCPHDR_ACK;
+	ec->d.rcv_nxt = in.end_seq;
+	KUNIT_EXPECT_NULL(test, chim_eng_ack_data(emu, ec, &in, 65535));
+	KUNIT_EXPECT_EQ(test, ec->ack_owed, 10U);
+	chim_eng_push(emu, ec);
+	KUNIT_EXPECT_EQ(test, ec->ack_owed, 0U);
+	ack = __skb_dequeue(&ec->txq);
+	KUNIT_ASSERT_NOT_NULL(test, ack);
+	KUNIT_EXPECT_EQ(test, ntohl(tcp_hdr(ack)->ack_seq), 2797U);
+	kfree_skb(ack);
+	__skb_queue_purge(&ec->txq);
+	/* The timers find nothing to do (the fixture's device is not up). */
+	ec->stopped = true;
+	spin_unlock_bh(&ec->lock);
+	del_timer_sync(&ec->delack);
+	del_timer_sync(&ec->timer);
+	skb_queue_purge(&ec->d.send_data);
+}
+
 static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(frame_ipv4_ts_payload),
 	KUNIT_CASE(frame_ipv6_ack),
@@ -669,6 +731,7 @@ static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(window_update_after_read),
 	KUNIT_CASE(send_within_windows),
 	KUNIT_CASE(send_loss_recovery),
+	KUNIT_CASE(ack_every_second_segment),
 	{}
 };
 

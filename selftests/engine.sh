@@ -354,6 +354,77 @@ open('$W/how.$port', 'w').write(how)
 		"$rst0" "RSTs sent"
 }
 
+# Urgent data from the peer: the engine holds it and asks for the upload
+# (received-urgent-data); the stock stack reads the rest, the urgent byte
+# in place (SO_OOBINLINE), every byte once.
+check_urgent() {
+	local port=7616 u0
+	python3 -c "
+import hashlib
+d = open('$W/data', 'rb').read()
+print(hashlib.sha256(d[:1 << 20] + b'!' + d[1 << 20:]).hexdigest())" >$W/want.urg
+	bg $NS_B python3 -c "
+import os, socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('10.0.0.2', $port))
+s.listen()
+c, _ = s.accept()
+while not os.path.exists('$W/go.$port'):
+    time.sleep(0.05)
+d = open('$W/data', 'rb').read()
+c.sendall(d[:1 << 20])
+c.send(b'!', socket.MSG_OOB)
+c.sendall(d[1 << 20:])
+while not os.path.exists('$W/end.$port'):
+    time.sleep(0.05)
+"
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 -c "
+import hashlib, socket
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+c.connect(('10.0.0.2', $port))
+open('$W/port.$port', 'w').write('%d' % c.getsockname()[1])
+h, left = hashlib.sha256(), $SIZE + 1
+while left:
+    b = c.recv(min(left, 65536))
+    assert b, 'EOF after %d bytes' % ($SIZE + 1 - left)
+    h.update(b)
+    left -= len(b)
+open('$W/sum.$port', 'w').write(h.hexdigest())
+"
+	wait_for 20 test -s "$W/port.$port"
+	offload 10.0.0.2 $port
+	u0=$(stat_of '.retrieves["received-urgent-data"]')
+	touch "$W/go.$port"
+	wait_for 120 test -s "$W/sum.$port" || { diag; return 1; }
+	expect_eq "$(cat "$W/sum.$port")" "$(cat $W/want.urg)" "SHA-256 received"
+	[ "$(stat_of '.retrieves["received-urgent-data"]')" -gt "$u0" ] ||
+		{ echo "no received-urgent-data request"; diag; return 1; }
+	touch "$W/end.$port"
+}
+
+# A peer that reorders (netem on its egress): the engine holds the segment
+# beyond the hole and asks for the upload (high-out-of-order-packets, which
+# the host accepts by default); the stock stack recovers, every byte once.
+check_reorder() {
+	local port=7617 o0 ok=0
+	server 10.0.0.2 $port
+	client 10.0.0.2 $port
+	offload 10.0.0.2 $port
+	o0=$(stat_of '.retrieves["high-out-of-order-packets"]')
+	ip netns exec $NS_B tc qdisc add dev eth1 root netem delay 5ms reorder 30%
+	touch "$W/go.$port"
+	wait_for 120 test -s "$W/sum.$port" || ok=1
+	ip netns exec $NS_B tc qdisc del dev eth1 root
+	[ $ok = 0 ] || { diag; return 1; }
+	expect_eq "$(cat "$W/sum.$port")" "$(cat $W/want)" "SHA-256 received"
+	[ "$(stat_of '.retrieves["high-out-of-order-packets"]')" -gt "$o0" ] ||
+		{ echo "no high-out-of-order-packets request"; diag; return 1; }
+	touch "$W/end.$port"
+}
+
 # A send blocked in the stock stack (its socket's buffer full, the peer
 # not reading) when the connection is offloaded: the frozen socket never
 # gets room for it, so the connection is asked back, and every byte
@@ -449,7 +520,7 @@ check_engine_off() {
 	touch "$W/end.$port"
 }
 
-ktap_plan 12
+ktap_plan 14
 ktap_check setup setup
 ktap_check carried_v4 check_carried_v4
 ktap_check carried_v6 check_carried_v6
@@ -460,6 +531,8 @@ ktap_check both_ways check_both_ways
 ktap_check send_upload_midstream check_send_upload_midstream
 ktap_check stock_writer check_stock_writer
 ktap_check abort check_abort
+ktap_check urgent check_urgent
+ktap_check reorder check_reorder
 ktap_check iperf3 check_iperf3
 ktap_check engine_off check_engine_off
 ktap_finish

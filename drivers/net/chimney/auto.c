@@ -10,7 +10,9 @@
  * ACK for an active open, the first ACK or data after accept() for a
  * passive one) queues it, and a work item offloads it under RTNL.  The
  * hook costs other traffic a few field tests per segment; a connection
- * that has a ULP (ours included: it was tried once) is never queued again.
+ * that has a ULP (ours included: it was tried once) is never queued again,
+ * but for one that came back for a send stuck in the stock stack (its next
+ * segment queues it once more).
  * The walk is done again when a device takes offloads again (its link came
  * back, a pause ended): then connections with our ULP, uploaded meanwhile,
  * are offloaded again too.
@@ -126,14 +128,25 @@ static unsigned int auto_hook(void *priv, struct sk_buff *skb,
 	const struct chim_auto_rules *rules;
 	struct dst_entry *dst = skb_dst(skb);
 	struct sock *sk = skb->sk;
+	struct chim_sock *csk;
 	struct chim_tuple t;
 	unsigned int i;
 
 	if (!sk || !dst || !sk_fullsock(sk) || sk->sk_protocol != IPPROTO_TCP ||
 	    sk->sk_type != SOCK_STREAM ||
 	    READ_ONCE(sk->sk_state) != TCP_ESTABLISHED ||
-	    READ_ONCE(inet_csk(sk)->icsk_ulp_ops) || !READ_ONCE(sk->sk_socket))
+	    !READ_ONCE(sk->sk_socket))
 		return NF_ACCEPT;
+	/*
+	 * A socket with a ULP only when ours lets the rule try again: it came
+	 * back for a send stuck in the stock stack (chim_release_cb()).
+	 */
+	if (READ_ONCE(inet_csk(sk)->icsk_ulp_ops)) {
+		csk = chim_sock_ctx_rcu(sk);
+		if (!csk || !READ_ONCE(csk->reoffload) ||
+		    READ_ONCE(csk->state) != CHIM_SK_HOST)
+			return NF_ACCEPT;
+	}
 	/* The core holds rcu_read_lock() around netfilter hooks. */
 	rules = rcu_dereference(a->rules);
 	if (!rules)

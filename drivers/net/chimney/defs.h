@@ -79,6 +79,11 @@ enum chim_limits {
 	CHIM_ENG_CWND_MAX_SEGS = 256,
 	/* Duplicate ACKs that make a fast retransmit (RFC 5681). */
 	CHIM_ENG_DUPACK_THRESHOLD = 3,
+	/* The engine's delayed ACK: data less than two full segments, with
+	 * no PSH, is acknowledged this late at most (Linux's TCP_DELACK_MIN;
+	 * RFC 9293 3.8.6.3 allows up to 500 ms).
+	 */
+	CHIM_ENG_DELACK_MS = 40,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

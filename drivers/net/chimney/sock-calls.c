@@ -249,6 +249,37 @@ static int offload_wait_room(struct sock *sk, struct chim_sock *csk,
 }
 
 /*
+ * The stock send's wait for memory (sk_stream_wait_memory()), socket
+ * locked (dropped meanwhile), which also ends when the connection is
+ * offloaded: the send then goes to the target.  It does not count in
+ * sk_write_pending, which marks a send stuck in the stock stack
+ * (chim_release_cb()).  Errors are the stock send's to report.
+ *
+ * Return: 0 to try again, -EAGAIN once the timeout ran out, or the
+ * errno of a signal.
+ */
+static int host_wait_memory(struct sock *sk, struct chim_sock *csk,
+			    long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!*timeo)
+		return -EAGAIN;
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+	set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_wait_event(sk, timeo, sk_stream_memory_free(sk) ||
+		      READ_ONCE(csk->state) != CHIM_SK_HOST ||
+		      READ_ONCE(sk->sk_err) ||
+		      (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) ||
+		      signal_pending(current), &wait);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	return 0;
+}
+
+/*
  * Up to @len bytes of @msg, copied into linear skbs on @q; fewer without
  * memory or on a fault (the message's position then follows the copy).
  *
@@ -382,7 +413,7 @@ static int chim_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 			break;
 		}
 		chim_sock_blocked_begin(&b);
-		err = sk_stream_wait_memory(sk, &timeo);
+		err = host_wait_memory(sk, csk, &timeo);
 		chim_sock_blocked_end(&b);
 		release_sock(sk);
 		if (err)
@@ -594,6 +625,8 @@ static struct proto *chim_saved_prot[CHIM_NR_PROTS];
  * never gets (freeze()), and only the upload gives it back: ask for it.
  * Its wait releases the socket each time it looks, and the offload
  * releases it once offloaded, so one of them sees sk_write_pending here.
+ * Once it is back the send goes on, and the sends after it come through
+ * chim_sendmsg(): a rule that matches it may offload it again.
  */
 static void chim_release_cb(struct sock *sk)
 {
@@ -602,8 +635,11 @@ static void chim_release_cb(struct sock *sk)
 	bool more = csk && chim_sock_drain_pending(sk, csk);
 
 	if (csk && sk->sk_write_pending && !csk->ask_queued &&
-	    READ_ONCE(csk->state) == CHIM_SK_OFFLOADED)
+	    READ_ONCE(csk->state) == CHIM_SK_OFFLOADED) {
 		csk->ask_queued = chim_sock_queue_ask(sk, csk);
+		/* Its next sends come here: a rule may offload it again. */
+		WRITE_ONCE(csk->reoffload, true);
+	}
 	chim_saved_prot[i]->release_cb(sk);
 	if (more)
 		sk->sk_data_ready(sk);

@@ -489,6 +489,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	csk = chim_sock_ctx(sk);
 	lock_sock(sk);
 	csk->attempted = true;
+	WRITE_ONCE(csk->reoffload, false);
 	sk_flush_backlog(sk);
 	err = eligible(sk, csk, cd, extack);
 	if (!err && chim_host_full(cd->host)) {

@@ -381,22 +381,29 @@ static bool sock_receive(struct chim_conn *conn, struct sk_buff *skb,
 
 	bh_lock_sock(sk);
 	state = READ_ONCE(csk->state);
-	/* As the stock stack: in-window data fits while the buffer is not full. */
+	/*
+	 * As the stock stack: in-window data fits while the buffer is not
+	 * full.  An owned socket's memory accounting is its owner's: the
+	 * data waits uncharged (the stock stack's backlog does the same).
+	 */
 	if (skb && (state == CHIM_SK_OFFLOADED ||
 		    (state == CHIM_SK_OFFLOADING && sock_owned_by_user(sk))) &&
-	    atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf) &&
-	    sk_rmem_schedule(sk, skb, skb->truesize)) {
-		skb_dst_drop(skb);
-		skb_set_owner_r(skb, sk);
+	    atomic_read(&sk->sk_rmem_alloc) + csk->pending_size <=
+	    READ_ONCE(sk->sk_rcvbuf)) {
 		if (sock_owned_by_user(sk)) {
+			skb_dst_drop(skb);
 			__skb_queue_tail(&csk->pending, skb);
-		} else {
+			csk->pending_size += skb->truesize;
+			taken = true;
+		} else if (sk_rmem_schedule(sk, skb, skb->truesize)) {
+			skb_dst_drop(skb);
+			skb_set_owner_r(skb, sk);
 			chim_sock_deliver(sk, skb);
+			taken = true;
 			now = true;
 		}
-		taken = true;
 	}
-	*room = tcp_space(sk);
+	*room = tcp_space(sk) - csk->pending_size;
 	bh_unlock_sock(sk);
 	if (now)
 		sk->sk_data_ready(sk);

@@ -405,8 +405,16 @@ bool chim_sock_drain_pending(struct sock *sk, struct chim_sock *csk)
 	bool any = false;
 
 	while ((skb = __skb_dequeue(&csk->pending))) {
+		/*
+		 * Charged now, by the owner.  The target acknowledged it and
+		 * it fit the receive buffer when indicated: past the memory
+		 * limits (as TCP forces a FIN's charge), it is charged anyway.
+		 */
+		sk_rmem_schedule(sk, skb, skb->truesize);
+		skb_set_owner_r(skb, sk);
 		chim_sock_deliver(sk, skb);
 		any = true;
 	}
+	csk->pending_size = 0;
 	return any;
 }

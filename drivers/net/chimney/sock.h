@@ -99,7 +99,12 @@ struct chim_sock_snap {
  * @caught: segments the catch took, reinjected after the upload
  * @caught_size: their truesize, bounded by the receive buffer
  * @pending: data the target's engine indicated while the socket was
- *	owned, delivered by the protocol's release_cb; sk_lock.slock
+ *	owned, delivered by the protocol's release_cb; sk_lock.slock.  Not
+ *	charged to the socket until then (its memory accounting is the
+ *	owner's meanwhile)
+ * @pending_size: their truesize; sk_lock.slock
+ * @reoffload: it came back for a send stuck in the stock stack: a rule
+ *	that matches it offloads it again at its next segment out
  * @tx_queued: bytes of the send chain the target holds (handed over at
  *	the offload or sent since, not acknowledged yet): the frozen
  *	socket's send queue, bounded by @snap.sndbuf
@@ -134,6 +139,8 @@ struct chim_sock {
 	struct sk_buff_head caught;
 	unsigned int caught_size;
 	struct sk_buff_head pending;
+	unsigned int pending_size;
+	bool reoffload;
 	atomic_t tx_queued;
 };
 

@@ -135,6 +135,7 @@ static void chim_ulp_release(struct sock *sk)
 	skb_queue_purge(&csk->held);
 	skb_queue_purge(&csk->caught);
 	skb_queue_purge(&csk->pending);
+	csk->pending_size = 0;
 	chim_sock_put(csk);
 	chim_sock_leave();
 }
@@ -257,7 +258,8 @@ static void chim_sock_strip(struct sock *sk, struct chim_sock *csk,
 		WRITE_ONCE(icsk->icsk_ulp_ops, NULL);
 		skb_queue_purge(&csk->held);
 		skb_queue_purge(&csk->caught);
-	skb_queue_purge(&csk->pending);
+		skb_queue_purge(&csk->pending);
+		csk->pending_size = 0;
 		list_add_tail(&csk->node, stripped);	/* the socket's ref */
 	}
 	release_sock(sk);

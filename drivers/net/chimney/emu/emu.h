@@ -69,6 +69,8 @@ struct chim_emu_stats {
  *	before it drops @lock, sent after; @lock
  * @aborted: the peer reset it (TcpIndicateAbort): its terminate hands
  *	back no state; @lock
+ * @ack_owed: bytes received and not acknowledged yet; @lock
+ * @delack: sends the ACK owed when no segment carried it in time
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -103,6 +105,8 @@ struct chim_emu_conn {
 	struct timer_list timer;
 	struct sk_buff_head txq;
 	bool aborted;
+	u32 ack_owed;
+	struct timer_list delack;
 };
 
 /**
@@ -276,6 +280,9 @@ void chim_eng_seg_now(struct chim_emu_conn *ec, struct chim_eng_seg *seg,
 		      u32 seq, u8 flags);
 struct sk_buff *chim_eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
 			     int room);
+struct sk_buff *chim_eng_ack_data(struct chim_emu *emu,
+				  struct chim_emu_conn *ec,
+				  const struct chim_eng_in *in, int room);
 void chim_eng_queue(struct chim_emu_conn *ec, struct sk_buff *frame);
 void chim_eng_take(struct chim_emu_conn *ec, struct sk_buff_head *q);
 void chim_eng_xmit(struct sk_buff_head *q);

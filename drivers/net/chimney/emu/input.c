@@ -434,7 +434,7 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 		eng_note(ec, &in);
 		ec->d.rcv_nxt = in.end_seq;
 		ec->bytes_in += in.len;
-		ack = chim_eng_ack(emu, ec, room);
+		ack = chim_eng_ack_data(emu, ec, &in, room);
 		chim_eng_queue(ec, ack);
 		chim_eng_acked(emu, ec, &in, wnd);
 		skb = NULL;

@@ -67,6 +67,7 @@ static void count_out(struct chim_emu *emu, unsigned int octets, bool rexmit)
 }
 
 static void eng_timer(struct timer_list *t);
+static void eng_delack(struct timer_list *t);
 
 /**
  * chim_eng_init() - the engine's part of a new connection context
@@ -80,18 +81,44 @@ void chim_eng_init(struct chim_emu *emu, struct chim_emu_conn *ec)
 	ec->emu = emu;
 	skb_queue_head_init(&ec->txq);
 	timer_setup(&ec->timer, eng_timer, 0);
+	timer_setup(&ec->delack, eng_delack, 0);
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_init);
 
+/* Under ec->lock: the ACK owed, if any, built now (counted). */
+static void ack_owed_now(struct chim_emu_conn *ec)
+{
+	struct sk_buff *ack;
+
+	if (!ec->ack_owed)
+		return;
+	ack = chim_eng_ack(ec->emu, ec, ec->room);
+	if (ack)
+		chim_eng_count(ec->emu, 0, 0, 1, 0);
+	chim_eng_queue(ec, ack);
+}
+
 /**
  * chim_eng_stop() - no engine timer runs for @ec any more
- * @ec: a connection, @ec->stopped set (the timer is never armed again)
+ * @ec: a connection, @ec->stopped set (the timers are never armed again)
+ *
+ * A delayed ACK is sent now (the target flushes delayed ACKs before it
+ * hands the connection back): the host's RcvNxt is acknowledged.
  *
  * Context: process, @ec->lock not held.
  */
 void chim_eng_stop(struct chim_emu_conn *ec)
 {
+	struct sk_buff_head q;
+
 	del_timer_sync(&ec->timer);
+	del_timer_sync(&ec->delack);
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&ec->lock);
+	ack_owed_now(ec);
+	chim_eng_take(ec, &q);
+	spin_unlock_bh(&ec->lock);
+	chim_eng_xmit(&q);
 }
 
 /* TSval now: the host's clock in ms plus the connection's offset (I5). */
@@ -134,6 +161,7 @@ void chim_eng_seg_now(struct chim_emu_conn *ec, struct chim_eng_seg *seg,
 {
 	seg->seq = seq;
 	seg->ack = ec->d.rcv_nxt;
+	ec->ack_owed = 0;
 	seg->flags = flags;
 	seg->tsval = ts_now(ec);
 	seg->tsecr = ec->d.ts_recent;
@@ -160,6 +188,34 @@ struct sk_buff *chim_eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
 		return NULL;
 	return chim_eng_frame(ec, emu->dev, &seg, NULL, 0, 0);
 }
+
+/**
+ * chim_eng_ack_data() - acknowledge in-order data the owner took
+ * @emu: the target
+ * @ec: the connection, its lock held, RcvNxt past the data
+ * @in: the data's segment
+ * @room: what the owner can take now
+ *
+ * At once for two full segments' worth not acknowledged yet, or a segment
+ * with PSH (the sender waits for an answer); otherwise the ACK waits for
+ * a segment the engine sends anyway, or CHIM_ENG_DELACK_MS.
+ *
+ * Return: the ACK to send now, or NULL.
+ */
+struct sk_buff *chim_eng_ack_data(struct chim_emu *emu,
+				  struct chim_emu_conn *ec,
+				  const struct chim_eng_in *in, int room)
+{
+	ec->room = room;
+	ec->ack_owed += in->len;
+	if (ec->ack_owed >= 2 * ec->mss || (in->flags & TCPHDR_PSH))
+		return chim_eng_ack(emu, ec, room);
+	if (!timer_pending(&ec->delack))
+		mod_timer(&ec->delack,
+			  jiffies + msecs_to_jiffies(CHIM_ENG_DELACK_MS));
+	return NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_ack_data);
 
 /**
  * chim_eng_queue() - a frame to send, after the ones built before it
@@ -515,6 +571,21 @@ static void eng_timer(struct timer_list *t)
 	/* Re-armed while this waited for the lock (an ACK restarted it). */
 	if (!timer_pending(&ec->timer))
 		chim_eng_timeout(ec->emu, ec);
+	chim_eng_take(ec, &q);
+	spin_unlock(&ec->lock);
+	chim_eng_xmit(&q);
+}
+
+/* The delayed ACK: data was acknowledged by no segment in time. */
+static void eng_delack(struct timer_list *t)
+{
+	struct chim_emu_conn *ec = from_timer(ec, t, delack);
+	struct sk_buff_head q;
+
+	__skb_queue_head_init(&q);
+	spin_lock(&ec->lock);
+	if (!ec->stopped)
+		ack_owed_now(ec);
 	chim_eng_take(ec, &q);
 	spin_unlock(&ec->lock);
 	chim_eng_xmit(&q);
