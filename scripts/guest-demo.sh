@@ -113,7 +113,7 @@ touch /tmp/demo.stop
 # offloaded while the bytes move (two looks at its counters), then an
 # upload in the middle and the rest with the stock stack.
 echo
-echo "== The target's engine carries a transfer: 32 MiB each way"
+echo "== The target's engine carries a transfer: 64 MiB each way"
 a "$CTL" -j monitor >/tmp/monitor4.json &
 mon=$!
 show a "$CTL" dev detach eth0
@@ -122,8 +122,8 @@ show a "$CTL" policy add eth0 rport 5004
 ip netns exec "$NS_B" python3 "$TCPIO" server --addr 10.0.0.2 --port 5004 --count 1 \
 	--log /tmp/demo-server4.json </dev/null >/tmp/demo-server4.err 2>&1 &
 wait_for 60 listening "$NS_B" 5004 || { cat /tmp/demo-server4.err; exit 1; }
-a python3 "$TCPIO" client --mode bulk --addr 10.0.0.2 --port 5004 --c2s $((32 << 20)) \
-	--s2c $((32 << 20)) --seed 4 --timeout 300 --ports-file /tmp/demo4.ports \
+a python3 "$TCPIO" client --mode bulk --addr 10.0.0.2 --port 5004 --c2s $((64 << 20)) \
+	--s2c $((64 << 20)) --seed 4 --timeout 300 --ports-file /tmp/demo4.ports \
 	</dev/null >/tmp/demo-client4.json 2>&1 &
 client=$!
 wait_for 30 test -s /tmp/demo4.ports
@@ -131,15 +131,14 @@ wait_for 30 offloaded_now
 echo "(the rule offloaded it at connect; the engine acknowledges, delivers,"
 echo " sends and retransmits; the socket only sees data)"
 show a "$CTL" -s conn show
-sleep 3
+sleep 2
 show a "$CTL" -s conn show
-show a "$CTL" stats eth0
 read -r tuple </tmp/demo4.ports
 echo "(now an upload in the middle: the rest goes with the stock stack)"
 # shellcheck disable=SC2086 # the tuple is two words
 show a "$CTL" conn terminate $tuple
 wait "$client"
-show a "$CTL" -s conn show
+show a "$CTL" stats eth0
 kill "$mon"
 echo
 echo "\$ chimneyctl -j monitor   (the events of this transfer)"
