@@ -251,13 +251,14 @@ check_upload_midstream() {
 # sent ADDR PORT CLIENT_SENDS PEER_SENDS: the transfers while offloaded,
 # not one upload; each direction's SHA-256 and the engine's byte counts.
 sent() {
-	local before_ret before_term out0 lport
+	local before_ret before_term out0 lport rx0 out rx
 	duplex "$1" "$2" "$3" "$4"
 	offload "$1" "$2"
 	lport=$(cat "$W/port.$2")
 	before_ret=$(retrieves)
 	before_term=$(terminates)
 	out0=$(stat_of .target.out_segments)
+	rx0=$(stat_of .target.retransmitted_segments)
 	touch "$W/go.$2"
 	wait_for 120 test -s "$W/sum.server.$2" -a -s "$W/sum.client.$2" ||
 		{ diag; return 1; }
@@ -275,6 +276,11 @@ sent() {
 	expect_eq "$(retrieves)" "$before_ret" "upload requests"
 	expect_eq "$(terminates)" "$before_term" "uploads"
 	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
+	# A clean wire: (almost) nothing resent (frames leave in order).
+	out=$(( $(stat_of .target.out_segments) - out0 ))
+	rx=$(( $(stat_of .target.retransmitted_segments) - rx0 ))
+	echo "segments out $out, retransmitted $rx"
+	[ $((rx * 50)) -le "$out" ] || { echo "more than 2% retransmitted"; diag; return 1; }
 	touch "$W/end.$2"
 	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
 }
@@ -302,20 +308,27 @@ check_send_upload_midstream() {
 	touch "$W/end.$port"
 }
 
+# py_accept PORT: Python lines that accept one connection on
+# 10.0.0.2:PORT as c, then wait for $W/go.PORT.
+py_accept() {
+	cat <<PY
+import os, socket, struct, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('10.0.0.2', $1))
+s.listen()
+c, _ = s.accept()
+while not os.path.exists('$W/go.$1'):
+    time.sleep(0.05)
+PY
+}
+
 # An RST from the peer at RcvNxt aborts the offloaded connection: the
 # application reads every byte, then ECONNRESET; the connection is not
 # uploaded (the terminate hands back no state) and nothing answers the RST.
 check_abort() {
 	local port=7615 ab0 rst0
-	bg $NS_B python3 -c "
-import os, socket, struct, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('10.0.0.2', $port))
-s.listen()
-c, _ = s.accept()
-while not os.path.exists('$W/go.$port'):
-    time.sleep(0.05)
+	bg $NS_B python3 -c "$(py_accept $port)
 c.sendall(open('$W/data', 'rb').read())
 assert c.recv(1) == b'k'
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
@@ -363,15 +376,7 @@ check_urgent() {
 import hashlib
 d = open('$W/data', 'rb').read()
 print(hashlib.sha256(d[:1 << 20] + b'!' + d[1 << 20:]).hexdigest())" >$W/want.urg
-	bg $NS_B python3 -c "
-import os, socket, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('10.0.0.2', $port))
-s.listen()
-c, _ = s.accept()
-while not os.path.exists('$W/go.$port'):
-    time.sleep(0.05)
+	bg $NS_B python3 -c "$(py_accept $port)
 d = open('$W/data', 'rb').read()
 c.sendall(d[:1 << 20])
 c.send(b'!', socket.MSG_OOB)

@@ -69,6 +69,7 @@ struct chim_emu_stats {
  *	before it drops @lock, sent after; @lock
  * @aborted: the peer reset it (TcpIndicateAbort): its terminate hands
  *	back no state; @lock
+ * @xmitting: a context is sending its frames (chim_eng_take()); @lock
  * @ack_owed: bytes received and not acknowledged yet; @lock
  * @delack: sends the ACK owed when no segment carried it in time
  */
@@ -105,6 +106,7 @@ struct chim_emu_conn {
 	struct timer_list timer;
 	struct sk_buff_head txq;
 	bool aborted;
+	bool xmitting;
 	u32 ack_owed;
 	struct timer_list delack;
 };
@@ -285,7 +287,7 @@ struct sk_buff *chim_eng_ack_data(struct chim_emu *emu,
 				  const struct chim_eng_in *in, int room);
 void chim_eng_queue(struct chim_emu_conn *ec, struct sk_buff *frame);
 void chim_eng_take(struct chim_emu_conn *ec, struct sk_buff_head *q);
-void chim_eng_xmit(struct sk_buff_head *q);
+void chim_eng_xmit(struct chim_emu_conn *ec, struct sk_buff_head *q);
 bool chim_eng_acked(struct chim_emu *emu, struct chim_emu_conn *ec,
 		    const struct chim_eng_in *in, u32 old_wnd);
 void chim_eng_push(struct chim_emu *emu, struct chim_emu_conn *ec);

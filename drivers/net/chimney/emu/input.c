@@ -262,7 +262,7 @@ void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 		chim_indicate_retrieve(ec->handle, CHIM_REASON_UPLOAD_REQUESTED);
 	}
 	spin_unlock_bh(&ec->lock);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 	while ((skb = __skb_dequeue(&held))) {
 		payload = held_payload(skb);
 		local_bh_disable();
@@ -331,7 +331,7 @@ bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
 		chim_eng_take(ec, &q);
 	}
 	spin_unlock_bh(&ec->lock);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 	return wider;
 }
 EXPORT_SYMBOL_IF_KUNIT(chim_eng_window_update);
@@ -466,7 +466,7 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	spin_unlock(&ec->lock);
 	kfree_skb(skb);
 	chim_eng_count(emu, segs, octets, !!ack, 0);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 	return NF_STOLEN;
 
 punt_locked:

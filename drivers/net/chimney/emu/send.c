@@ -118,7 +118,7 @@ void chim_eng_stop(struct chim_emu_conn *ec)
 	ack_owed_now(ec);
 	chim_eng_take(ec, &q);
 	spin_unlock_bh(&ec->lock);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 }
 
 /* TSval now: the host's clock in ms plus the connection's offset (I5). */
@@ -235,26 +235,45 @@ void chim_eng_queue(struct chim_emu_conn *ec, struct sk_buff *frame)
  *
  * The context that built frames sends them itself, once it dropped the
  * lock (chim_eng_xmit()), as the stock stack sends a socket's segments
- * from the context that made them.
+ * from the context that made them.  One context at a time sends a
+ * connection's frames, so that they leave in the order they were built
+ * (two CPUs sending their own would reorder them on the wire, and the
+ * peer's duplicate ACKs would make retransmissions): while another
+ * context sends, the frames stay on @ec->txq, and that one sends them
+ * after its own.
  */
 void chim_eng_take(struct chim_emu_conn *ec, struct sk_buff_head *q)
 {
+	if (ec->xmitting || skb_queue_empty(&ec->txq))
+		return;
+	ec->xmitting = true;
 	skb_queue_splice_tail_init(&ec->txq, q);
 }
 
 /**
  * chim_eng_xmit() - send frames taken with chim_eng_take()
- * @q: the frames, consumed
+ * @ec: their connection, alive until the terminate stopped every sender
+ *	(the receive hook's RCU section, del_timer_sync(), the host's data
+ *	calls' RCU section)
+ * @q: the frames, consumed; empty when another context sends
  *
  * Context: any, no lock of the connection held.
  */
-void chim_eng_xmit(struct sk_buff_head *q)
+void chim_eng_xmit(struct chim_emu_conn *ec, struct sk_buff_head *q)
 {
 	struct sk_buff *skb;
 
-	/* The device counts what its queue drops (tx_dropped). */
-	while ((skb = __skb_dequeue(q)))
-		dev_queue_xmit(skb);
+	while (!skb_queue_empty(q)) {
+		/* The device counts what its queue drops (tx_dropped). */
+		while ((skb = __skb_dequeue(q)))
+			dev_queue_xmit(skb);
+		/* What others built meanwhile, in order after ours. */
+		spin_lock_bh(&ec->lock);
+		skb_queue_splice_tail_init(&ec->txq, q);
+		if (skb_queue_empty(q))
+			ec->xmitting = false;
+		spin_unlock_bh(&ec->lock);
+	}
 }
 
 /* Under ec->lock: the segment of at most one MSS at @seq, queued. */
@@ -573,7 +592,7 @@ static void eng_timer(struct timer_list *t)
 		chim_eng_timeout(ec->emu, ec);
 	chim_eng_take(ec, &q);
 	spin_unlock(&ec->lock);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 }
 
 /* The delayed ACK: data was acknowledged by no segment in time. */
@@ -588,7 +607,7 @@ static void eng_delack(struct timer_list *t)
 		ack_owed_now(ec);
 	chim_eng_take(ec, &q);
 	spin_unlock(&ec->lock);
-	chim_eng_xmit(&q);
+	chim_eng_xmit(ec, &q);
 }
 
 /**
@@ -618,6 +637,6 @@ int chim_eng_send(struct chim_emu *emu, struct chim_emu_conn *ec,
 	chim_eng_push(emu, ec);
 	chim_eng_take(ec, &frames);
 	spin_unlock_bh(&ec->lock);
-	chim_eng_xmit(&frames);
+	chim_eng_xmit(ec, &frames);
 	return 0;
 }

@@ -277,7 +277,10 @@ static void emu_free_contexts(struct emu_job *job)
 		emu_stats_add(job->emu, ec->entry.cpu, 0, 1);
 		skb_queue_purge(&ec->d.send_data);
 		skb_queue_purge(&ec->d.buffered_data);
-		skb_queue_purge(&ec->txq);
+		/* A sender may still look at it (chim_eng_xmit()). */
+		spin_lock_bh(&ec->lock);
+		__skb_queue_purge(&ec->txq);
+		spin_unlock_bh(&ec->lock);
 		kfree_rcu(ec, rcu);
 	}
 	list_for_each_entry_safe(eo, eotmp, &job->free_objs, free_node) {
