@@ -482,19 +482,18 @@ check_iperf3() {
 		sleep 12
 		mid=$(ctl -j conn show dev eth0 |
 			jq -r '.[] | select(.state == "offloaded") | .local')
-		if ! grep -q . <<<"$mid"; then
-			# Seen: the client stuck before its stream (issue 16 notes).
-			echo "nothing offloaded 12 s in; the client's kernel stack:"
+		# For a failure: where the client is, and its sockets.
+		{
 			for p in $(pgrep -f 'iperf3 -c' || true); do
 				cat "/proc/$p/stack" || true
 			done
-			diag
-		fi
-		wait $pid || { cat $W/iperf3.json; diag; return 1; }
+			ip netns exec $NS_A ss -tni
+		} >$W/iperf3.mid 2>&1
+		wait $pid || { cat $W/iperf3.json $W/iperf3.mid; diag; return 1; }
 		port=$(jq -r '.start.connected[0].local_port' $W/iperf3.json)
 		grep -q ":$port\$" <<<"$mid" || {
 			echo "the stream (port $port) was not offloaded 12 s in: $mid"
-			diag; return 1; }
+			cat $W/iperf3.mid; diag; return 1; }
 		sent=$(jq -r '.end.sum_sent.bytes' $W/iperf3.json)
 		got=$(jq -r '.end.sum_received.bytes' $W/iperf3.json)
 		out=$(( $(stat_of .target.ip_out_octets) - out0 ))
