@@ -139,7 +139,8 @@ static unsigned int auto_hook(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	/*
 	 * A socket with a ULP only when ours lets the rule try again: it came
-	 * back for a send stuck in the stock stack (chim_release_cb()).
+	 * back for a send stuck in the stock stack (chim_release_cb()), or its
+	 * first offload was put off (chim_sock_offload()).
 	 */
 	if (READ_ONCE(inet_csk(sk)->icsk_ulp_ops)) {
 		csk = chim_sock_ctx_rcu(sk);

@@ -634,11 +634,28 @@ static void chim_release_cb(struct sock *sk)
 	struct chim_sock *csk = csk_of(sk);
 	bool more = csk && chim_sock_drain_pending(sk, csk);
 
-	if (csk && sk->sk_write_pending && !csk->ask_queued &&
+	if (csk && sk->sk_write_pending && !csk->stock_asked &&
 	    READ_ONCE(csk->state) == CHIM_SK_OFFLOADED) {
-		csk->ask_queued = chim_sock_queue_ask(sk, csk);
+		csk->stock_asked = true;
+		if (!csk->ask_queued)
+			csk->ask_queued = chim_sock_queue_ask(sk, csk);
 		/* Its next sends come here: a rule may offload it again. */
 		WRITE_ONCE(csk->reoffload, true);
+	}
+	/*
+	 * The same for a read that entered the stock tcp_recvmsg() before
+	 * the ULP: woken for data the offload then took, it sleeps again in
+	 * sk_wait_data() with the queue empty, and only the upload gives the
+	 * data back.  It releases the socket as it goes to sleep, on the
+	 * socket's wait queue (the offload's own release is not one).
+	 */
+	if (csk && !csk->stock_asked && !csk->freeze_locked &&
+	    READ_ONCE(csk->state) == CHIM_SK_OFFLOADED &&
+	    target_holds_rx(sk, csk) &&
+	    skwq_has_sleeper(rcu_dereference_raw(sk->sk_wq))) {
+		csk->stock_asked = true;
+		if (!csk->ask_queued)
+			csk->ask_queued = chim_sock_queue_ask(sk, csk);
 	}
 	chim_saved_prot[i]->release_cb(sk);
 	if (more)

@@ -469,6 +469,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	struct chim_path *path;
 	struct chim_conn *conn;
 	struct chim_tuple t;
+	bool fresh;
 	int err;
 
 	ASSERT_RTNL();
@@ -483,6 +484,7 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	err = chim_dev_admit(cd, extack);
 	if (err)
 		return err;
+	fresh = !chim_sock_ctx(sk);
 	err = chim_sock_attach_ulp(sk, extack);
 	if (err)
 		return err;
@@ -490,7 +492,22 @@ int chim_sock_offload(struct sock *sk, struct chim_dev *cd, u8 priority,
 	lock_sock(sk);
 	csk->attempted = true;
 	WRITE_ONCE(csk->reoffload, false);
+	csk->stock_asked = false;
 	sk_flush_backlog(sk);
+	/*
+	 * A call that waits for the lock on a socket that had no ULP entered
+	 * the stock stack before ours: frozen under it, a send would wait for
+	 * room and a read for data the target took (chim_release_cb() then
+	 * asks for the upload).  Not now: its next segment out lets a rule
+	 * try again, and the calls after it come through ours.
+	 */
+	if (fresh && waitqueue_active(&sk->sk_lock.wq)) {
+		NL_SET_ERR_MSG(extack,
+			       "an application call on the socket is under way; try again");
+		WRITE_ONCE(csk->reoffload, true);
+		err = -EAGAIN;
+		goto out_unlock;
+	}
 	err = eligible(sk, csk, cd, extack);
 	if (!err && chim_host_full(cd->host)) {
 		/* One socket lock at a time: the victim's restore takes its own. */
@@ -579,8 +596,9 @@ void chim_sock_offloaded(struct chim_conn *conn, enum chim_status status,
 	purge_queues(sk);
 	WRITE_ONCE(csk->state, CHIM_SK_OFFLOADED);
 	WRITE_ONCE(csk->offloads, csk->offloads + 1);
-	csk->freeze_locked = false;
+	/* Cleared after: chim_release_cb() tells this release from others. */
 	release_sock(sk);
+	csk->freeze_locked = false;
 	/* Its send queue went to the target: room to write (chim_poll()). */
 	if (chim_sock_frozen_writable(sk, csk))
 		chim_sock_wake_writers(sk);

@@ -103,8 +103,11 @@ struct chim_sock_snap {
  *	charged to the socket until then (its memory accounting is the
  *	owner's meanwhile)
  * @pending_size: their truesize; sk_lock.slock
- * @reoffload: it came back for a send stuck in the stock stack: a rule
- *	that matches it offloads it again at its next segment out
+ * @stock_asked: chim_release_cb() asked for this offload's upload, for a
+ *	call stuck in the stock stack; socket owner only
+ * @reoffload: it came back for a send stuck in the stock stack, or its
+ *	first offload was put off for a call under way in the stock stack:
+ *	a rule that matches it offloads it again at its next segment out
  * @tx_queued: bytes of the send chain the target holds (handed over at
  *	the offload or sent since, not acknowledged yet): the frozen
  *	socket's send queue, bounded by @snap.sndbuf
@@ -140,6 +143,7 @@ struct chim_sock {
 	unsigned int caught_size;
 	struct sk_buff_head pending;
 	unsigned int pending_size;
+	bool stock_asked;
 	bool reoffload;
 	atomic_t tx_queued;
 };
