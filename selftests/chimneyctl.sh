@@ -167,7 +167,7 @@ check_stats() {
 	local j
 	j=$(ctl -j stats dummy0)
 	expect_eq "$(json 'd[0]["dev"], d[0]["offloaded"], d[0]["offloads"], d[0]["terminate_failures"], d[0]["upload_all"], len(d[0]["terminates"]), d[0]["terminates"]["link-down"]' "$j")" \
-		"dummy0 0 0 0 1 19 0" "stats -j"
+		"dummy0 0 0 0 1 21 0" "stats -j"
 	j=$(ctl -j -d stats dummy0)
 	expect_eq "$(json 'len(d[0]["cpus"])' "$j")" "$(nproc)" "per-CPU stats"
 	ctl stats | grep -q dummy0
