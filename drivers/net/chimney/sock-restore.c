@@ -183,8 +183,12 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 							 tp->rcv_nxt;
 	if (sock_end + rx != d->rcv_nxt)
 		return -EPROTO;
-	/* The queues take back what they held before, whatever the buffers. */
-	WRITE_ONCE(sk->sk_sndbuf, max_t(int, sndbuf, 2 * tx + SOCK_MIN_SNDBUF));
+	/*
+	 * The queues take back what they held before, whatever the buffers
+	 * (truesize: an skb of a 1,228-byte MSS costs about twice its bytes,
+	 * so twice was not always enough: EAGAIN, a reset).
+	 */
+	WRITE_ONCE(sk->sk_sndbuf, max_t(int, sndbuf, 4 * tx + SOCK_MIN_SNDBUF));
 	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, rcvbuf, 2 * rx + SOCK_MIN_RCVBUF));
 
 	/* The clock repair-mode stamps skbs with. */
