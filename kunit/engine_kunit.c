@@ -276,9 +276,14 @@ static const struct classify_case classify_cases[] = {
 	  A, 200, CHIM_ENG_DATA },
 	{ "old data", 1000, 900, 100, 5000, A, 200, CHIM_ENG_DUP },
 	{ "old pure ACK", 1000, 999, 0, 5000, A, 200, CHIM_ENG_DUP },
-	{ "partly old data", 1000, 950, 100, 5000, A, 200, CHIM_ENG_PUNT, RQ },
-	{ "a hole before it", 1000, 1100, 100, 5000, A, 200, CHIM_ENG_PUNT,
+	/* The engine trims the old part. */
+	{ "partly old data", 1000, 950, 100, 5000, A, 200, CHIM_ENG_DATA },
+	{ "partly old data and FIN", 1000, 950, 100, 5000, A | TCPHDR_FIN, 200,
+	  CHIM_ENG_FIN, CHIM_REASON_DISCONNECT },
+	/* Beyond a hole: the out-of-order queue (its reason when full). */
+	{ "a hole before it", 1000, 1100, 100, 5000, A, 200, CHIM_ENG_OOO,
 	  CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS },
+	{ "pure ACK beyond a hole", 1000, 1100, 0, 5000, A, 200, CHIM_ENG_ACK },
 	{ "urgent data", 1000, 1000, 1, 5000, A | TCPHDR_URG, 200,
 	  CHIM_ENG_PUNT, CHIM_REASON_RECEIVED_URGENT_DATA },
 	{ "FIN in order", 1000, 1000, 0, 5000, A | TCPHDR_FIN, 200,
@@ -661,6 +666,67 @@ static void send_loss_recovery(struct kunit *test)
 }
 
 /*
+ * A timeout whose resend was not needed: the first ACK of new data echoes
+ * a TSval older than the resend's (Eifel, RFC 3522); the congestion state
+ * comes back and the engine goes on from SndMax (RFC 4015).  One that
+ * echoes the resend's keeps the timeout's answer.
+ */
+static void spurious_timeout_undone(struct kunit *test)
+{
+	static const u32 seqs1[] = { 5000, 6000, 7000 }, lens1[] = { 1000, 1000, 1000 };
+	static const u32 seqs2[] = { 5000 }, lens2[] = { 1000 };
+	struct sent_log *log;
+	struct chim_emu *emu;
+	struct chim_emu_conn *ec = tx_fixture(test, &emu, &log);
+	struct chim_eng_in in;
+	int spurious;
+
+	for (spurious = 1; spurious >= 0; spurious--) {
+		spin_lock_bh(&ec->lock);
+		ec->d.cwnd = 3000;
+		ec->d.ss_thresh = U32_MAX;
+		chim_eng_push(emu, ec);
+		if (spurious)
+			expect_frames(test, ec, seqs1, lens1, 3);
+		else
+			__skb_queue_purge(&ec->txq);
+		chim_eng_timeout(emu, ec);
+		KUNIT_EXPECT_EQ(test, ec->d.cwnd, 1000U);
+		KUNIT_EXPECT_TRUE(test, ec->eifel);
+		if (spurious)
+			expect_frames(test, ec, seqs2, lens2, 1);
+		else
+			__skb_queue_purge(&ec->txq);
+
+		/* 1,000 acknowledged, echoing a TSval before or at the resend. */
+		tx_pure_ack(&in, ec->d.snd_una + 1000);
+		in.has_ts = true;
+		in.tsecr = ec->rto_ts - spurious;
+		chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
+		KUNIT_EXPECT_FALSE(test, ec->eifel);
+		if (spurious) {
+			/* Back to 3,000, grown by 1,000; on from SndMax. */
+			KUNIT_EXPECT_EQ(test, ec->d.cwnd, 4000U);
+			KUNIT_EXPECT_EQ(test, ec->d.ss_thresh, U32_MAX);
+			KUNIT_EXPECT_FALSE(test, ec->rto_recover);
+			KUNIT_EXPECT_EQ(test, ec->d.snd_max, 10000U);
+		} else {
+			/* Slow start from one segment: 2,000. */
+			KUNIT_EXPECT_EQ(test, ec->d.cwnd, 2000U);
+			KUNIT_EXPECT_TRUE(test, ec->rto_recover);
+		}
+		__skb_queue_purge(&ec->txq);
+		spin_unlock_bh(&ec->lock);
+	}
+	spin_lock_bh(&ec->lock);
+	ec->stopped = true;
+	spin_unlock_bh(&ec->lock);
+	del_timer_sync(&ec->timer);
+	del_timer_sync(&ec->delack);
+	skb_queue_purge(&ec->d.send_data);
+}
+
+/*
  * The ACK policy: one full segment waits (the delayed-ACK timer runs), the
  * second is acknowledged at once, so is a segment with PSH; a segment the
  * engine sends carries an ACK owed.
@@ -722,6 +788,369 @@ static void ack_every_second_segment(struct kunit *test)
 	skb_queue_purge(&ec->d.send_data);
 }
 
+/* ---- data the owner refuses --------------------------------------- */
+
+/* Byte @seq of the peer's stream. */
+static u8 peer_byte(u32 seq)
+{
+	return seq * 7 + 1;
+}
+
+/* What the owner takes (chim_indicate_receive()), with a room it sets. */
+struct rx_log {
+	struct chim_conn conn;
+	int room;
+	u32 next;
+	u32 got;
+	bool bad;
+};
+
+static bool log_receive(struct chim_conn *conn, struct sk_buff *skb,
+			int *room)
+{
+	struct rx_log *log = container_of(conn, struct rx_log, conn);
+	u32 i;
+	u8 b;
+
+	*room = log->room;
+	if (!skb || (int)skb->len > log->room)
+		return false;
+	/* In order, each byte where the stream has it. */
+	if (TCP_SKB_CB(skb)->seq != log->next ||
+	    TCP_SKB_CB(skb)->end_seq != log->next + skb->len)
+		log->bad = true;
+	for (i = 0; i < skb->len; i++)
+		if (skb_copy_bits(skb, i, &b, 1) || b != peer_byte(log->next + i))
+			log->bad = true;
+	log->next += skb->len;
+	log->got += skb->len;
+	log->room -= skb->len;
+	*room = log->room;
+	kfree_skb(skb);
+	return true;
+}
+
+static const struct chim_conn_ops rx_log_ops = { .receive = log_receive };
+
+/* The peer's segment of @len bytes at @seq (IPv4, no options), PSH set. */
+static struct sk_buff *peer_seg(struct kunit *test, u32 seq, u32 len)
+{
+	struct sk_buff *skb = alloc_skb(sizeof(struct iphdr) +
+					sizeof(struct tcphdr) + len, GFP_KERNEL);
+	struct iphdr *iph;
+	struct tcphdr *th;
+	u8 *p;
+	u32 i;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_reset_network_header(skb);
+	iph = skb_put_zero(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->ttl = 64;
+	iph->protocol = IPPROTO_TCP;
+	iph->tot_len = htons(sizeof(*iph) + sizeof(*th) + len);
+	skb_set_transport_header(skb, sizeof(*iph));
+	th = skb_put_zero(skb, sizeof(*th));
+	th->source = htons(5201);
+	th->dest = htons(40000);
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(5000);
+	th->doff = 5;
+	th->ack = 1;
+	th->psh = 1;
+	th->window = htons(65535);
+	p = skb_put(skb, len);
+	for (i = 0; i < len; i++)
+		p[i] = peer_byte(seq + i);
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return skb;
+}
+
+/* The next frame the engine built: an ACK of @ack advertising @win. */
+static void expect_ack(struct kunit *test, struct chim_emu_conn *ec, u32 ack,
+		       u16 win)
+{
+	struct sk_buff *skb = __skb_dequeue(&ec->txq);
+	struct tcphdr *th;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	th = tcp_hdr(skb);
+	KUNIT_EXPECT_EQ(test, ntohl(th->ack_seq), ack);
+	KUNIT_EXPECT_EQ(test, ntohs(th->window), win);
+	KUNIT_EXPECT_TRUE(test, th->ack);
+	kfree_skb(skb);
+}
+
+/* The receive hook's context: softirq. */
+static void peer_rx(struct kunit *test, struct chim_emu *emu,
+		    struct chim_emu_conn *ec, u32 seq, u32 len)
+{
+	struct sk_buff *skb = peer_seg(test, seq, len);
+
+	local_bh_disable();
+	chim_eng_rx(emu, ec, skb, len);
+	local_bh_enable();
+}
+
+static void rx_chunk(struct kunit *test, struct sk_buff_head *q, u32 seq,
+		     u32 len)
+{
+	struct sk_buff *skb = alloc_skb(len, GFP_KERNEL);
+	u32 i;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	for (i = 0; i < len; i++)
+		*(u8 *)skb_put(skb, 1) = peer_byte(seq + i);
+	__skb_queue_tail(q, skb);
+}
+
+/*
+ * A connection the engine receives for, not started: RcvNxt 1000, MSS
+ * 1000, no timestamps, SACK, a window of @wnd; its owner takes what its
+ * room allows (rx_log).  Frames stay on ec->txq ("another context sends
+ * them").
+ */
+static struct chim_emu_conn *rx_fixture(struct kunit *test,
+					struct chim_emu **emup,
+					struct rx_log **logp, u32 wnd)
+{
+	struct chim_emu *emu = kunit_kzalloc(test, sizeof(*emu), GFP_KERNEL);
+	struct rx_log *log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+	struct eng_fixture *f = fixture(test, false, false);
+	struct chim_emu_conn *ec = &f->ec;
+
+	KUNIT_ASSERT_NOT_NULL(test, emu);
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	emu->dev = f->dev;
+	emu->engine = true;
+	emu->rx_held_max = CHIM_RX_HOLD_TOTAL_MAX;
+	log->conn.obj.type = CHIM_OBJ_TCP;
+	log->conn.ops = &rx_log_ops;
+	log->room = 100000;
+	spin_lock_init(&ec->lock);
+	skb_queue_head_init(&ec->rx);
+	skb_queue_head_init(&ec->d.send_data);
+	skb_queue_head_init(&ec->d.buffered_data);
+	chim_eng_init(emu, ec);
+	ec->handle = &log->conn.obj;
+	ec->c.remote_mss = 1000;
+	ec->c.flags |= CHIM_TCP_FLAG_SACK_ENABLED;
+	ec->d.state = CHIM_TCP_ESTABLISHED;
+	ec->d.rcv_nxt = 1000;
+	ec->d.rcv_wnd = wnd;
+	ec->d.snd_una = 5000;
+	ec->d.snd_nxt = 5000;
+	ec->d.snd_max = 5000;
+	ec->d.snd_wnd = 65535;
+	ec->xmitting = true;
+	*emup = emu;
+	*logp = log;
+	return ec;
+}
+
+static void rx_fixture_end(struct chim_emu_conn *ec)
+{
+	spin_lock_bh(&ec->lock);
+	ec->stopped = true;
+	spin_unlock_bh(&ec->lock);
+	del_timer_sync(&ec->delack);
+	del_timer_sync(&ec->timer);
+	__skb_queue_purge(&ec->txq);
+	skb_queue_purge(&ec->d.buffered_data);
+	skb_queue_purge(&ec->ooo);
+}
+
+/*
+ * The next frame: an ACK of @ack with @n SACK blocks @sack (left, right),
+ * in that order.
+ */
+static void expect_sack(struct kunit *test, struct chim_emu_conn *ec, u32 ack,
+			unsigned int n, const u32 (*sack)[2])
+{
+	struct sk_buff *skb = __skb_dequeue(&ec->txq);
+	unsigned int i, got = 0;
+	struct tcphdr *th;
+	const u8 *o, *end;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	th = tcp_hdr(skb);
+	KUNIT_EXPECT_EQ(test, ntohl(th->ack_seq), ack);
+	o = (const u8 *)(th + 1);
+	end = (const u8 *)th + th->doff * 4;
+	while (o < end) {
+		if (*o == TCPOPT_NOP) {
+			o++;
+			continue;
+		}
+		if (o[0] == TCPOPT_SACK) {
+			got = (o[1] - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK;
+			for (i = 0; i < got && i < n; i++) {
+				KUNIT_EXPECT_EQ(test, get_unaligned_be32(o + 2 + 8 * i),
+						sack[i][0]);
+				KUNIT_EXPECT_EQ(test, get_unaligned_be32(o + 6 + 8 * i),
+						sack[i][1]);
+			}
+		}
+		o += o[1];
+	}
+	KUNIT_EXPECT_EQ(test, got, n);
+	kfree_skb(skb);
+}
+
+/*
+ * Segments beyond a hole wait on the out-of-order queue; each is answered
+ * at once with SACK blocks (the last one first); a resent one is not kept
+ * twice; the segment that fills the hole delivers what waited, in order,
+ * and a partly old one is trimmed; what still waits at a terminate goes
+ * back as the frame that came.
+ */
+static void out_of_order_queue(struct kunit *test)
+{
+	static const u32 s1[][2] = { { 2000, 3000 } };
+	static const u32 s2[][2] = { { 2000, 4000 } };
+	static const u32 s3[][2] = { { 5000, 6000 }, { 2000, 4000 } };
+	static const u32 s4[][2] = { { 2000, 4000 }, { 5000, 6000 } };
+	static const u32 s5[][2] = { { 5000, 6000 } };
+	static const u32 s6[][2] = { { 7000, 8000 } };
+	struct chim_emu *emu;
+	struct rx_log *log;
+	struct chim_emu_conn *ec = rx_fixture(test, &emu, &log, 64000);
+	struct sk_buff_head q;
+	struct sk_buff *skb;
+
+	log->next = 1000;
+	chim_eng_start(emu, ec);
+	KUNIT_ASSERT_TRUE(test, ec->engine);
+	peer_rx(test, emu, ec, 2000, 1000);
+	expect_sack(test, ec, 1000, 1, s1);
+	peer_rx(test, emu, ec, 3000, 1000);
+	expect_sack(test, ec, 1000, 1, s2);
+	peer_rx(test, emu, ec, 5000, 1000);
+	expect_sack(test, ec, 1000, 2, s3);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&ec->ooo), 3U);
+	/* Resent: not kept twice, its block first. */
+	peer_rx(test, emu, ec, 2000, 1000);
+	expect_sack(test, ec, 1000, 2, s4);
+	KUNIT_EXPECT_EQ(test, skb_queue_len(&ec->ooo), 3U);
+	KUNIT_EXPECT_EQ(test, log->got, 0U);
+	KUNIT_EXPECT_TRUE(test, ec->engine);
+
+	/* The hole filled: 1000-4000 delivered, ACKed at once. */
+	peer_rx(test, emu, ec, 1000, 1000);
+	KUNIT_EXPECT_EQ(test, log->got, 3000U);
+	KUNIT_EXPECT_EQ(test, ec->d.rcv_nxt, 4000U);
+	expect_sack(test, ec, 4000, 1, s5);
+	/* 3500-5000, partly old: 4000-5000 and what waited behind. */
+	peer_rx(test, emu, ec, 3500, 1500);
+	KUNIT_EXPECT_EQ(test, log->got, 5000U);
+	KUNIT_EXPECT_EQ(test, ec->d.rcv_nxt, 6000U);
+	KUNIT_EXPECT_EQ(test, ec->bytes_in, 5000ULL);
+	expect_sack(test, ec, 6000, 0, NULL);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&ec->ooo));
+	KUNIT_EXPECT_EQ(test, ec->rx_truesize, 0U);
+	KUNIT_EXPECT_FALSE(test, log->bad);
+
+	/* Still waiting at the terminate: the frame as it came. */
+	peer_rx(test, emu, ec, 7000, 1000);
+	expect_sack(test, ec, 6000, 1, s6);
+	__skb_queue_head_init(&q);
+	spin_lock_bh(&ec->lock);
+	chim_eng_ooo_release(ec, &q);
+	spin_unlock_bh(&ec->lock);
+	skb = __skb_dequeue(&q);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	KUNIT_EXPECT_EQ(test, (u32)ip_hdr(skb)->version, 4U);
+	KUNIT_EXPECT_PTR_EQ(test, skb->data, skb_network_header(skb));
+	KUNIT_EXPECT_EQ(test, skb->len, 1040U);
+	KUNIT_EXPECT_EQ(test, ntohl(((struct tcphdr *)(skb->data + 20))->seq), 7000U);
+	kfree_skb(skb);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&q));
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&ec->txq));
+	rx_fixture_end(ec);
+}
+
+/*
+ * The offload brings 1,000 unread bytes: the engine indicates them back
+ * as the owner reports room, before anything newer.  Data the owner
+ * refuses is acknowledged and kept; the window closes by as much and
+ * never moves its right edge left; a segment beyond it is answered with
+ * the closed window; a read opens it again, the kept data first, in order,
+ * every byte once; what is still kept at a terminate is the BufferedData.
+ */
+static void refused_data_kept(struct kunit *test)
+{
+	struct chim_emu *emu;
+	struct rx_log *log;
+	struct chim_emu_conn *ec = rx_fixture(test, &emu, &log, 4000);
+	u32 seq;
+
+	log->room = 2500;
+	rx_chunk(test, &ec->d.buffered_data, 0, 600);
+	rx_chunk(test, &ec->d.buffered_data, 600, 400);
+	chim_eng_start(emu, ec);
+	KUNIT_ASSERT_TRUE(test, ec->engine);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 1000U);
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 5000U);
+	KUNIT_EXPECT_EQ(test, log->got, 0U);
+	/* The owner's first report: the unread data goes back, from 0. */
+	KUNIT_EXPECT_FALSE(test, chim_eng_window_update(emu, ec, 2500));
+	KUNIT_EXPECT_EQ(test, log->got, 1000U);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 0U);
+
+	/* Taken (room 1,500 -> 500); the edge stays at 5000. */
+	peer_rx(test, emu, ec, 1000, 1000);
+	KUNIT_EXPECT_EQ(test, log->got, 2000U);
+	expect_ack(test, ec, 2000, 3000);
+	/* Refused: kept and acknowledged, the window closes by as much. */
+	peer_rx(test, emu, ec, 2000, 1000);
+	KUNIT_EXPECT_EQ(test, log->got, 2000U);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 1000U);
+	KUNIT_EXPECT_EQ(test, ec->d.rcv_nxt, 3000U);
+	expect_ack(test, ec, 3000, 2000);
+	/* Room again: the next segment delivers the kept one first. */
+	log->room = 5000;
+	peer_rx(test, emu, ec, 3000, 1000);
+	KUNIT_EXPECT_EQ(test, log->got, 4000U);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 0U);
+	expect_ack(test, ec, 4000, 3000);
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 7000U);
+
+	/* No room: three segments fill the window to its edge. */
+	log->room = 0;
+	for (seq = 4000; seq < 7000; seq += 1000) {
+		peer_rx(test, emu, ec, seq, 1000);
+		expect_ack(test, ec, seq + 1000, 7000 - seq - 1000);
+	}
+	KUNIT_EXPECT_EQ(test, ec->buffered, 3000U);
+	/* Beyond the closed window: not taken, answered with window 0. */
+	peer_rx(test, emu, ec, 7000, 1);
+	KUNIT_EXPECT_EQ(test, ec->d.rcv_nxt, 7000U);
+	expect_ack(test, ec, 7000, 0);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 3000U);
+
+	/* A read: the kept data goes, then the window opens. */
+	log->room = 10000;
+	KUNIT_EXPECT_TRUE(test, chim_eng_window_update(emu, ec, 10000));
+	KUNIT_EXPECT_EQ(test, log->got, 7000U);
+	KUNIT_EXPECT_EQ(test, ec->buffered, 0U);
+	expect_ack(test, ec, 7000, 7000);
+	KUNIT_EXPECT_EQ(test, ec->rcv_edge, 14000U);
+
+	/* Refused again: what a terminate hands back, stamped in order. */
+	log->room = 0;
+	peer_rx(test, emu, ec, 7000, 1000);
+	expect_ack(test, ec, 8000, 6000);
+	KUNIT_ASSERT_EQ(test, skb_queue_len(&ec->d.buffered_data), 1U);
+	KUNIT_EXPECT_EQ(test, TCP_SKB_CB(skb_peek(&ec->d.buffered_data))->seq,
+			7000U);
+	KUNIT_EXPECT_EQ(test, chim_skb_queue_bytes(&ec->d.buffered_data), 1000U);
+	KUNIT_EXPECT_FALSE(test, log->bad);
+	KUNIT_EXPECT_TRUE(test, skb_queue_empty(&ec->txq));
+
+	rx_fixture_end(ec);
+}
+
 static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(frame_ipv4_ts_payload),
 	KUNIT_CASE(frame_ipv6_ack),
@@ -731,7 +1160,10 @@ static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(window_update_after_read),
 	KUNIT_CASE(send_within_windows),
 	KUNIT_CASE(send_loss_recovery),
+	KUNIT_CASE(spurious_timeout_undone),
 	KUNIT_CASE(ack_every_second_segment),
+	KUNIT_CASE(refused_data_kept),
+	KUNIT_CASE(out_of_order_queue),
 	{}
 };
 

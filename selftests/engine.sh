@@ -281,6 +281,12 @@ sent() {
 	out=$(( $(stat_of .target.out_segments) - out0 ))
 	rx=$(( $(stat_of .target.retransmitted_segments) - rx0 ))
 	echo "segments out $out, retransmitted $rx"
+	# Where a clean wire loses frames: the qdiscs, the NICs (TCG's e1000
+	# drops what a full receive ring cannot take).
+	ip netns exec $NS_A tc -s qdisc show dev eth0 | grep -E 'qdisc|dropped'
+	ip -n $NS_A -s link show eth0 | tail -4
+	ip -n $NS_B -s link show eth1 | tail -4
+	ip netns exec $NS_B nstat -az TcpRetransSegs TcpExtTCPSACKRecovery TcpExtTCPFastRetrans TcpExtTCPSackRecoveryFail TcpExtTCPOFOQueue | grep -v '^#'
 	touch "$W/end.$2"
 	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
 }
@@ -410,9 +416,11 @@ open('$W/sum.$port', 'w').write(h.hexdigest())
 	touch "$W/end.$port"
 }
 
-# A peer that reorders (netem on its egress): the engine holds the segment
-# beyond the hole and asks for the upload (high-out-of-order-packets, which
-# the host accepts by default); the stock stack recovers, every byte once.
+# A peer that reorders (netem on its egress): the engine keeps what comes
+# beyond a hole on its out-of-order queue, and, holes being frequent, asks
+# for the upload (high-out-of-order-packets, optional, which the host
+# accepts by default); the out-of-order queue goes to the stock stack with
+# the upload, every byte once.
 check_reorder() {
 	local port=7617 o0 ok=0
 	server 10.0.0.2 $port

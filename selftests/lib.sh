@@ -41,7 +41,8 @@ ktap_result() { # ok|fail NAME [diagnostic]
 # so a check function fails at its first failing command.
 #
 # CHIMNEY_ONLY=REGEX runs only the checks whose names match it (and the
-# setup ones); the others are reported skipped.
+# setup ones); the others are reported skipped.  CHIMNEY_VERBOSE=1 prints
+# the output of passing checks too.
 ktap_check() {
 	local name=$1 out rc errexit=0 t0
 	shift
@@ -59,6 +60,8 @@ ktap_check() {
 	[ $errexit -eq 1 ] && set -e
 	if [ $rc -eq 0 ]; then
 		ktap_result ok "$name"
+		# CHIMNEY_VERBOSE=1: a passing check's output too.
+		[ -z "${CHIMNEY_VERBOSE:-}" ] || [ -z "$out" ] || sed 's/^/# /' <<<"$out"
 	else
 		ktap_result fail "$name" "$out"
 	fi

@@ -84,6 +84,17 @@ enum chim_limits {
 	 * RFC 9293 3.8.6.3 allows up to 500 ms).
 	 */
 	CHIM_ENG_DELACK_MS = 40,
+	/* SACK blocks in one ACK: four fit the 40 bytes of options (three
+	 * with the timestamp option).
+	 */
+	CHIM_ENG_SACK_MAX = 4,
+	/* High out-of-order packets (an optional Part 1 request; the engine
+	 * goes on): over CHIM_ENG_OOO_SEGS data segments, at least
+	 * CHIM_ENG_OOO_PCT percent opened a new hole; asked at most once a
+	 * second.  A wire that loses a frame now and then stays below it.
+	 */
+	CHIM_ENG_OOO_SEGS = 256,
+	CHIM_ENG_OOO_PCT = 2,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

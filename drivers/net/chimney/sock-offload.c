@@ -68,6 +68,14 @@ static void freeze(struct sock *sk, struct chim_sock *csk,
 	icsk->icsk_ack.pending = 0;
 	csk->base_backlog_rcv = sk->sk_backlog_rcv;
 	sk->sk_backlog_rcv = chim_backlog_catch;
+	/*
+	 * Receive-buffer autotuning (tcp_rcv_space_adjust(), at each read)
+	 * needs the receiver's RTT, which the stock stack measures on the
+	 * segments it receives; the target's engine receives them now.  A
+	 * connection that received nothing yet takes its send RTT.
+	 */
+	if (!tcp_sk(sk)->rcv_rtt_est.rtt_us)
+		tcp_sk(sk)->rcv_rtt_est.rtt_us = tcp_sk(sk)->srtt_us;
 }
 
 /* Append @len bytes of @skb from @off to @q, in linear chunks. */
@@ -596,6 +604,12 @@ void chim_sock_offloaded(struct chim_conn *conn, enum chim_status status,
 	purge_queues(sk);
 	WRITE_ONCE(csk->state, CHIM_SK_OFFLOADED);
 	WRITE_ONCE(csk->offloads, csk->offloads + 1);
+	/*
+	 * The room of the emptied buffer: a target that runs the connection
+	 * indicates the unread data back (it waits on csk->pending until the
+	 * release below), so that a reader never waits for it.
+	 */
+	chim_host_conn_room(conn, tcp_space(sk));
 	/* Cleared after: chim_release_cb() tells this release from others. */
 	release_sock(sk);
 	csk->freeze_locked = false;

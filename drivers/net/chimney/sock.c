@@ -372,7 +372,10 @@ void chim_sock_wake_writers(struct sock *sk)
  * @sk: a frozen socket
  * @skb: the payload, charged to @sk already (skb_set_owner_r())
  *
- * RcvNxt moves with it; rcv_wup too, so that a read never finds the
+ * RcvNxt moves with it (back, for the unread data the offload took and
+ * the target now indicates again: the queue was purged at the offload, so
+ * RcvNxt is again where the queue ends); rcv_wup too, so that a read never
+ * finds the
  * window grown enough to make the frozen socket send an ACK of its own
  * (__tcp_cleanup_rbuf()): the engine acknowledges, the upload restores
  * both.
@@ -385,7 +388,9 @@ void chim_sock_deliver(struct sock *sk, struct sk_buff *skb)
 	u32 end = TCP_SKB_CB(skb)->end_seq;
 
 	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	tp->bytes_received += end - tp->rcv_nxt;
+	/* Unread data the offload took comes back first: received before. */
+	if (after(end, tp->rcv_nxt))
+		tp->bytes_received += end - tp->rcv_nxt;
 	WRITE_ONCE(tp->rcv_nxt, end);
 	tp->rcv_wup = end;
 }

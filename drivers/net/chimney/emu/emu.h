@@ -9,6 +9,7 @@
 #include <linux/workqueue.h>
 #include <net/chimney.h>
 
+#include "../defs.h"
 #include "../table.h"
 
 /**
@@ -72,6 +73,23 @@ struct chim_emu_stats {
  * @xmitting: a context is sending its frames (chim_eng_take()); @lock
  * @ack_owed: bytes received and not acknowledged yet; @lock
  * @delack: sends the ACK owed when no segment carried it in time
+ * @ooo: segments received beyond a hole (the frame, pulled to its payload,
+ *	stamped with its sequence numbers), in sequence order; charged as
+ *	held segments (@rx_truesize); @lock
+ * @sack_seq: where the last segment put on @ooo starts (the first SACK
+ *	block reports it); @lock
+ * @order_segs: data segments received in the current count; @lock
+ * @order_holes: those of them that opened a new hole; @lock
+ * @ooo_asked_at: jiffies of the last high-out-of-order-packets request,
+ *	0 for none; @lock
+ * @eifel: a timeout resent from SndUna, and no ACK of new data came
+ *	since: the next one tells whether the timeout was spurious; @lock
+ * @rto_ts: the TSval of that resend; @lock
+ * @undo_cwnd: the congestion window before that timeout; @lock
+ * @undo_ssthresh: the slow-start threshold before it; @lock
+ * @buffered: bytes in d.buffered_data: received and acknowledged, not
+ *	taken by the owner yet (its buffer was full, or the offload brought
+ *	them); within the window the engine advertised; @lock
  */
 struct chim_emu_conn {
 	struct chim_table_entry entry;
@@ -109,6 +127,16 @@ struct chim_emu_conn {
 	bool xmitting;
 	u32 ack_owed;
 	struct timer_list delack;
+	struct sk_buff_head ooo;
+	u32 sack_seq;
+	u16 order_segs;
+	u16 order_holes;
+	unsigned long ooo_asked_at;
+	bool eifel;
+	u32 rto_ts;
+	u32 undo_cwnd;
+	u32 undo_ssthresh;
+	u32 buffered;
 };
 
 /**
@@ -202,6 +230,9 @@ void chim_emu_request_upload_all(struct chim_emu *emu);
  * @tsecr: TSecr, with timestamps
  * @win: the window field (already scaled down)
  * @flags: TCPHDR_* flags
+ * @nr_sacks: SACK blocks in @sack (RFC 2018), at most CHIM_ENG_SACK_MAX
+ *	(three with timestamps)
+ * @sack: their left and right edges
  */
 struct chim_eng_seg {
 	u32 seq;
@@ -210,6 +241,8 @@ struct chim_eng_seg {
 	u32 tsecr;
 	u16 win;
 	u8 flags;
+	u8 nr_sacks;
+	u32 sack[CHIM_ENG_SACK_MAX][2];
 };
 
 /**
@@ -239,7 +272,8 @@ struct chim_eng_in {
 
 /* What the engine does with a received segment. */
 enum chim_eng_verdict {
-	CHIM_ENG_DATA,	/* in-order payload: deliver it, then ACK */
+	CHIM_ENG_DATA,	/* in-order payload (its old part trimmed): deliver it, ACK */
+	CHIM_ENG_OOO,	/* payload beyond a hole: the out-of-order queue, ACK */
 	CHIM_ENG_ACK,	/* no payload, nothing unusual: its ACK and window */
 	CHIM_ENG_DUP,	/* old or not acceptable: drop it, answer with an ACK */
 	CHIM_ENG_DROP,	/* drop it silently */
@@ -258,6 +292,7 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec);
 unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 			 struct sk_buff *skb, u32 payload);
+void chim_eng_ooo_release(struct chim_emu_conn *ec, struct sk_buff_head *to);
 bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
 			    int room);
 
@@ -297,6 +332,10 @@ int chim_eng_send(struct chim_emu *emu, struct chim_emu_conn *ec,
 		  struct sk_buff_head *q);
 
 /* rx.c: the receive side of the emulated NIC */
+bool chim_emu_rx_charge(struct chim_emu *emu, struct chim_emu_conn *ec,
+			unsigned int size);
+void chim_emu_rx_uncharge(struct chim_emu *emu, struct chim_emu_conn *ec,
+			  unsigned int size);
 int chim_emu_rx_start(struct chim_emu *emu, struct net_device *dev);
 void chim_emu_rx_stop(struct chim_emu *emu);
 void chim_emu_rx_reinject(struct sk_buff_head *q);

@@ -37,6 +37,39 @@ static bool rx_room(struct chim_emu *emu, struct chim_emu_conn *ec,
 }
 
 /**
+ * chim_emu_rx_charge() - count @size more bytes the target holds for @ec
+ * @emu: the target
+ * @ec: the connection, its lock held
+ * @size: a segment's truesize
+ *
+ * The engine's out-of-order queue counts with the held segments, under
+ * the same bounds (per connection, per target).
+ *
+ * Return: false beyond a bound (nothing counted).
+ */
+bool chim_emu_rx_charge(struct chim_emu *emu, struct chim_emu_conn *ec,
+			unsigned int size)
+{
+	if (!rx_room(emu, ec, size))
+		return false;
+	ec->rx_truesize += size;
+	return true;
+}
+
+/**
+ * chim_emu_rx_uncharge() - @size bytes @ec held are gone
+ * @emu: the target
+ * @ec: the connection, its lock held
+ * @size: what chim_emu_rx_charge() counted
+ */
+void chim_emu_rx_uncharge(struct chim_emu *emu, struct chim_emu_conn *ec,
+			  unsigned int size)
+{
+	ec->rx_truesize -= size;
+	atomic_long_sub(size, &emu->rx_held);
+}
+
+/**
  * chim_emu_rx_punt() - hold a segment of @ec for the stock stack; ask for
  *	an upload
  * @emu: the target

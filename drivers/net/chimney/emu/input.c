@@ -88,7 +88,9 @@ EXPORT_SYMBOL_IF_KUNIT(chim_eng_parse);
  * The order follows RFC 9293's segment arrival in ESTABLISHED: sequence
  * acceptability (with PAWS), then RST, SYN, ACK, URG, the data, FIN; an
  * event the engine does not run is punted at the first check that finds
- * it.
+ * it.  Data that starts before RcvNxt and ends after it is DATA: the
+ * engine trims the old part.  Data beyond a hole is OOO, with the reason
+ * the engine asks with when its out-of-order queue is full.
  *
  * Context: any.
  * Return: the verdict.
@@ -138,14 +140,17 @@ enum chim_eng_verdict chim_eng_classify(const struct chim_tcp_delegated *d,
 		*reason = CHIM_REASON_RECEIVED_URGENT_DATA;
 		return CHIM_ENG_PUNT;
 	}
-	/* A hole before it: reordering or loss. */
+	/*
+	 * A hole before it (reordering or loss): data waits on the
+	 * out-of-order queue, a pure ACK is taken; a FIN there is the stock
+	 * stack's.
+	 */
 	if (seq_lt(d->rcv_nxt, in->seq)) {
 		*reason = CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS;
-		return CHIM_ENG_PUNT;
+		if (f & TCPHDR_FIN)
+			return CHIM_ENG_PUNT;
+		return in->len ? CHIM_ENG_OOO : CHIM_ENG_ACK;
 	}
-	/* Partly old: the stock stack trims it. */
-	if (in->seq != d->rcv_nxt && in->len)
-		return CHIM_ENG_PUNT;
 	/*
 	 * A FIN at RcvNxt, every byte before it indicated: a disconnect
 	 * (TcpIndicateDisconnect), and the host takes the connection back.
@@ -203,16 +208,80 @@ static int held_payload(struct sk_buff *skb)
 	return (int)tcplen >= (int)doff ? tcplen - doff : -1;
 }
 
+/* Under ec->lock: @skb's payload is the in-order data from @seq on. */
+static void eng_stamp(struct sk_buff *skb, u32 seq, u8 flags)
+{
+	memset(skb->cb, 0, sizeof(skb->cb));
+	TCP_SKB_CB(skb)->seq = seq;
+	TCP_SKB_CB(skb)->end_seq = seq + skb->len;
+	TCP_SKB_CB(skb)->tcp_flags = flags;
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+/*
+ * Under ec->lock: the unread data the offload brought ends at RcvNxt;
+ * stamped as the data the engine receives, it is indicated the same way.
+ */
+static void eng_stamp_buffered(struct chim_emu_conn *ec)
+{
+	u32 seq = ec->d.rcv_nxt - chim_skb_queue_bytes(&ec->d.buffered_data);
+	struct sk_buff *skb;
+
+	ec->buffered = 0;
+	skb_queue_walk(&ec->d.buffered_data, skb) {
+		eng_stamp(skb, seq, TCPHDR_ACK);
+		seq += skb->len;
+		ec->buffered += skb->len;
+	}
+}
+
+/*
+ * Under ec->lock: in-order data to the owner (chim_indicate_receive()),
+ * @skb (may be NULL) after what the target buffered before it.  What the
+ * owner does not take stays buffered: received and acknowledged, offered
+ * again when the owner reports room or the next segment arrives, and
+ * handed back by a terminate (BufferedData).
+ *
+ * Return: the room the owner reports, less what is still buffered (the
+ * window to advertise from).
+ */
+static int eng_deliver(struct chim_emu_conn *ec, struct sk_buff *skb)
+{
+	struct sk_buff_head *q = &ec->d.buffered_data;
+	bool asked = false;
+	int room = 0;
+	u32 len;
+
+	if (skb) {
+		__skb_queue_tail(q, skb);
+		ec->buffered += skb->len;
+	}
+	while ((skb = skb_peek(q))) {
+		len = skb->len;
+		__skb_unlink(skb, q);
+		asked = true;
+		if (!chim_indicate_receive(ec->handle, skb, &room)) {
+			__skb_queue_head(q, skb);
+			break;
+		}
+		ec->buffered -= len;
+	}
+	if (!asked)
+		chim_indicate_receive(ec->handle, NULL, &room);
+	return room - (int)min_t(u32, ec->buffered, INT_MAX);
+}
+
 /**
  * chim_eng_start() - the engine takes a connection the initiate gave the
  *	target
  * @emu: the target
  * @ec: the connection, its initiate successful
  *
- * Only a connection that came with nothing unread (the socket layer's
- * offload took the application's unread data: it must go back first): any
- * other stays frozen, as without the engine.  Data it came with is sent,
- * or retransmitted when the timer the host had armed runs out.  Segments
+ * Only an established connection: any other stays frozen, as without the
+ * engine.  Data it came with is sent, or retransmitted when the timer the
+ * host had armed runs out; unread data it came with (BufferedData) is
+ * indicated back to the owner as the owner reports room
+ * (chim_eng_window_update()), before anything received after it.  Segments
  * that arrived while the initiate ran are then given to the engine, in
  * order (or, when it does not take the connection, held with a request
  * for the upload).
@@ -232,11 +301,11 @@ void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 	spin_lock_bh(&ec->lock);
 	ec->decided = true;
 	if (READ_ONCE(emu->engine) && !ec->stopped &&
-	    d->state == CHIM_TCP_ESTABLISHED &&
-	    skb_queue_empty(&d->buffered_data)) {
+	    d->state == CHIM_TCP_ESTABLISHED) {
 		ec->engine = true;
+		eng_stamp_buffered(ec);
 		ec->rcv_edge = d->rcv_nxt + d->rcv_wnd;
-		ec->room = d->rcv_wnd;
+		ec->room = (int)d->rcv_wnd - (int)ec->buffered;
 		ec->mss = eng_mss(ec);
 		ec->tx_bytes = chim_skb_queue_bytes(&d->send_data);
 		ec->recover = d->snd_una;
@@ -273,6 +342,7 @@ void chim_eng_start(struct chim_emu *emu, struct chim_emu_conn *ec)
 		local_bh_enable();
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_start);
 
 /* The TCP checksum, unless the device or the sender vouched for it. */
 static bool tcp_csum_ok(struct sk_buff *skb, unsigned int thoff, u32 tcplen)
@@ -296,7 +366,9 @@ static bool tcp_csum_ok(struct sk_buff *skb, unsigned int thoff, u32 tcplen)
  * @ec: a connection (the engine may or may not run it)
  * @room: what the owner can take now, in bytes
  *
- * A window update goes out only for a real gain of the right edge (the
+ * Data the target kept while the owner had no room is indicated first,
+ * in order.  A window update goes out only for a real gain of the right
+ * edge (the
  * receiver's silly window avoidance of RFC 9293 3.8.6.2.2: at least half
  * the room or one MSS), so that reads of a few bytes do not each cost a
  * segment.
@@ -315,6 +387,9 @@ bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
 
 	__skb_queue_head_init(&q);
 	spin_lock_bh(&ec->lock);
+	/* What the target kept for want of room goes first. */
+	if (ec->engine && !ec->stopped && ec->buffered)
+		room = eng_deliver(ec, NULL);
 	if (ec->engine && !ec->stopped && room > 0 &&
 	    seq_lt(ec->rcv_edge + min_t(u32, room / 2, mss),
 		   ec->d.rcv_nxt + room)) {
@@ -357,6 +432,113 @@ static void eng_note(struct chim_emu_conn *ec, const struct chim_eng_in *in)
 	ec->active = jiffies;
 }
 
+/*
+ * Under ec->lock: one more data segment (@hole: it opened a new hole).
+ * Frequent holes make an optional request for the upload
+ * (HighOutOfOrderPackets): the engine goes on meanwhile, and on for good
+ * when the host declines.
+ */
+static void eng_count_order(struct chim_emu_conn *ec, bool hole)
+{
+	ec->order_segs++;
+	ec->order_holes += hole;
+	if (ec->order_segs < CHIM_ENG_OOO_SEGS)
+		return;
+	if (ec->order_holes * 100 >= CHIM_ENG_OOO_SEGS * CHIM_ENG_OOO_PCT &&
+	    (!ec->ooo_asked_at || time_after(jiffies, ec->ooo_asked_at + HZ))) {
+		ec->ooo_asked_at = jiffies ?: 1;
+		chim_indicate_retrieve(ec->handle,
+				       CHIM_REASON_HIGH_OUT_OF_ORDER_PACKETS);
+	}
+	ec->order_segs = 0;
+	ec->order_holes = 0;
+}
+
+/*
+ * Under ec->lock: @skb (pulled to its payload, stamped) beyond a hole, on
+ * the out-of-order queue in sequence order.  A segment the queue already
+ * holds whole is dropped (the peer resent it).
+ *
+ * Return: false when the queue is full (the held-segment bounds).
+ */
+static bool eng_ooo_insert(struct chim_emu *emu, struct chim_emu_conn *ec,
+			   struct sk_buff *skb)
+{
+	u32 seq = TCP_SKB_CB(skb)->seq, end = TCP_SKB_CB(skb)->end_seq;
+	struct sk_buff *p;
+
+	/* Mostly at the tail: the next segment after the last one. */
+	skb_queue_reverse_walk(&ec->ooo, p)
+		if (seq_le(TCP_SKB_CB(p)->seq, seq))
+			break;
+	if (p != (struct sk_buff *)&ec->ooo &&
+	    seq_le(end, TCP_SKB_CB(p)->end_seq)) {
+		kfree_skb(skb);
+		ec->sack_seq = seq;
+		return true;
+	}
+	if (!chim_emu_rx_charge(emu, ec, skb->truesize))
+		return false;
+	/* Not right after the data before it: a new hole. */
+	eng_count_order(ec, p == (struct sk_buff *)&ec->ooo ||
+			seq_lt(TCP_SKB_CB(p)->end_seq, seq));
+	__skb_queue_after(&ec->ooo, p, skb);
+	ec->sack_seq = seq;
+	return true;
+}
+
+/*
+ * Under ec->lock: what the out-of-order queue holds from RcvNxt on, now
+ * in order, to the owner (trimmed where segments overlap).  A segment
+ * that cannot be trimmed (no memory) is dropped: the peer sends it again.
+ *
+ * Return: the owner's room, as eng_deliver().
+ */
+static int eng_ooo_drain(struct chim_emu *emu, struct chim_emu_conn *ec,
+			 int room)
+{
+	struct chim_tcp_delegated *d = &ec->d;
+	struct sk_buff *skb;
+	u32 end, old;
+
+	while ((skb = skb_peek(&ec->ooo)) &&
+	       seq_le(TCP_SKB_CB(skb)->seq, d->rcv_nxt)) {
+		__skb_unlink(skb, &ec->ooo);
+		chim_emu_rx_uncharge(emu, ec, skb->truesize);
+		end = TCP_SKB_CB(skb)->end_seq;
+		old = d->rcv_nxt - TCP_SKB_CB(skb)->seq;
+		if (seq_le(end, d->rcv_nxt) || (old && !pskb_pull(skb, old))) {
+			kfree_skb(skb);
+			continue;
+		}
+		eng_stamp(skb, d->rcv_nxt, TCP_SKB_CB(skb)->tcp_flags);
+		room = eng_deliver(ec, skb);
+		ec->bytes_in += end - d->rcv_nxt;
+		d->rcv_nxt = end;
+	}
+	return room;
+}
+
+/**
+ * chim_eng_ooo_release() - the out-of-order queue, for the stock stack
+ * @ec: a stopped connection, its lock held
+ * @to: receives the frames as they came (IP header on), after what it has
+ *
+ * The terminate gives them to the stock stack with the held segments:
+ * the peer may have dropped what it knows was SACKed.  Their charge goes
+ * with the held segments' (@ec->rx_truesize).
+ */
+void chim_eng_ooo_release(struct chim_emu_conn *ec, struct sk_buff_head *to)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&ec->ooo))) {
+		__skb_push(skb, skb->data - skb_network_header(skb));
+		__skb_queue_tail(to, skb);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(chim_eng_ooo_release);
+
 /**
  * chim_eng_rx() - a segment of a connection, for the engine
  * @emu: the target
@@ -365,10 +547,11 @@ static void eng_note(struct chim_emu_conn *ec, const struct chim_eng_in *in)
  * @payload: its TCP payload length
  *
  * In-order data is indicated to the connection's owner and acknowledged
- * with the room the owner reports; a pure ACK updates the send window;
- * an old or unacceptable segment is answered with an ACK.  A segment the
- * engine does not take, a refused indication, or any segment once the
- * engine stopped (or never ran) for the connection, is held for the
+ * with the room the owner reports (data the owner refuses is kept, and
+ * the window closes); a pure ACK updates the send window; an old or
+ * unacceptable segment is answered with an ACK.  A segment the engine
+ * does not take, or any segment once the engine stopped (or never ran)
+ * for the connection, is held for the
  * stock stack with a request for the upload (chim_emu_rx_punt()): from
  * the first punt on, the connection is frozen as without the engine.
  *
@@ -384,7 +567,7 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 	enum chim_eng_verdict v;
 	struct sk_buff_head q;
 	struct chim_eng_in in;
-	u32 tcplen, octets, wnd;
+	u32 tcplen, octets, wnd, old;
 	struct tcphdr *th;
 	int room;
 
@@ -417,27 +600,49 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 			      ec->rcv_edge, &in, &reason);
 	switch (v) {
 	case CHIM_ENG_DATA:
-		/* The payload alone, stamped as the stock stack stamps it. */
+		/* The payload alone (from RcvNxt), stamped as the stock stack stamps it. */
 		__skb_pull(skb, hdrs);
-		memset(skb->cb, 0, sizeof(skb->cb));
-		TCP_SKB_CB(skb)->seq = in.seq;
-		TCP_SKB_CB(skb)->end_seq = in.end_seq;
-		TCP_SKB_CB(skb)->tcp_flags = in.flags;
-		skb->ip_summed = CHECKSUM_UNNECESSARY;
-		/* The handle is valid until the terminate, which stops us first. */
-		if (!chim_indicate_receive(ec->handle, skb, &room)) {
-			/* Refused: the frame as it came, for the stock stack. */
+		old = ec->d.rcv_nxt - in.seq;
+		if (old && !pskb_pull(skb, old))
+			break;	/* no memory: dropped, the peer sends it again */
+		eng_stamp(skb, ec->d.rcv_nxt, in.flags);
+		/*
+		 * Acknowledged whether the owner takes it now or not: what it
+		 * refuses stays the target's, and the window closes by as
+		 * much.  The handle is valid until the terminate, which stops
+		 * us first.
+		 */
+		room = eng_deliver(ec, skb);
+		skb = NULL;
+		eng_count_order(ec, false);
+		wnd = ec->d.snd_wnd;
+		eng_note(ec, &in);
+		ec->bytes_in += in.len - old;
+		ec->d.rcv_nxt = in.end_seq;
+		/* A hole filled: what waited behind it, and an ACK at once. */
+		if (!skb_queue_empty(&ec->ooo)) {
+			room = eng_ooo_drain(emu, ec, room);
+			ack = chim_eng_ack(emu, ec, room);
+		} else {
+			ack = chim_eng_ack_data(emu, ec, &in, room);
+		}
+		chim_eng_queue(ec, ack);
+		chim_eng_acked(emu, ec, &in, wnd);
+		break;
+	case CHIM_ENG_OOO:
+		/* Only the ACK field counts: its window may be older. */
+		ec->active = jiffies;
+		__skb_pull(skb, hdrs);
+		eng_stamp(skb, in.seq, in.flags);
+		if (!eng_ooo_insert(emu, ec, skb)) {
 			__skb_push(skb, hdrs);
 			goto punt_locked;
 		}
-		wnd = ec->d.snd_wnd;
-		eng_note(ec, &in);
-		ec->d.rcv_nxt = in.end_seq;
-		ec->bytes_in += in.len;
-		ack = chim_eng_ack_data(emu, ec, &in, room);
-		chim_eng_queue(ec, ack);
-		chim_eng_acked(emu, ec, &in, wnd);
 		skb = NULL;
+		/* A duplicate ACK at once, with SACK blocks (RFC 5681 4.2). */
+		ack = chim_eng_ack(emu, ec, ec->room);
+		chim_eng_queue(ec, ack);
+		chim_eng_acked(emu, ec, &in, ec->d.snd_wnd);
 		break;
 	case CHIM_ENG_ACK:
 		wnd = ec->d.snd_wnd;
@@ -445,7 +650,8 @@ unsigned int chim_eng_rx(struct chim_emu *emu, struct chim_emu_conn *ec,
 		chim_eng_acked(emu, ec, &in, wnd);
 		break;
 	case CHIM_ENG_DUP:
-		chim_indicate_receive(ec->handle, NULL, &room);
+		/* A probe of the closed window may find room now. */
+		room = eng_deliver(ec, NULL);
 		ack = chim_eng_ack(emu, ec, room);
 		chim_eng_queue(ec, ack);
 		break;

@@ -30,11 +30,20 @@ static bool conn_v6(const struct chim_emu_conn *ec)
 	return ec->path->path.c.family == AF_INET6;
 }
 
+/* NOP, NOP, SACK with @n blocks. */
+static unsigned int sack_opt_len(unsigned int n)
+{
+	return n ? 4 + n * TCPOLEN_SACK_PERBLOCK : 0;
+}
+
 static void put_tcp(struct sk_buff *skb, const struct chim_emu_conn *ec,
 		    const struct chim_eng_seg *seg, bool ts)
 {
-	unsigned int hlen = sizeof(struct tcphdr) + (ts ? CHIM_TS_OPT_LEN : 0);
+	unsigned int hlen = sizeof(struct tcphdr) + (ts ? CHIM_TS_OPT_LEN : 0) +
+			    sack_opt_len(seg->nr_sacks);
 	struct tcphdr *th = skb_push(skb, hlen);
+	__be32 *opt = (__be32 *)(th + 1);
+	unsigned int i;
 
 	skb_reset_transport_header(skb);
 	memset(th, 0, sizeof(*th));
@@ -46,12 +55,20 @@ static void put_tcp(struct sk_buff *skb, const struct chim_emu_conn *ec,
 	tcp_flag_byte(th) = seg->flags;
 	th->window = htons(seg->win);
 	if (ts) {
-		__be32 *opt = (__be32 *)(th + 1);
-
 		*opt++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
 			       (TCPOPT_TIMESTAMP << 8) | TCPOLEN_TIMESTAMP);
 		*opt++ = htonl(seg->tsval);
-		*opt = htonl(seg->tsecr);
+		*opt++ = htonl(seg->tsecr);
+	}
+	if (seg->nr_sacks) {
+		*opt++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
+			       (TCPOPT_SACK << 8) |
+			       (TCPOLEN_SACK_BASE +
+				seg->nr_sacks * TCPOLEN_SACK_PERBLOCK));
+		for (i = 0; i < seg->nr_sacks; i++) {
+			*opt++ = htonl(seg->sack[i][0]);
+			*opt++ = htonl(seg->sack[i][1]);
+		}
 	}
 }
 
@@ -108,7 +125,7 @@ static void put_ipv6(struct sk_buff *skb, const struct chim_emu_conn *ec)
 static struct sk_buff *frame_alloc(struct net_device *dev, bool v6, u32 len)
 {
 	unsigned int hdrs = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) +
-			    sizeof(struct tcphdr) + CHIM_TS_OPT_LEN;
+			    sizeof(struct tcphdr) + MAX_TCP_OPTION_SPACE;
 	struct sk_buff *skb;
 
 	skb = alloc_skb(LL_RESERVED_SPACE(dev) + hdrs + len, GFP_ATOMIC);
@@ -158,7 +175,7 @@ static struct sk_buff *frame_finish(struct sk_buff *skb,
  * @len: its length (at most the connection's MSS: no segmentation here)
  *
  * The frame carries the timestamp option when the connection negotiated
- * timestamps.  Context: any; allocates with GFP_ATOMIC.
+ * timestamps, and @seg's SACK blocks.  Context: any; allocates with GFP_ATOMIC.
  *
  * Return: the frame, ready for dev_queue_xmit(), or NULL without memory
  * (or when @data is shorter than @off + @len).

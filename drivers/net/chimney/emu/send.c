@@ -80,6 +80,7 @@ void chim_eng_init(struct chim_emu *emu, struct chim_emu_conn *ec)
 {
 	ec->emu = emu;
 	skb_queue_head_init(&ec->txq);
+	skb_queue_head_init(&ec->ooo);
 	timer_setup(&ec->timer, eng_timer, 0);
 	timer_setup(&ec->delack, eng_delack, 0);
 }
@@ -160,12 +161,70 @@ void chim_eng_seg_now(struct chim_emu_conn *ec, struct chim_eng_seg *seg,
 		      u32 seq, u8 flags)
 {
 	seg->seq = seq;
+	seg->nr_sacks = 0;
 	seg->ack = ec->d.rcv_nxt;
 	ec->ack_owed = 0;
 	seg->flags = flags;
 	seg->tsval = ts_now(ec);
 	seg->tsecr = ec->d.ts_recent;
 	seg->win = eng_window(ec);
+}
+
+/*
+ * Under ec->lock: the SACK blocks of an ACK (RFC 2018), from the
+ * out-of-order queue: first the range with the segment received last,
+ * then the others from the lowest (the holes the peer fills next).
+ */
+static void eng_sacks(const struct chim_emu_conn *ec, struct chim_eng_seg *seg)
+{
+	unsigned int max = ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED ?
+			   CHIM_ENG_SACK_MAX - 1 : CHIM_ENG_SACK_MAX;
+	u32 r[CHIM_ENG_SACK_MAX + 1][2];
+	const struct sk_buff *skb;
+	unsigned int n = 0, i, last = 0;
+	bool seen = false;
+
+	seg->nr_sacks = 0;
+	if (!(ec->c.flags & CHIM_TCP_FLAG_SACK_ENABLED))
+		return;
+	/* The first max + 1 ranges, merged where segments touch or overlap. */
+	skb_queue_walk(&ec->ooo, skb) {
+		u32 s = TCP_SKB_CB(skb)->seq, e = TCP_SKB_CB(skb)->end_seq;
+
+		if (n && !after(s, r[n - 1][1])) {
+			if (after(e, r[n - 1][1]))
+				r[n - 1][1] = e;
+		} else if (n <= max) {
+			r[n][0] = s;
+			r[n][1] = e;
+			n++;
+		} else {
+			if (!after(s, ec->sack_seq) && after(e, ec->sack_seq)) {
+				/* The last one is beyond: it replaces the last kept. */
+				r[max][0] = s;
+				r[max][1] = e;
+			}
+			break;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!after(r[i][0], ec->sack_seq) && after(r[i][1], ec->sack_seq)) {
+			last = i;
+			seen = true;
+			break;
+		}
+	if (seen) {
+		seg->sack[0][0] = r[last][0];
+		seg->sack[0][1] = r[last][1];
+		seg->nr_sacks = 1;
+	}
+	for (i = 0; i < n && seg->nr_sacks < max; i++) {
+		if (seen && i == last)
+			continue;
+		seg->sack[seg->nr_sacks][0] = r[i][0];
+		seg->sack[seg->nr_sacks][1] = r[i][1];
+		seg->nr_sacks++;
+	}
 }
 
 /**
@@ -184,6 +243,7 @@ struct sk_buff *chim_eng_ack(struct chim_emu *emu, struct chim_emu_conn *ec,
 
 	ec->room = room;
 	chim_eng_seg_now(ec, &seg, ec->d.snd_nxt, TCPHDR_ACK);
+	eng_sacks(ec, &seg);
 	if (!emu->dev)
 		return NULL;
 	return chim_eng_frame(ec, emu->dev, &seg, NULL, 0, 0);
@@ -476,6 +536,29 @@ static void cong_dupack(struct chim_emu *emu, struct chim_emu_conn *ec)
 	d->cwnd = d->ss_thresh + CHIM_ENG_DUPACK_THRESHOLD * mss;
 }
 
+/*
+ * Under ec->lock, the first ACK of new data after a timeout: when it
+ * echoes a TSval older than the resend's, it acknowledges what was sent
+ * before the timeout, which was spurious (the Eifel detection of RFC
+ * 3522): the congestion state comes back, and the engine goes on from
+ * SndMax instead of sending again what is in flight (RFC 4015).
+ */
+static void eng_spurious_timeout(struct chim_emu_conn *ec,
+				 const struct chim_eng_in *in)
+{
+	struct chim_tcp_delegated *d = &ec->d;
+
+	if (!ec->eifel)
+		return;
+	ec->eifel = false;
+	if (!in->has_ts || !before(in->tsecr, ec->rto_ts))
+		return;
+	d->cwnd = max(d->cwnd, ec->undo_cwnd);
+	d->ss_thresh = max(d->ss_thresh, ec->undo_ssthresh);
+	ec->rto_recover = false;
+	d->snd_nxt = d->snd_max;
+}
+
 /**
  * chim_eng_acked() - what an acceptable segment's ACK field tells
  * @emu: the target
@@ -497,6 +580,7 @@ bool chim_eng_acked(struct chim_emu *emu, struct chim_emu_conn *ec,
 	u32 acked = 0;
 
 	if (after(in->ack, d->snd_una)) {
+		eng_spurious_timeout(ec, in);
 		acked = in->ack - d->snd_una;
 		free_acked(ec, acked);
 		d->snd_una = in->ack;
@@ -559,6 +643,14 @@ void chim_eng_timeout(struct chim_emu *emu, struct chim_emu_conn *ec)
 		return;
 	}
 	if (d->snd_una != d->snd_max) {
+		/* The first of an episode: what a spurious one would undo. */
+		if (!d->retransmit.count &&
+		    (ec->c.flags & CHIM_TCP_FLAG_TIMESTAMP_ENABLED)) {
+			ec->eifel = true;
+			ec->rto_ts = ts_now(ec);
+			ec->undo_cwnd = d->cwnd;
+			ec->undo_ssthresh = d->ss_thresh;
+		}
 		d->retransmit.count++;
 		d->ss_thresh = max((d->snd_max - d->snd_una) / 2, 2 * ec->mss);
 		d->cwnd = ec->mss;

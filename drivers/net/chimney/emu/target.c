@@ -175,8 +175,11 @@ static int emu_terminate_stop(struct chim_block *b, void *arg)
 	spin_lock_bh(&ec->lock);
 	ec->stopped = true;
 	/* After the peer's RST, what it sent before goes nowhere. */
-	if (ec->aborted)
+	if (ec->aborted) {
+		__skb_queue_purge(&ec->ooo);
 		__skb_queue_purge(&ec->rx);
+	}
+	chim_eng_ooo_release(ec, &job->rx);
 	skb_queue_splice_tail_init(&ec->rx, &job->rx);
 	atomic_long_sub(ec->rx_truesize, &job->emu->rx_held);
 	ec->rx_truesize = 0;
@@ -277,6 +280,7 @@ static void emu_free_contexts(struct emu_job *job)
 		emu_stats_add(job->emu, ec->entry.cpu, 0, 1);
 		skb_queue_purge(&ec->d.send_data);
 		skb_queue_purge(&ec->d.buffered_data);
+		skb_queue_purge(&ec->ooo);
 		/* A sender may still look at it (chim_eng_xmit()). */
 		spin_lock_bh(&ec->lock);
 		__skb_queue_purge(&ec->txq);
