@@ -532,7 +532,42 @@ check_engine_off() {
 	touch "$W/end.$port"
 }
 
-ktap_plan 14
+# recvq_over LPORT N: the client's socket from LPORT holds over N unread bytes.
+recvq_over() {
+	[ "$(ip netns exec $NS_A ss -tnH "sport = :$1" | awk '{ print $2 }')" -gt "$2" ]
+}
+
+# Offloaded with unread data in its receive queue (the application not
+# reading, its buffer full, the peer waiting on a closed window): the
+# offload copies the unread data to the target, which indicates it back
+# (it used to stay frozen, and the first read uploaded it); then the
+# application reads everything with no upload, the rest carried by the
+# engine.
+check_unread_at_offload() {
+	local port=7618 lport before_ret before_term
+	bg $NS_B python3 $W/duplex.py server 10.0.0.2 $port $W/data 0 early
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 $W/duplex.py client 10.0.0.2 $port - $SIZE
+	wait_for 20 test -s "$W/port.$port"
+	lport=$(cat "$W/port.$port")
+	wait_for 30 recvq_over "$lport" 65536 || { diag; return 1; }
+	before_ret=$(retrieves)
+	before_term=$(terminates)
+	offload 10.0.0.2 $port
+	touch "$W/go.$port"
+	wait_for 120 test -s "$W/sum.client.$port" || { diag; return 1; }
+	expect_eq "$(cat "$W/sum.client.$port")" "$(cat $W/want)" "SHA-256 received"
+	expect_eq "$(stat_of .offloaded)" 1 "connections still offloaded" || { diag; return 1; }
+	expect_eq "$(retrieves)" "$before_ret" "upload requests"
+	expect_eq "$(terminates)" "$before_term" "uploads"
+	[ "$(conn_bytes_in "$lport")" -gt 0 ] || {
+		echo "the engine received nothing"; diag; return 1; }
+	echo "the engine received $(conn_bytes_in "$lport") of $SIZE bytes"
+	touch "$W/end.$port"
+	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
+}
+
+ktap_plan 15
 ktap_check setup setup
 ktap_check carried_v4 check_carried_v4
 ktap_check carried_v6 check_carried_v6
@@ -545,6 +580,7 @@ ktap_check stock_writer check_stock_writer
 ktap_check abort check_abort
 ktap_check urgent check_urgent
 ktap_check reorder check_reorder
+ktap_check unread_at_offload check_unread_at_offload
 ktap_check iperf3 check_iperf3
 ktap_check engine_off check_engine_off
 ktap_finish
