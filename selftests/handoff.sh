@@ -70,12 +70,12 @@ setup() {
 
 # Rounds of bulk transfers in both directions on one family while a
 # driver offloads and terminates the connection every 5 ms.
-bulk_rounds() { # NAME ADDR PORT
+bulk_rounds() { # NAME ADDR PORT [CYCLES [MS]]
 	local name=$1 addr=$2 port=$3 round=0 deadline=$((SECONDS + 600))
 	rm -f "$W/$name.stop" "$W/$name.rounds"
 	server "$addr" "$port" "$name"
 	bg $NS_A python3 "$DRIVER" "$YNL" "$SPEC" "$W/$name.ports" \
-		"$W/$name.stop" "$CYCLES" 5
+		"$W/$name.stop" "${4:-$CYCLES}" "${5:-5}"
 	until [ -e "$W/$name.stop" ]; do
 		[ $SECONDS -lt $deadline ] || touch "$W/$name.stop"
 		round=$((round + 1))
@@ -113,6 +113,44 @@ for rounds, log in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
 offloads = int(sys.argv[6])
 assert offloads >= 2 * int(sys.argv[5]), f'only {offloads} handoff cycles'
 EOF
+}
+
+# The same with the target's engine carrying the traffic between handoffs:
+# a driver offloads and terminates the connection every 20 ms for
+# $ENGINE_CYCLES cycles while bulk rounds run both ways (IPv4); every
+# round's SHA-256 each way, no reset, and the engine's segment counters
+# show that it carried traffic in between.
+ENGINE_CYCLES=${CHIMNEY_HANDOFF_ENGINE_CYCLES:-1000}
+check_bulk_handoffs_engine() {
+	local in0 out0
+	ctl dev detach eth0
+	ctl dev attach eth0 capacity 2048 engine on
+	: >"$W/bg.out"
+	echo "x" >"$W/e4.ports"
+	in0=$(stat_of target.in_segments)
+	out0=$(stat_of target.out_segments)
+	bulk_rounds e4 10.0.0.2 7102 "$ENGINE_CYCLES" 20
+	wait_for 30 out_is 0 stat_of offloaded
+	echo "engine segments in $(($(stat_of target.in_segments) - in0)), out $(($(stat_of target.out_segments) - out0)); terminate failures $(stat_of terminate_failures)"
+	pycheck "$W/e4.rounds" "$W/e4.log" "$ENGINE_CYCLES" "$(stat_of offloads)" <<'EOF'
+import json, sys
+clients = [json.loads(l) for l in open(sys.argv[1])]
+servers = [json.loads(l) for l in open(sys.argv[2])]
+assert clients, 'no round ran'
+assert len(clients) == len(servers), f'{len(clients)} clients, {len(servers)} servers'
+for c, s in zip(clients, servers):
+    assert c['error'] is None and s['error'] is None, (c, s)
+    assert c['sent_sha'] == s['recv_sha'] and c['recv_sha'] == s['sent_sha'], (c, s)
+print(f'{len(clients)} rounds verified, {sys.argv[4]} offloads', file=sys.stderr)
+assert int(sys.argv[4]) >= int(sys.argv[3]), f'only {sys.argv[4]} handoff cycles'
+EOF
+	expect_eq "$(stat_of terminate_failures)" 0 "terminate failures"
+	[ "$(stat_of target.in_segments)" -gt $((in0 + 10000)) ] ||
+		{ echo "the engine received too little"; return 1; }
+	[ "$(stat_of target.out_segments)" -gt $((out0 + 10000)) ] ||
+		{ echo "the engine sent too little"; return 1; }
+	ctl dev detach eth0
+	ctl dev attach eth0 capacity 2048
 }
 
 # Data waiting in every queue at the offload: unread (the server's bytes),
@@ -305,9 +343,10 @@ print(sorted((l.split()[0], 5, "offloaded") for l in open(sys.argv[1])))' "$W/po
 	wait_for 60 grep -q '"conns": 1, "ok": 1, "error": null' "$W/bg.out"
 }
 
-ktap_plan 10
+ktap_plan 11
 ktap_check setup setup
 ktap_check bulk_handoffs_v4_v6 check_bulk_handoffs
+ktap_check bulk_handoffs_engine check_bulk_handoffs_engine
 ktap_check loss_recovery_across_handoffs check_loss_recovery
 ktap_check queues_unread_unacked_unsent check_queues
 ktap_check blocking_reader_writer check_blocking_calls

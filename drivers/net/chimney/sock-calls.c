@@ -113,6 +113,21 @@ static bool target_holds_rx(struct sock *sk, struct chim_sock *csk)
 }
 
 /*
+ * target_holds_rx() once the socket is free: the offloader, which emptied
+ * the queue, gives the data that the target indicates back meanwhile to
+ * the queue as it releases the socket.
+ */
+static bool target_holds_rx_locked(struct sock *sk, struct chim_sock *csk)
+{
+	bool held;
+
+	lock_sock(sk);
+	held = target_holds_rx(sk, csk);
+	release_sock(sk);
+	return held;
+}
+
+/*
  * close and shutdown: no offload may start after this (offloads run under
  * RTNL and check @closing), then the connection comes back.  With
  * @killable, given up as chim_sock_reclaim() says.
@@ -449,9 +464,11 @@ static int chim_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	chim_sock_enter();
 	/*
 	 * With nothing held by the target, the stock call waits for data,
-	 * which arrives after the upload the next segment causes.
+	 * which arrives after the upload the next segment causes.  Seen
+	 * without the lock, the data may be on its way back: an offload
+	 * that holds the socket delivers it at its release.
 	 */
-	ret = target_holds_rx(sk, csk) ?
+	ret = target_holds_rx(sk, csk) && target_holds_rx_locked(sk, csk) ?
 	      chim_sock_reclaim(sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
 				true, true) : 0;
 	if (!ret) {
@@ -598,7 +615,8 @@ static ssize_t chim_splice_read(struct socket *sock, loff_t *ppos,
 	ssize_t ret;
 
 	chim_sock_enter();
-	ret = target_holds_rx(sock->sk, csk) ?
+	ret = target_holds_rx(sock->sk, csk) &&
+	      target_holds_rx_locked(sock->sk, csk) ?
 	      chim_sock_reclaim(sock->sk, csk, CHIM_REASON_UPLOAD_REQUESTED,
 				true, true) : 0;
 	if (!ret) {
