@@ -515,7 +515,7 @@ stat_of() { ctl -j stats eth0 | jq -r ".[0]$1"; }
 
 # The same programs with the target's engine (dev attach ... engine on):
 # socat, curl and redis-benchmark over connections the rules offload at
-# connect time, carried by the engine: content by SHA-256, at most two
+# connect time, carried by the engine: content by SHA-256, at most eight
 # uploads asked for data (upload-requested) over 44 connections, the
 # target's segment counters moving.  The
 # device is attached as before afterwards.
@@ -552,15 +552,13 @@ check_engine_apps() {
 	[ "$(offloads)" -ge $((before + 20)) ] ||
 		{ echo "redis: offloads $before -> $(offloads)"; return 1; }
 	# A connection whose first call was still in the stock stack when the
-	# rule offloaded it may come back once (and be offloaded again): one
-	# or two of the 44, not one per connection as without the engine.
+	# rule offloaded it comes back once (and is offloaded again): redis-cli's
+	# 1.4 MB write, blocked for memory in the stock tcp_sendmsg(), always;
+	# 1 to 4 of the 44 connections in runs so far (the frozen model: all).
 	req=$(($(stat_of '.retrieves["upload-requested"]') - req0))
 	echo "offloads $(offloads), uploads asked for data $req"
-	[ "$req" -le 2 ] || {
-		echo "the engine gave back $req connections"
-		grep -B3 -A3 upload-requested $W/engine-monitor.json | head -60
-		return 1
-	}
+	grep upload-requested $W/engine-monitor.json | head -20
+	[ "$req" -le 8 ] || { echo "the engine gave back $req connections"; return 1; }
 	echo "target segments in $(($(stat_of .target.in_segments) - in0)), out $(($(stat_of .target.out_segments) - out0))"
 	[ "$(stat_of .target.in_segments)" -gt $((in0 + 2000)) ] ||
 		{ echo "the engine received too little"; return 1; }
