@@ -112,10 +112,52 @@ static void reference_keeps_parent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, refcount_read(&env->path[0]->obj.ref), path_refs + 1);
 }
 
+/*
+ * A neighbor terminated between its lookup and a new path's creation (the
+ * last path's upload took it) gets no path: one linked under it would be
+ * neither offloaded nor unlinked, and the two would leak each other
+ * (kmemleak saw it in the engine's handoff test).
+ */
+static void no_path_under_dying_neighbor(struct kunit *test)
+{
+	struct chim_test_env *env = chim_test_env_create(test, 16);
+	struct chim_path_const pc = env->path[0]->c;
+	struct chim_path_cached pcached = {};
+	struct chim_neigh *neigh = env->neigh;
+	struct chim_host *host = env->host;
+	unsigned int refs = refcount_read(&neigh->obj.ref);
+	enum chim_obj_state st;
+	struct chim_path *path;
+
+	pc.destination_address.s6_addr32[3] ^= htonl(0x100);
+	for (st = CHIM_STATE_OFFLOADING; st <= CHIM_STATE_DEAD; st++) {
+		if (st == CHIM_STATE_OFFLOADED)
+			continue;
+		mutex_lock(&host->lock);
+		neigh->obj.state = st;
+		mutex_unlock(&host->lock);
+		KUNIT_EXPECT_NULL(test, chim_path_create(neigh, &pc, &pcached));
+		KUNIT_EXPECT_EQ(test, refcount_read(&neigh->obj.ref), refs);
+	}
+	mutex_lock(&host->lock);
+	neigh->obj.state = CHIM_STATE_NEW;
+	mutex_unlock(&host->lock);
+	/* A live one does. */
+	path = chim_path_create(neigh, &pc, &pcached);
+	KUNIT_ASSERT_NOT_NULL(test, path);
+	KUNIT_EXPECT_PTR_EQ(test, path->obj.parent, &neigh->obj);
+	mutex_lock(&host->lock);
+	path->obj.state = CHIM_STATE_DEAD;
+	chim_obj_unlink(&path->obj);
+	mutex_unlock(&host->lock);
+	chim_obj_put(&path->obj);
+}
+
 static struct kunit_case object_cases[] = {
 	KUNIT_CASE_PARAM(state_transitions, transition_gen_params),
 	KUNIT_CASE(dependents_are_counted),
 	KUNIT_CASE(reference_keeps_parent),
+	KUNIT_CASE(no_path_under_dying_neighbor),
 	{}
 };
 

@@ -108,7 +108,8 @@ EXPORT_SYMBOL_IF_KUNIT(chim_neigh_create);
  * @cached: cached variables
  *
  * Context: process; takes host->lock.
- * Return: the path with one reference for the caller, or NULL.
+ * Return: the path with one reference for the caller, or NULL (no memory,
+ * or @neigh is no longer NEW nor OFFLOADED).
  */
 struct chim_path *chim_path_create(struct chim_neigh *neigh,
 				   const struct chim_path_const *c,
@@ -124,6 +125,17 @@ struct chim_path *chim_path_create(struct chim_neigh *neigh,
 	path->cached = *cached;
 
 	mutex_lock(&host->lock);
+	/*
+	 * A neighbor terminated since it was found (its last path uploaded)
+	 * takes no new path: one linked under it would never be offloaded
+	 * nor unlinked, and the two would keep each other for good.
+	 */
+	if (neigh->obj.state != CHIM_STATE_NEW &&
+	    neigh->obj.state != CHIM_STATE_OFFLOADED) {
+		mutex_unlock(&host->lock);
+		kfree(path);
+		return NULL;
+	}
 	chim_obj_hold(&path->obj);	/* the parent's list */
 	obj_link(&path->obj, &neigh->obj);
 	mutex_unlock(&host->lock);
@@ -233,20 +245,26 @@ struct chim_path *chim_path_lookup(struct chim_host *host,
 {
 	struct chim_neigh *neigh;
 	struct chim_path *path;
+	int tries;
 
-	mutex_lock(&host->lock);
-	neigh = find_neigh(host, next_hop);
-	path = neigh ? find_path(neigh, pc) : NULL;
-	mutex_unlock(&host->lock);
-	if (!neigh) {
-		neigh = chim_neigh_create(host, next_hop, nc, ncached);
-		if (!neigh)
-			return NULL;
+	/* Again when the neighbor found was terminated meanwhile. */
+	for (tries = 0; tries < 2; tries++) {
+		mutex_lock(&host->lock);
+		neigh = find_neigh(host, next_hop);
+		path = neigh ? find_path(neigh, pc) : NULL;
+		mutex_unlock(&host->lock);
+		if (!neigh) {
+			neigh = chim_neigh_create(host, next_hop, nc, ncached);
+			if (!neigh)
+				return NULL;
+		}
+		if (!path)
+			path = chim_path_create(neigh, pc, pcached);
+		chim_obj_put(&neigh->obj);
+		if (path)
+			return path;
 	}
-	if (!path)
-		path = chim_path_create(neigh, pc, pcached);
-	chim_obj_put(&neigh->obj);
-	return path;
+	return NULL;
 }
 
 /**
