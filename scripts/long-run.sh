@@ -19,7 +19,7 @@ res=$root/.results/$what
 case $what in
 handoff)
 	timeout=1800
-	env=(CHIMNEY_TESTS=handoff CHIMNEY_HANDOFF_CYCLES=500) ;;
+	env=(CHIMNEY_TESTS=handoff CHIMNEY_HANDOFF_CYCLES=500 CHIMNEY_HANDOFF_ENGINE_CYCLES=1000) ;;
 scale)
 	# 200,000 sockets and the debug kernel's per-object tracking (kmemleak,
 	# debug objects, KASAN redzones) need more than the default 3G.
