@@ -435,6 +435,7 @@ check_reorder() {
 	expect_eq "$(cat "$W/sum.$port")" "$(cat $W/want)" "SHA-256 received"
 	[ "$(stat_of '.retrieves["high-out-of-order-packets"]')" -gt "$o0" ] ||
 		{ echo "no high-out-of-order-packets request"; diag; return 1; }
+	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
 	touch "$W/end.$port"
 }
 
@@ -563,11 +564,90 @@ check_unread_at_offload() {
 	[ "$(conn_bytes_in "$lport")" -gt 0 ] || {
 		echo "the engine received nothing"; diag; return 1; }
 	echo "the engine received $(conn_bytes_in "$lport") of $SIZE bytes"
+	# Its reads found the window it had at the offload (closed) grown:
+	# the frozen socket must not send a window update of its own.
+	expect_eq "$(stat_of .frozen_tx_dropped)" 0 "segments sent by a frozen socket"
 	touch "$W/end.$port"
 	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
 }
 
-ktap_plan 15
+# conn_kept LPORT: bytes the target keeps for that connection (received,
+# acknowledged, refused by the full socket).
+conn_kept() {
+	ctl -j -d conn show dev eth0 |
+		jq -r --arg p "$1" '.[] | select(.local | endswith(":" + $p)) | .delegated.receive_backlog_size'
+}
+
+# An upload while the application's queue is over its buffer and the
+# target keeps data the socket refused: the restore must take both (it
+# reset the connection, "restore ... failed (-105)", when the queue
+# already held more than the buffer it sized for the kept data).  The
+# client shrinks SO_RCVBUF while offloaded, with its queue part full and
+# the window still open; what the peer sends next is refused and kept.
+check_full_queue_upload() {
+	local port=7619 lport first=56000 kept
+	bg $NS_B python3 -c "
+import os, socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('10.0.0.2', $port))
+s.listen()
+c, _ = s.accept()
+def wait(f):
+    while not os.path.exists(f):
+        time.sleep(0.05)
+d = open('$W/data', 'rb').read()
+wait('$W/go1.$port')
+c.sendall(d[:$first])
+wait('$W/go2.$port')
+c.sendall(d[$first:])
+wait('$W/end.$port')
+c.close()
+"
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 -c "
+import hashlib, os, socket, sys, time
+c = socket.create_connection(('10.0.0.2', $port))
+def wait(f):
+    while not os.path.exists(f):
+        time.sleep(0.05)
+open('$W/port.$port', 'w').write('%d' % c.getsockname()[1])
+wait('$W/small.$port')
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+open('$W/smaller.$port', 'w').write('1')
+wait('$W/read.$port')
+c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+h, left = hashlib.sha256(), $SIZE
+while left:
+    b = c.recv(min(left, 65536))
+    if not b:
+        sys.exit('EOF after %d bytes' % ($SIZE - left))
+    h.update(b)
+    left -= len(b)
+open('$W/sum.$port', 'w').write(h.hexdigest())
+wait('$W/end.$port')
+"
+	wait_for 20 test -s "$W/port.$port"
+	lport=$(cat "$W/port.$port")
+	offload 10.0.0.2 $port
+	touch "$W/go1.$port"
+	wait_for 30 recvq_over "$lport" $((first - 1)) || { diag; return 1; }
+	touch "$W/small.$port"
+	wait_for 20 test -s "$W/smaller.$port"
+	touch "$W/go2.$port"
+	wait_for 30 out_ge 1 conn_kept "$lport" || {
+		echo "the target kept nothing"; diag; return 1; }
+	kept=$(conn_kept "$lport")
+	echo "queued $(ip netns exec $NS_A ss -tnH "sport = :$lport" | awk '{ print $2 }') bytes, the target kept $kept"
+	ctl conn terminate "10.0.0.1:$lport" 10.0.0.2:$port
+	wait_for 30 out_is 0 stat_of .offloaded || { diag; return 1; }
+	touch "$W/read.$port"
+	wait_for 120 test -s "$W/sum.$port" || { diag; return 1; }
+	expect_eq "$(cat "$W/sum.$port")" "$(cat $W/want)" "SHA-256 received"
+	touch "$W/end.$port"
+}
+
+ktap_plan 16
 ktap_check setup setup
 ktap_check carried_v4 check_carried_v4
 ktap_check carried_v6 check_carried_v6
@@ -581,6 +661,7 @@ ktap_check abort check_abort
 ktap_check urgent check_urgent
 ktap_check reorder check_reorder
 ktap_check unread_at_offload check_unread_at_offload
+ktap_check full_queue_upload check_full_queue_upload
 ktap_check iperf3 check_iperf3
 ktap_check engine_off check_engine_off
 ktap_finish

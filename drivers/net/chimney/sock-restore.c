@@ -186,10 +186,14 @@ static int restore(struct sock *sk, struct chim_sock *csk,
 	/*
 	 * The queues take back what they held before, whatever the buffers
 	 * (truesize: an skb of a 1,228-byte MSS costs about twice its bytes,
-	 * so twice was not always enough: EAGAIN, a reset).
+	 * so twice was not always enough: EAGAIN, a reset).  The receive
+	 * queue may hold the engine's deliveries already, up to and past a
+	 * buffer the application shrank: the kept data comes on top.
 	 */
 	WRITE_ONCE(sk->sk_sndbuf, max_t(int, sndbuf, 4 * tx + SOCK_MIN_SNDBUF));
-	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, rcvbuf, 2 * rx + SOCK_MIN_RCVBUF));
+	WRITE_ONCE(sk->sk_rcvbuf, max_t(int, rcvbuf,
+					atomic_read(&sk->sk_rmem_alloc) +
+					2 * rx + SOCK_MIN_RCVBUF));
 
 	/* The clock repair-mode stamps skbs with. */
 	now = tcp_clock_ns();

@@ -374,11 +374,12 @@ void chim_sock_wake_writers(struct sock *sk)
  *
  * RcvNxt moves with it (back, for the unread data the offload took and
  * the target now indicates again: the queue was purged at the offload, so
- * RcvNxt is again where the queue ends); rcv_wup too, so that a read never
- * finds the
- * window grown enough to make the frozen socket send an ACK of its own
- * (__tcp_cleanup_rbuf()): the engine acknowledges, the upload restores
- * both.
+ * RcvNxt is again where the queue ends); rcv_wup too, and the window is
+ * the largest TCP can advertise, so that a read never finds it grown
+ * enough to make the frozen socket send an ACK of its own
+ * (__tcp_cleanup_rbuf(): twice the window now must not fit window_clamp;
+ * a connection offloaded with its window closed sent one at its first
+ * read).  The engine acknowledges; the upload restores all three.
  *
  * Context: sk_lock.slock held, or the socket owned.
  */
@@ -393,6 +394,7 @@ void chim_sock_deliver(struct sock *sk, struct sk_buff *skb)
 		tp->bytes_received += end - tp->rcv_nxt;
 	WRITE_ONCE(tp->rcv_nxt, end);
 	tp->rcv_wup = end;
+	tp->rcv_wnd = MAX_TCP_WINDOW << TCP_MAX_WSCALE;
 }
 
 /**
