@@ -59,26 +59,33 @@ static int send_pattern(struct socket *sock, u32 off, u32 len, u8 seed)
 	return n;
 }
 
-/* Read exactly @len bytes and check them against the pattern. */
-static void recv_pattern(struct kunit *test, struct socket *sock, u32 len,
-			 u8 seed)
+/* Read the stream's bytes @from to @to and check them against the pattern. */
+static void recv_pattern_from(struct kunit *test, struct socket *sock,
+			      u32 from, u32 to, u8 seed)
 {
-	u32 got = 0, i, bad = 0;
+	u32 got = from, i, bad = 0;
 	u8 *buf;
 
 	buf = kunit_kmalloc(test, 64 << 10, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
-	while (got < len) {
+	while (got < to) {
 		struct msghdr msg = {};
-		struct kvec kv = { buf, min_t(u32, len - got, 64 << 10) };
+		struct kvec kv = { buf, min_t(u32, to - got, 64 << 10) };
 		int n = kernel_recvmsg(sock, &msg, &kv, 1, kv.iov_len, 0);
 
-		KUNIT_ASSERT_GT_MSG(test, n, 0, "after %u of %u bytes", got, len);
+		KUNIT_ASSERT_GT_MSG(test, n, 0, "after %u of %u bytes", got, to);
 		for (i = 0; i < n; i++)
 			bad += buf[i] != pattern(got + i, seed);
 		got += n;
 	}
 	KUNIT_EXPECT_EQ_MSG(test, bad, 0u, "bytes differing from the stream");
+}
+
+/* Read exactly @len bytes and check them against the pattern. */
+static void recv_pattern(struct kunit *test, struct socket *sock, u32 len,
+			 u8 seed)
+{
+	recv_pattern_from(test, sock, 0, len, seed);
 }
 
 static void pair_release(void *arg)
@@ -365,13 +372,14 @@ static void detach_lo(void *arg)
 	rtnl_unlock();
 }
 
-static struct chim_dev *attach_lo(struct kunit *test)
+static struct chim_dev *__attach_lo(struct kunit *test, bool engine)
 {
 	struct chim_dev_config cfg;
 	struct net_device *lo = init_net.loopback_dev;
 	struct chim_dev *cd;
 
 	chim_dev_config_init(&cfg);
+	cfg.engine = engine;
 	rtnl_lock();
 	if (!(lo->flags & IFF_UP))
 		dev_change_flags(lo, lo->flags | IFF_UP, NULL);
@@ -380,6 +388,12 @@ static struct chim_dev *attach_lo(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(cd));
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, detach_lo, cd), 0);
 	return cd;
+}
+
+/* The frozen model: the target holds the connection, runs nothing. */
+static struct chim_dev *attach_lo(struct kunit *test)
+{
+	return __attach_lo(test, false);
 }
 
 static int offload(struct sock *sk, struct chim_dev *cd)
@@ -598,7 +612,150 @@ static void ulp_info_reader_outlives_close(struct kunit *test)
 	sock_put(sk);
 }
 
+/* A blocking sender on its own thread: the test thread reads the peer. */
+struct bg_send {
+	struct socket *sock;
+	u32 len;
+	u8 seed;
+	bool started;
+	int sent;	/* bytes, or a negative errno */
+	struct completion done;
+};
+
+static int bg_send_fn(void *arg)
+{
+	struct bg_send *bs = arg;
+	u32 chunk = 64 << 10, off = 0, i;
+	int n = -ENOMEM;
+	u8 *buf;
+
+	buf = kvmalloc(chunk, GFP_KERNEL);
+	while (buf && off < bs->len) {
+		struct msghdr msg = {};
+		struct kvec kv = { buf, min(chunk, bs->len - off) };
+
+		for (i = 0; i < kv.iov_len; i++)
+			buf[i] = pattern(off + i, bs->seed);
+		n = kernel_sendmsg(bs->sock, &msg, &kv, 1, kv.iov_len);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	kvfree(buf);
+	bs->sent = off == bs->len ? off : n < 0 ? n : -EIO;
+	complete(&bs->done);
+	return 0;
+}
+
+/* Registered after the sockets: a test that stops early unblocks it. */
+static void bg_send_wait(void *arg)
+{
+	struct bg_send *bs = arg;
+
+	if (!bs->started)
+		return;
+	kernel_sock_shutdown(bs->sock, SHUT_RDWR);
+	wait_for_completion(&bs->done);
+}
+
+static struct bg_send *bg_send_prepare(struct kunit *test)
+{
+	struct bg_send *bs = kunit_kzalloc(test, sizeof(*bs), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, bs);
+	init_completion(&bs->done);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, bg_send_wait, bs), 0);
+	return bs;
+}
+
+static void bg_send_start(struct kunit *test, struct bg_send *bs,
+			  struct socket *sock, u32 len, u8 seed)
+{
+	struct task_struct *t;
+
+	bs->sock = sock;
+	bs->len = len;
+	bs->seed = seed;
+	sock->sk->sk_sndtimeo = 30 * HZ;
+	t = kthread_run(bg_send_fn, bs, "chimney-kunit-send");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	bs->started = true;
+}
+
+static void bg_send_end(struct kunit *test, struct bg_send *bs)
+{
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&bs->done, 60 * HZ));
+	bs->started = false;
+	KUNIT_EXPECT_EQ(test, bs->sent, (int)bs->len);
+}
+
+#define SOCK_TEST_ENGINE_BYTES	(4 << 20)
+
+/*
+ * The engine over loopback with a real Linux peer: 4 MiB each way at once
+ * while offloaded, with no upload and every byte counted by the engine;
+ * then 4 MiB more each way with an upload after the first MiB the peer
+ * reads, the rest with the stock stack.  Every byte is checked.
+ */
+static void engine_carries_with_linux_peer(struct kunit *test, int family)
+{
+	struct chim_dev *cd = __attach_lo(test, true);
+	struct sock_test_pair *p = pair_create(test, family);
+	struct bg_send *up = bg_send_prepare(test), *down = bg_send_prepare(test);
+	struct sock *sk = p->client->sk;
+	struct chim_activity act;
+	struct chim_conn *conn;
+	struct chim_sock *csk;
+
+	KUNIT_ASSERT_EQ(test, offload(sk, cd), 0);
+	csk = chim_sock_ctx(sk);
+	KUNIT_ASSERT_NOT_NULL(test, csk);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(csk->state), CHIM_SK_OFFLOADED);
+
+	bg_send_start(test, up, p->client, SOCK_TEST_ENGINE_BYTES, 1);
+	bg_send_start(test, down, p->server, SOCK_TEST_ENGINE_BYTES, 2);
+	recv_pattern(test, p->server, SOCK_TEST_ENGINE_BYTES, 1);
+	recv_pattern(test, p->client, SOCK_TEST_ENGINE_BYTES, 2);
+	bg_send_end(test, up);
+	bg_send_end(test, down);
+
+	/* Still offloaded, never uploaded, the bytes the engine's. */
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_OFFLOADED);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->uploads), 0u);
+	conn = chim_sock_get_conn(csk);
+	KUNIT_ASSERT_NOT_NULL(test, conn);
+	KUNIT_EXPECT_TRUE(test, chim_host_conn_activity(cd->host, conn, &act));
+	chim_obj_put(&conn->obj);
+	KUNIT_EXPECT_EQ(test, act.bytes_in, (u64)SOCK_TEST_ENGINE_BYTES);
+	KUNIT_EXPECT_EQ(test, act.bytes_out, (u64)SOCK_TEST_ENGINE_BYTES);
+
+	/* An upload in the middle of a transfer each way. */
+	bg_send_start(test, up, p->client, SOCK_TEST_ENGINE_BYTES, 3);
+	bg_send_start(test, down, p->server, SOCK_TEST_ENGINE_BYTES, 4);
+	recv_pattern(test, p->server, 1 << 20, 3);
+	KUNIT_ASSERT_EQ(test, upload(cd, csk), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->state), CHIM_SK_HOST);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(csk->uploads), 1u);
+	recv_pattern_from(test, p->server, 1 << 20, SOCK_TEST_ENGINE_BYTES, 3);
+	recv_pattern(test, p->client, SOCK_TEST_ENGINE_BYTES, 4);
+	bg_send_end(test, up);
+	bg_send_end(test, down);
+	KUNIT_EXPECT_EQ(test, atomic_read(&chim_target_emu(cd->target)->table.count), 0);
+}
+
+static void engine_v4_carries_with_linux_peer(struct kunit *test)
+{
+	engine_carries_with_linux_peer(test, AF_INET);
+}
+
+static void engine_v6_carries_with_linux_peer(struct kunit *test)
+{
+	engine_carries_with_linux_peer(test, AF_INET6);
+}
+
 static struct kunit_case sock_cases[] = {
+	KUNIT_CASE_SLOW(engine_v4_carries_with_linux_peer),
+	KUNIT_CASE_SLOW(engine_v6_carries_with_linux_peer),
 	KUNIT_CASE_SLOW(handoff_v4_keeps_every_field),
 	KUNIT_CASE_SLOW(handoff_v6_keeps_every_field),
 	KUNIT_CASE(ineligible_is_refused_untouched),

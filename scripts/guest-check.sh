@@ -28,6 +28,10 @@ run_kunit() {
 		echo "not ok 1 insmod chimney.ko" >"$res/kunit/insmod.ktap"
 		return
 	fi
+	# CHIMNEY_KUNIT_GLOB=suite.case (globs): only those cases (while working
+	# on them).
+	[ -n "${CHIMNEY_KUNIT_GLOB:-}" ] &&
+		printf %s "$CHIMNEY_KUNIT_GLOB" >/sys/module/kunit/parameters/filter_glob
 	if insmod "$root/kunit/chimney_kunit.ko"; then
 		for d in /sys/kernel/debug/kunit/chimney_*; do
 			[ -e "$d/results" ] || continue

@@ -177,6 +177,7 @@ bool chim_host_conn_activity(struct chim_host *host, struct chim_conn *conn,
 	mutex_unlock(&host->lock);
 	return ok;
 }
+EXPORT_SYMBOL_IF_KUNIT(chim_host_conn_activity);
 
 /**
  * chim_host_conn_room() - tell the target what the owner of a connection
