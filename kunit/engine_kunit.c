@@ -11,6 +11,7 @@
 #include <linux/inet.h>
 #include <linux/ipv6.h>
 #include <linux/tcp.h>
+#include <net/gso.h>
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
 #include <net/tcp.h>
@@ -247,6 +248,145 @@ static void frame_ipv6_paged_payload(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, chim_eng_frame(&f->ec, f->dev, &test_seg, src,
 					       2500, 1000));
 	kfree_skb(src);
+}
+
+/* The device segments TCP and sums it itself (e1000, virtio_net...). */
+static void offloading_dev(struct eng_fixture *f)
+{
+	f->dev->features |= NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_TSO |
+			    NETIF_F_TSO6;
+}
+
+/* The TCP sum of a segment a receiver gets, over its pseudo-header: 0. */
+static __sum16 rx_sum(struct sk_buff *skb, bool v6)
+{
+	unsigned int tcplen = skb->len - skb_transport_offset(skb);
+	__wsum sum = skb_checksum(skb, skb_transport_offset(skb), tcplen, 0);
+
+	if (v6)
+		return csum_ipv6_magic(&ipv6_hdr(skb)->saddr, &ipv6_hdr(skb)->daddr,
+				       tcplen, IPPROTO_TCP, sum);
+	return csum_tcpudp_magic(ip_hdr(skb)->saddr, ip_hdr(skb)->daddr, tcplen,
+				 IPPROTO_TCP, sum);
+}
+
+/*
+ * A device that sums: one segment leaves CHECKSUM_PARTIAL, and finished
+ * the way the stack finishes it for a device that cannot, it is right.
+ */
+static void frame_checksum_offload(struct kunit *test)
+{
+	struct eng_fixture *f = fixture(test, false, true);
+	struct sk_buff *src = payload(test, 1500);
+	struct sk_buff *skb;
+
+	offloading_dev(f);
+	skb = chim_eng_frame(&f->ec, f->dev, &test_seg, src, 100, 1000);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	KUNIT_EXPECT_EQ(test, skb->ip_summed + 0, CHECKSUM_PARTIAL);
+	KUNIT_EXPECT_PTR_EQ(test, skb_checksum_start(skb), skb_transport_header(skb));
+	KUNIT_EXPECT_FALSE(test, skb_is_gso(skb));
+	KUNIT_ASSERT_EQ(test, skb_checksum_help(skb), 0);
+	KUNIT_EXPECT_EQ(test, rx_sum(skb, false), 0);
+	check_payload(test, skb_transport_header(skb) + 32, src, 100, 1000);
+	kfree_skb(skb);
+	kfree_skb(src);
+}
+
+/*
+ * A device that segments: 4,500 bytes of a send chain of two skbs, with
+ * an MSS of 1,000, are one frame of five segments (the last 500 bytes);
+ * cut as the stack cuts it for a device that cannot, each segment has its
+ * sequence number, the timestamp, PSH on the last only, its bytes and a
+ * right checksum.
+ */
+static void frame_gso(struct kunit *test, bool v6)
+{
+	struct eng_fixture *f = fixture(test, v6, true);
+	struct sk_buff *segs, *seg, *next;
+	struct sk_buff_head q;
+	unsigned int i = 0, got = 0;
+	struct sk_buff *skb;
+	u8 *want;
+
+	offloading_dev(f);
+	f->ec.mss = 1000;
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 45U);
+	want = kunit_kmalloc(test, 6000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	__skb_queue_head_init(&q);
+	__skb_queue_tail(&q, payload(test, 3000));
+	__skb_queue_tail(&q, payload(test, 3000));
+	KUNIT_ASSERT_EQ(test, skb_copy_bits(skb_peek(&q), 0, want, 3000), 0);
+	KUNIT_ASSERT_EQ(test, skb_copy_bits(skb_peek_tail(&q), 0, want + 3000,
+					    3000), 0);
+
+	skb = chim_eng_data_frame(&f->ec, f->dev, &test_seg, &q, 500, 4500);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	KUNIT_EXPECT_TRUE(test, skb_is_gso(skb));
+	KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_size, 1000);
+	KUNIT_EXPECT_EQ(test, skb_shinfo(skb)->gso_segs, 5);
+	KUNIT_EXPECT_TRUE(test, skb_shinfo(skb)->gso_type &
+			  (v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4));
+	KUNIT_EXPECT_EQ(test, skb->ip_summed + 0, CHECKSUM_PARTIAL);
+
+	segs = skb_gso_segment(skb, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(segs));
+	kfree_skb(skb);
+	skb_list_walk_safe(segs, seg, next) {
+		struct tcphdr *th = tcp_hdr(seg);
+		u32 len = seg->len - skb_transport_offset(seg) - th->doff * 4;
+
+		skb_mark_not_on_list(seg);
+		if (seg->ip_summed == CHECKSUM_PARTIAL)
+			KUNIT_EXPECT_EQ(test, skb_checksum_help(seg), 0);
+		KUNIT_EXPECT_EQ(test, len, min(1000U, 4500 - got));
+		KUNIT_EXPECT_EQ(test, ntohl(th->seq), test_seg.seq + got);
+		KUNIT_EXPECT_EQ(test, ntohl(th->ack_seq), test_seg.ack);
+		KUNIT_EXPECT_EQ(test, th->doff * 4, 32);
+		KUNIT_EXPECT_EQ(test, get_unaligned_be32((u8 *)(th + 1) + 4),
+				test_seg.tsval);
+		KUNIT_EXPECT_EQ(test, !!th->psh, i == 4);
+		KUNIT_EXPECT_EQ(test, rx_sum(seg, v6), 0);
+		KUNIT_EXPECT_EQ(test, memcmp((u8 *)th + 32, want + 500 + got, len), 0);
+		got += len;
+		i++;
+		kfree_skb(seg);
+	}
+	KUNIT_EXPECT_EQ(test, i, 5U);
+	KUNIT_EXPECT_EQ(test, got, 4500U);
+	__skb_queue_purge(&q);
+}
+
+static void frame_gso_v4(struct kunit *test)
+{
+	frame_gso(test, false);
+}
+
+static void frame_gso_v6(struct kunit *test)
+{
+	frame_gso(test, true);
+}
+
+/* A device that does not segment, or does not sum, gets one per frame. */
+static void gso_only_where_the_device_segments(struct kunit *test)
+{
+	struct eng_fixture *f = fixture(test, false, true);
+
+	f->ec.mss = 1448;
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 1U);
+	offloading_dev(f);
+	/* 45 * 1,448 bytes and the headers fit 64 KiB. */
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 45U);
+	f->dev->features &= ~NETIF_F_TSO;
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 1U);
+	f->dev->features |= NETIF_F_TSO;
+	f->dev->features &= ~NETIF_F_HW_CSUM;
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 1U);
+	KUNIT_EXPECT_FALSE(test, chim_eng_csum_offload(f->dev, false));
+	f->dev->features |= NETIF_F_HW_CSUM;
+	f->dev->gso_max_segs = 8;
+	KUNIT_EXPECT_EQ(test, chim_eng_gso_segs(&f->ec, f->dev), 8U);
 }
 
 /* ---- what a received segment is ------------------------------------- */
@@ -1155,6 +1295,10 @@ static struct kunit_case engine_cases[] = {
 	KUNIT_CASE(frame_ipv4_ts_payload),
 	KUNIT_CASE(frame_ipv6_ack),
 	KUNIT_CASE(frame_ipv6_paged_payload),
+	KUNIT_CASE(frame_checksum_offload),
+	KUNIT_CASE(frame_gso_v4),
+	KUNIT_CASE(frame_gso_v6),
+	KUNIT_CASE(gso_only_where_the_device_segments),
 	KUNIT_CASE_PARAM(classify_segment, classify_gen_params),
 	KUNIT_CASE(parse_header),
 	KUNIT_CASE(window_update_after_read),

@@ -95,6 +95,10 @@ enum chim_limits {
 	 */
 	CHIM_ENG_OOO_SEGS = 256,
 	CHIM_ENG_OOO_PCT = 2,
+	/* Segments in one frame for a device that segments itself (TSO):
+	 * 64 KiB of 1,448-byte segments.
+	 */
+	CHIM_ENG_GSO_SEGS = 45,
 };
 
 /* NDIS_TCP_CONNECTION_OFFLOAD_PARAMETERS defaults. */

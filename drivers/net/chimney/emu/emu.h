@@ -297,6 +297,9 @@ bool chim_eng_window_update(struct chim_emu *emu, struct chim_emu_conn *ec,
 			    int room);
 
 /* output.c: frames of the engine */
+bool chim_eng_csum_offload(const struct net_device *dev, bool v6);
+u32 chim_eng_gso_segs(const struct chim_emu_conn *ec,
+		      const struct net_device *dev);
 struct sk_buff *chim_eng_frame(const struct chim_emu_conn *ec,
 			       struct net_device *dev,
 			       const struct chim_eng_seg *seg,

@@ -49,8 +49,9 @@ void chim_eng_count(struct chim_emu *emu, unsigned int segs_in,
 	u64_stats_update_end(&s->syncp);
 }
 
-/* A data segment sent (@rexmit: again). */
-static void count_out(struct chim_emu *emu, unsigned int octets, bool rexmit)
+/* @segs data segments sent (@rexmit: again), in one frame. */
+static void count_out(struct chim_emu *emu, unsigned int segs,
+		      unsigned int octets, bool rexmit)
 {
 	struct chim_emu_stats *s;
 
@@ -58,10 +59,10 @@ static void count_out(struct chim_emu *emu, unsigned int octets, bool rexmit)
 		return;
 	s = get_cpu_ptr(emu->stats);
 	u64_stats_update_begin(&s->syncp);
-	s->tcp.out_segments++;
-	s->ip.out_requests++;
+	s->tcp.out_segments += segs;
+	s->ip.out_requests += segs;
 	s->ip.out_octets += octets;
-	s->tcp.retransmitted_segments += rexmit;
+	s->tcp.retransmitted_segments += rexmit ? segs : 0;
 	u64_stats_update_end(&s->syncp);
 	put_cpu_ptr(emu->stats);
 }
@@ -336,7 +337,10 @@ void chim_eng_xmit(struct chim_emu_conn *ec, struct sk_buff_head *q)
 	}
 }
 
-/* Under ec->lock: the segment of at most one MSS at @seq, queued. */
+/*
+ * Under ec->lock: the segment at @seq, queued: at most one MSS, or
+ * several whole ones in one frame the device cuts (chim_eng_gso_segs()).
+ */
 static bool send_seg(struct chim_emu *emu, struct chim_emu_conn *ec, u32 seq,
 		     u32 len, bool push)
 {
@@ -344,6 +348,7 @@ static bool send_seg(struct chim_emu *emu, struct chim_emu_conn *ec, u32 seq,
 	struct chim_eng_seg seg;
 	struct sk_buff *frame;
 	bool rexmit = before(seq, d->snd_max);
+	unsigned int segs = DIV_ROUND_UP(len, ec->mss);
 
 	chim_eng_seg_now(ec, &seg, seq, TCPHDR_ACK | (push ? TCPHDR_PSH : 0));
 	frame = chim_eng_data_frame(ec, emu->dev, &seg, &d->send_data,
@@ -351,9 +356,9 @@ static bool send_seg(struct chim_emu *emu, struct chim_emu_conn *ec, u32 seq,
 	if (!frame)
 		return false;
 	chim_eng_queue(ec, frame);
-	count_out(emu, len, rexmit);
+	count_out(emu, segs, len, rexmit);
 	if (rexmit)
-		d->total_rt++;
+		d->total_rt += segs;
 	return true;
 }
 
@@ -402,17 +407,20 @@ EXPORT_SYMBOL_IF_KUNIT(chim_eng_arm);
  * From SndNxt on, segments of one MSS while the data in flight stays
  * within the congestion window and the peer's window; a smaller segment
  * only for the last bytes (not while data is in flight, with Nagle), or
- * when the window allows no more and nothing is in flight.  The frames go
- * onto @ec->txq (chim_eng_take()).
+ * when the window allows no more and nothing is in flight.  New data goes
+ * out several whole segments to a frame where the device segments itself
+ * (chim_eng_gso_segs()).  The frames go onto @ec->txq (chim_eng_take()).
  */
 void chim_eng_push(struct chim_emu *emu, struct chim_emu_conn *ec)
 {
 	bool nagle = ec->cached.flags & CHIM_TCP_FLAG_NAGLING_ENABLED;
 	struct chim_tcp_delegated *d = &ec->d;
 	u32 end = d->snd_una + ec->tx_bytes;
+	u32 gso;
 
 	if (!ec->engine || ec->stopped || !emu->dev)
 		return;
+	gso = chim_eng_gso_segs(ec, emu->dev);
 	while (before(d->snd_nxt, end)) {
 		u32 flight = d->snd_nxt - d->snd_una;
 		u32 wnd = min(d->cwnd, d->snd_wnd);
@@ -428,6 +436,10 @@ void chim_eng_push(struct chim_emu *emu, struct chim_emu_conn *ec)
 			len = wnd - flight;
 		} else if (len < ec->mss && flight && nagle) {
 			break;
+		} else if (len == ec->mss && gso > 1 && d->snd_nxt == d->snd_max) {
+			/* New data: whole segments the windows allow, one frame. */
+			len *= min3(gso, avail / ec->mss,
+				    (wnd - flight) / ec->mss);
 		}
 		if (!send_seg(emu, ec, d->snd_nxt, len, len == avail))
 			break;	/* no memory: the timer tries again */
