@@ -10,7 +10,7 @@ PKGS=(
 	qemu-system-x86 socat criu nftables
 	libmnl-dev pkg-config
 	iproute2 ethtool iputils-ping procps coreutils util-linux jq
-	redis-server redis-tools iperf3 curl
+	redis-server redis-tools iperf3 curl nginx-light
 )
 
 missing=()

@@ -80,22 +80,29 @@ rule_del() {
 		jq -r ".[] | select(.rport == $1) | .id")"
 }
 
+# redis_bench PORT: a redis-server on PORT, a rule for it, and
+# redis-benchmark's 20 event-loop clients, each offloaded at connect.
+redis_bench() {
+	local before
+	bg $NS_B redis-server --port "$1" --bind 10.0.0.2 --save '' \
+		--appendonly no --protected-mode no
+	wait_for 20 listening $NS_B "$1"
+	rule "$1"
+	before=$(offloads)
+	ip netns exec $NS_A timeout 300 redis-benchmark -h 10.0.0.2 -p "$1" \
+		-c 20 -n 1000 -t set,get -q >$W/redis.$1.out 2>&1 ||
+		{ cat $W/redis.$1.out; return 1; }
+	tr '\r' '\n' <$W/redis.$1.out | grep -v '^$' | tail -2
+	[ "$(offloads)" -ge $((before + 20)) ] ||
+		{ echo "redis: offloads $before -> $(offloads)"; return 1; }
+}
+
 # redis-benchmark: 20 event-loop clients whose connections the rule
 # offloads at connect time (each waits for EPOLLOUT first), then a 1 MiB
 # value written and read back by redis-cli, compared by SHA-256.
 check_redis() {
-	local before want
-	bg $NS_B redis-server --port 7409 --bind 10.0.0.2 --save '' \
-		--appendonly no --protected-mode no
-	wait_for 20 listening $NS_B 7409
-	rule 7409
-	before=$(offloads)
-	ip netns exec $NS_A timeout 300 redis-benchmark -h 10.0.0.2 -p 7409 \
-		-c 20 -n 1000 -t set,get -q >$W/redis.out 2>&1 ||
-		{ cat $W/redis.out; return 1; }
-	cat $W/redis.out | tr '\r' '\n' | grep -v '^$' | tail -2
-	[ "$(offloads)" -ge $((before + 20)) ] ||
-		{ echo "offloads: $before -> $(offloads)"; return 1; }
+	local want
+	redis_bench 7409 || return 1
 	head -c $((1 << 20)) /dev/urandom | base64 -w0 >$W/redis.val
 	want=$(sha256sum <$W/redis.val | cut -d' ' -f1)
 	ip netns exec $NS_A redis-cli -h 10.0.0.2 -p 7409 -x set k \
@@ -513,12 +520,68 @@ for i, s in enumerate(ss):
 # stat_of JQ: a value of eth0's stats.
 stat_of() { ctl -j stats eth0 | jq -r ".[0]$1"; }
 
+# nginx_keepalive PORT: curl PUTs 4 MiB to nginx (WebDAV), then GETs it
+# back and GETs it again, all three over one keep-alive connection that
+# the rule offloaded at connect time: SHA-256 of each way, one connection.
+nginx_keepalive() {
+	local port=$1 want conns before
+	rm -rf $W/nginx
+	mkdir -p $W/nginx/www $W/nginx/tmp
+	cat >$W/nginx/nginx.conf <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log;
+events { }
+http {
+	access_log off;
+	client_body_temp_path $W/nginx/tmp;
+	proxy_temp_path $W/nginx/tmp;
+	fastcgi_temp_path $W/nginx/tmp;
+	uwsgi_temp_path $W/nginx/tmp;
+	scgi_temp_path $W/nginx/tmp;
+	server {
+		listen 10.0.0.2:$port;
+		root $W/nginx/www;
+		dav_methods PUT;
+		client_max_body_size 0;
+		keepalive_requests 100;
+	}
+}
+EOF
+	bg $NS_B nginx -p $W/nginx -c $W/nginx/nginx.conf
+	wait_for 20 listening $NS_B $port || { cat $W/nginx/error.log; return 1; }
+	rule $port
+	before=$(offloads)
+	want=$(sha256sum <$W/data | cut -d' ' -f1)
+	# (--next starts each request's options afresh.)
+	conns=$(ip netns exec $NS_A timeout 120 curl \
+		-sS -w '%{num_connects}\n' -T $W/data http://10.0.0.2:$port/put.data \
+		--next -sS -w '%{num_connects}\n' -o $W/nginx/get1 \
+		http://10.0.0.2:$port/put.data \
+		--next -sS -w '%{num_connects}\n' -o $W/nginx/get2 \
+		http://10.0.0.2:$port/put.data) ||
+		{ cat $W/nginx/error.log; return 1; }
+	# Called in a list (set -e is off): each check returns.
+	expect_eq "$(sha256sum <$W/nginx/www/put.data | cut -d' ' -f1)" "$want" \
+		"SHA-256 nginx received" || return 1
+	expect_eq "$(sha256sum <$W/nginx/get1 | cut -d' ' -f1)" "$want" \
+		"SHA-256 of the first GET" || return 1
+	expect_eq "$(sha256sum <$W/nginx/get2 | cut -d' ' -f1)" "$want" \
+		"SHA-256 of the second GET" || return 1
+	# One connect for the three requests: keep-alive held.
+	expect_eq "$(echo $conns)" "1 0 0" "curl's connects per request" || return 1
+	[ "$(offloads)" -gt "$before" ] || { echo "nginx: nothing offloaded"; return 1; }
+}
+
 # The same programs with the target's engine (dev attach ... engine on):
-# socat, curl and redis-benchmark over connections the rules offload at
-# connect time, carried by the engine: content by SHA-256, at most eight
-# uploads asked for data (upload-requested) over 44 connections, the
-# target's segment counters moving.  The
-# device is attached as before afterwards.
+# socat (one way, and both ways through cat), curl, nginx (with curl
+# keeping its connection alive) and redis-benchmark over connections the
+# rules offload at connect time, carried by the engine: content by
+# SHA-256, at most eight uploads asked for data (upload-requested) over 46
+# connections, the target's segment counters moving.  The device is
+# attached as before afterwards.
 check_engine_apps() {
 	local req0 req in0 out0 want before
 	ctl dev detach eth0
@@ -540,21 +603,21 @@ check_engine_apps() {
 	expect_eq "$(sha256sum <$W/curl-engine.data | cut -d' ' -f1)" "$want" \
 		"SHA-256 downloaded"
 	[ "$(offloads)" -gt "$before" ] || { echo "curl: nothing offloaded"; return 1; }
-	bg $NS_B redis-server --port 7422 --bind 10.0.0.2 --save '' \
-		--appendonly no --protected-mode no
-	wait_for 20 listening $NS_B 7422
-	rule 7422
-	before=$(offloads)
-	ip netns exec $NS_A timeout 300 redis-benchmark -h 10.0.0.2 -p 7422 \
-		-c 20 -n 1000 -t set,get -q >$W/redis-engine.out 2>&1 ||
-		{ cat $W/redis-engine.out; return 1; }
-	tr '\r' '\n' <$W/redis-engine.out | grep -v '^$' | tail -2
-	[ "$(offloads)" -ge $((before + 20)) ] ||
-		{ echo "redis: offloads $before -> $(offloads)"; return 1; }
+	nginx_keepalive 7423 || return 1
+	# socat both ways: 4 MiB out, echoed back by cat, SHA-256 of the echo.
+	bg $NS_B socat -t 30 TCP4-LISTEN:7424,reuseaddr EXEC:cat
+	wait_for 10 listening $NS_B 7424
+	rule 7424
+	ip netns exec $NS_A timeout 120 socat -t 30 TCP4:10.0.0.2:7424 STDIO \
+		<$W/data >$W/socat-echo.out || { echo "socat echo failed"; return 1; }
+	expect_eq "$(sha256sum <$W/socat-echo.out | cut -d' ' -f1)" "$want" \
+		"SHA-256 echoed through socat"
+	redis_bench 7422 || return 1
 	# A connection whose first call was still in the stock stack when the
 	# rule offloaded it comes back once (and is offloaded again): redis-cli's
 	# 1.4 MB write, blocked for memory in the stock tcp_sendmsg(), always;
-	# 1 to 4 of the 44 connections in runs so far (the frozen model: all).
+	# 1 to 4 of 44 connections in the runs before nginx joined (the frozen
+	# model: all).
 	req=$(($(stat_of '.retrieves["upload-requested"]') - req0))
 	echo "offloads $(offloads), uploads asked for data $req"
 	grep upload-requested $W/engine-monitor.json | head -20
