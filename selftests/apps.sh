@@ -355,22 +355,6 @@ check_opt_in() {
 	wait_for 30 out_is 1 offloads
 }
 
-# TCP_KEEPIDLE on an offloaded socket arms the stock keepalive timer at
-# once: the connection comes back first, so the probe is the stock stack's
-# and the frozen socket sends nothing (SO_KEEPALIVE alone, set while it is
-# frozen, only marks it).
-check_keepidle() {
-	rule_app keep 7407 "
-s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
-time.sleep(3)
-echo(b'alive')"
-	rule_app_end keep 7407
-	expect_eq "$(ctl -j stats eth0 | jq -r '.[0].frozen_tx_dropped')" 0 \
-		"segments sent by a frozen socket"
-}
-
 # The first socket the module sees for a family is in a sockmap (its
 # protocol is BPF's copy of TCP's): refused, and a plain socket after it
 # is offloaded (the BPF copy was not taken as the family's base).
@@ -634,7 +618,7 @@ check_engine_apps() {
 	ctl policy add eth0 rport 7402
 }
 
-ktap_plan 15
+ktap_plan 14
 ktap_check setup setup
 ktap_check sockmap_first check_sockmap_first
 ktap_check socat_v4 check_socat_v4
@@ -646,7 +630,6 @@ ktap_check iperf3 check_iperf3
 ktap_check killed_send check_killed_send
 ktap_check disconnect check_disconnect
 ktap_check ss_kill check_ss_kill
-ktap_check keepidle check_keepidle
 ktap_check engine_apps check_engine_apps
 ktap_check opt_in check_opt_in
 ktap_check rmmod_busy check_rmmod_busy

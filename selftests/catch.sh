@@ -136,8 +136,65 @@ caught() {
 check_fragments_v4() { caught AF_INET 10.0.0.1 10.0.0.2 7500 frag; }
 check_dstopts_v6() { caught AF_INET6 fd00::1 fd00::2 7501 dstopts; }
 
-ktap_plan 3
+# keepalives: TcpExtTCPKeepAlive of our namespace.
+keepalives() {
+	ip netns exec $NS_A nstat -asz TcpExtTCPKeepAlive | awk '/TcpExtTCPKeepAlive/ { print $2 }'
+}
+
+# TCP_KEEPIDLE on a frozen socket that has been idle for longer than the
+# new idle time arms the stock keepalive timer to fire at once: its probe
+# would leave from the frozen state (the egress guard drops and counts
+# it).  The connection comes back first, and the probes are the stock
+# stack's.
+check_keepidle_frozen() {
+	local port=7502 lport ka0 term0
+	bg $NS_B python3 -c "
+import os, socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('10.0.0.2', $port))
+s.listen()
+c, _ = s.accept()
+while not os.path.exists('$W/end.$port'):
+    time.sleep(0.05)
+c.close()
+"
+	wait_for 20 listening $NS_B $port
+	bg $NS_A python3 -c "
+import os, socket, time
+c = socket.create_connection(('10.0.0.2', $port))
+open('$W/port.$port', 'w').write('%d' % c.getsockname()[1])
+while not os.path.exists('$W/ka.$port'):
+    time.sleep(0.05)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+open('$W/kaset.$port', 'w').write('1')
+while not os.path.exists('$W/end.$port'):
+    time.sleep(0.05)
+"
+	wait_for 20 test -s "$W/port.$port"
+	lport=$(cat "$W/port.$port")
+	ctl conn offload "10.0.0.1:$lport" "10.0.0.2:$port"
+	expect_eq "$(stat_of offloaded)" 1 "offloaded"
+	ka0=$(keepalives)
+	term0=$(ctl -j stats eth0 | jq -r '.[0].terminates | add')
+	# Idle for longer than the idle time about to be set.
+	sleep 2
+	touch "$W/ka.$port"
+	wait_for 20 test -s "$W/kaset.$port"
+	wait_for 20 out_ge $((ka0 + 1)) keepalives || {
+		echo "no keepalive probe"; ip netns exec $NS_A ss -tnio; return 1; }
+	expect_eq "$(stat_of frozen_tx_dropped)" 0 "segments sent by a frozen socket"
+	expect_eq "$(stat_of offloaded)" 0 "offloaded after TCP_KEEPIDLE"
+	expect_eq "$(ctl -j stats eth0 | jq -r '.[0].terminates | add')" \
+		$((term0 + 1)) "uploads"
+	touch "$W/end.$port"
+}
+
+ktap_plan 4
 ktap_check setup setup
 ktap_check fragments_v4 check_fragments_v4
 ktap_check dstopts_v6 check_dstopts_v6
+ktap_check keepidle_frozen check_keepidle_frozen
 ktap_finish
