@@ -478,13 +478,15 @@ within() {
 # early: offloaded while a byte it got is unread, it stays frozen, and its
 # next write uploads it; see issue 16's notes.)
 check_iperf3() {
-	local dir out0 in0 pid mid port sent got out in
+	local dir out0 in0 pid mid port sent got out in mon asked
 	bg $NS_B iperf3 -s -p 7620 -B 10.0.0.2
 	wait_for 20 listening $NS_B 7620
 	ctl policy add eth0 rport 7620 >/dev/null
 	for dir in "" -R; do
 		out0=$(stat_of .target.ip_out_octets)
 		in0=$(stat_of .target.ip_in_octets)
+		ip netns exec $NS_A "$CTL" -j monitor </dev/null >$W/iperf3.mon &
+		mon=$!
 		ip netns exec $NS_A timeout 60 iperf3 -c 10.0.0.2 -p 7620 -t 20 \
 			$dir -J >$W/iperf3.json &
 		pid=$!
@@ -508,6 +510,18 @@ check_iperf3() {
 		out=$(( $(stat_of .target.ip_out_octets) - out0 ))
 		in=$(( $(stat_of .target.ip_in_octets) - in0 ))
 		echo "iperf3 ${dir:-forward}: sent $sent, received $got; engine out $out, in $in"
+		kill $mon
+		wait $mon 2>/dev/null || true
+		# The stream offloaded from start to end: no upload asked for
+		# it but at its end (the peer's FIN or RST).  (A line the kill
+		# cut is skipped.)
+		jq -cR 'fromjson? | select(.event == "retrieve")' $W/iperf3.mon
+		asked=$(jq -rR --arg l "10.0.0.1:$port" 'fromjson? |
+			select(.event == "retrieve" and .local == $l and
+			       .reason != "disconnect" and .reason != "abort") |
+			.reason' $W/iperf3.mon)
+		expect_eq "$asked" "" "upload requests for the stream" ||
+			{ cat $W/iperf3.mon; diag; return 1; }
 		if [ -z "$dir" ]; then
 			within "$out" "$sent" 10 || { echo "engine sent $out for $sent"; return 1; }
 		else
