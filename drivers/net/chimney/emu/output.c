@@ -221,7 +221,6 @@ static struct sk_buff *frame_finish(struct sk_buff *skb,
 				    const struct chim_eng_seg *seg)
 {
 	const struct chim_neigh_state *n = &ec->path->parent->neigh;
-
 	bool v6 = conn_v6(ec);
 	bool partial = skb_is_gso(skb) || chim_eng_csum_offload(dev, v6);
 
@@ -361,12 +360,12 @@ struct sk_buff *chim_eng_data_frame(const struct chim_emu_conn *ec,
 				    const struct sk_buff_head *q, u32 off,
 				    u32 len)
 {
-	bool gso = len > ec->mss;
-	struct sk_buff *skb = frame_alloc(dev, conn_v6(ec), gso ? 0 : len);
+	bool gso = len > ec->mss, v6 = conn_v6(ec);
+	struct sk_buff *skb = frame_alloc(dev, v6, gso ? 0 : len);
 
 	if (!skb)
 		return NULL;
-	if (gso ? gso_payload(skb, q, off, len, ec->mss, conn_v6(ec)) :
+	if (gso ? gso_payload(skb, q, off, len, ec->mss, v6) :
 		  copy_from_queue(q, off, skb->data, len)) {
 		kfree_skb(skb);
 		return NULL;
